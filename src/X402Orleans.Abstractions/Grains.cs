@@ -1,0 +1,64 @@
+namespace X402Orleans.Abstractions;
+
+/// <summary>
+/// One x402 session (keyed by its id). Owns the session's policy and bookkeeping; never performs HTTP itself: each turn
+/// authorises or records and returns, and the gateway makes the request between turns.
+/// </summary>
+public interface ISessionGrain : IGrainWithGuidKey
+{
+    /// <summary>Creates the session in <see cref="SessionStatus.Starting"/>.</summary>
+    Task<SessionResult> Open(OpenSessionCommand command);
+
+    /// <summary>Asks to make a payment for the session (checks owner, state, expiry and max_payment).</summary>
+    Task<PaymentDecision> AuthorizePayment(string agentId, PaymentQuote quote);
+
+    /// <summary>Records how an authorised payment ended (receipt or failure).</summary>
+    Task RecordPayment(string agentId, PaymentOutcome outcome);
+
+    /// <summary>Marks a starting session active after its first response.</summary>
+    Task<SessionResult> Activate(string agentId, ReuseMode reuse, string? resourceUrl);
+
+    /// <summary>Marks a starting session failed (the first request did not succeed) and deactivates it.</summary>
+    Task<SessionResult> Abandon(string agentId, string reason);
+
+    /// <summary>Authorises one call to <paramref name="url"/> (null: the endpoint).</summary>
+    Task<CallTicket> AuthorizeCall(string agentId, string? url);
+
+    /// <summary>Records one call's outcome; counts it when delivered.</summary>
+    Task<SessionResult> CompleteCall(string agentId, CallOutcome outcome);
+
+    /// <summary>The session as its owner sees it.</summary>
+    Task<SessionResult> GetStatus(string agentId);
+
+    /// <summary>Ends the session.</summary>
+    Task<SessionResult> End(string agentId);
+}
+
+/// <summary>One agent's index: its sessions and its idempotency keys (keyed by agent id).</summary>
+public interface IAgentGrain : IGrainWithStringKey
+{
+    /// <summary>Adds a session to the agent's index.</summary>
+    Task Register(Guid sessionId);
+
+    /// <summary>Removes a session from the agent's list of live sessions.</summary>
+    Task Unregister(Guid sessionId);
+
+    /// <summary>The agent's live (starting or active) session ids.</summary>
+    Task<IReadOnlyList<Guid>> ListSessions();
+
+    /// <summary>
+    /// Claims <paramref name="key"/> for a new session with the given argument fingerprint. Returns the session id the key maps
+    /// to (the proposed one when newly claimed) and whether the fingerprint matches.
+    /// </summary>
+    Task<IdempotencyClaim> ClaimIdempotencyKey(string key, string fingerprint, Guid proposedSessionId);
+
+    /// <summary>Releases a key whose session failed to start, so a retry can start afresh.</summary>
+    Task ReleaseIdempotencyKey(string key, Guid sessionId);
+}
+
+/// <summary>The result of claiming an idempotency key.</summary>
+[GenerateSerializer, Immutable]
+public sealed record IdempotencyClaim(
+    [property: Id(0)] Guid SessionId,
+    [property: Id(1)] bool IsNew,
+    [property: Id(2)] bool FingerprintMatches);

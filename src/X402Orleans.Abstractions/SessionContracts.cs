@@ -1,0 +1,174 @@
+namespace X402Orleans.Abstractions;
+
+/// <summary>Lifecycle of a session.</summary>
+public enum SessionStatus
+{
+    /// <summary>Created; the first request (and payment) is under way.</summary>
+    Starting = 0,
+
+    /// <summary>Usable until it expires or is ended.</summary>
+    Active = 1,
+
+    /// <summary>Its time ran out.</summary>
+    Expired = 2,
+
+    /// <summary>Ended by its owner.</summary>
+    Ended = 3,
+
+    /// <summary>The first request failed; nothing was granted.</summary>
+    Failed = 4,
+}
+
+/// <summary>How a session regains access after its first request.</summary>
+public enum ReuseMode
+{
+    /// <summary>Not known yet (session starting).</summary>
+    Unknown = 0,
+
+    /// <summary>The server offers sign-in-with-x: the wallet proves it already paid.</summary>
+    SignInWithX = 1,
+
+    /// <summary>The server wants a payment on every call.</summary>
+    PayPerCall = 2,
+
+    /// <summary>The server asked for no payment.</summary>
+    Free = 3,
+}
+
+/// <summary>Why a session operation was refused.</summary>
+public enum SessionErrorCode
+{
+    /// <summary>No error.</summary>
+    None = 0,
+
+    /// <summary>No such session for this agent (also used for other agents' sessions: no oracle).</summary>
+    NotFound,
+
+    /// <summary>The session has expired.</summary>
+    Expired,
+
+    /// <summary>The session was ended.</summary>
+    Ended,
+
+    /// <summary>The session is not in a state that allows this.</summary>
+    InvalidState,
+
+    /// <summary>The URL is outside the session's scope.</summary>
+    OutOfScope,
+
+    /// <summary>A payment is not allowed by the session's policy.</summary>
+    PaymentRefused,
+
+    /// <summary>The session already exists.</summary>
+    AlreadyExists,
+}
+
+/// <summary>Everything needed to open a session.</summary>
+[GenerateSerializer, Immutable]
+public sealed record OpenSessionCommand(
+    [property: Id(0)] string AgentId,
+    [property: Id(1)] string Endpoint,
+    [property: Id(2)] string Scope,
+    [property: Id(3)] string? Label,
+    [property: Id(4)] TimeSpan Ttl,
+    [property: Id(5)] string MaxPayment,
+    [property: Id(6)] bool AllowRepeatPayments);
+
+/// <summary>A payment the gateway wants to make for a session, in atomic units.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PaymentQuote(
+    [property: Id(0)] string Network,
+    [property: Id(1)] string Asset,
+    [property: Id(2)] string Symbol,
+    [property: Id(3)] int Decimals,
+    [property: Id(4)] string AmountAtomic,
+    [property: Id(5)] string PayTo,
+    [property: Id(6)] string ResourceUrl);
+
+/// <summary>The grain's answer to a payment request.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PaymentDecision(
+    [property: Id(0)] bool Approved,
+    [property: Id(1)] Guid ReservationId,
+    [property: Id(2)] SessionErrorCode Error,
+    [property: Id(3)] string Message);
+
+/// <summary>A settled (or simulated) payment.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PaymentReceipt(
+    [property: Id(0)] string Network,
+    [property: Id(1)] string Asset,
+    [property: Id(2)] string Symbol,
+    [property: Id(3)] int Decimals,
+    [property: Id(4)] string AmountAtomic,
+    [property: Id(5)] string PayTo,
+    [property: Id(6)] string Payer,
+    [property: Id(7)] string Transaction,
+    [property: Id(8)] DateTimeOffset PaidAt,
+    [property: Id(9)] bool Simulated);
+
+/// <summary>What a payment attempt ended in.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PaymentOutcome(
+    [property: Id(0)] Guid ReservationId,
+    [property: Id(1)] bool Settled,
+    [property: Id(2)] PaymentReceipt? Receipt,
+    [property: Id(3)] string? FailureReason);
+
+/// <summary>Permission for one call through a session.</summary>
+[GenerateSerializer, Immutable]
+public sealed record CallTicket(
+    [property: Id(0)] bool Allowed,
+    [property: Id(1)] SessionErrorCode Error,
+    [property: Id(2)] string Message,
+    [property: Id(3)] string Url,
+    [property: Id(4)] ReuseMode Reuse,
+    [property: Id(5)] string? ResourceUrl,
+    [property: Id(6)] string MaxPayment,
+    [property: Id(7)] bool AllowRepeatPayments,
+    [property: Id(8)] string Endpoint,
+    [property: Id(9)] string Scope);
+
+/// <summary>How a call through a session went.</summary>
+[GenerateSerializer, Immutable]
+public sealed record CallOutcome(
+    [property: Id(0)] bool Delivered,
+    [property: Id(1)] int Status,
+    [property: Id(2)] ReuseMode ObservedReuse,
+    [property: Id(3)] string? ResourceUrl);
+
+/// <summary>A read-only view of a session.</summary>
+[GenerateSerializer, Immutable]
+public sealed record SessionSnapshot(
+    [property: Id(0)] Guid SessionId,
+    [property: Id(1)] string AgentId,
+    [property: Id(2)] string Endpoint,
+    [property: Id(3)] string Scope,
+    [property: Id(4)] string? Label,
+    [property: Id(5)] SessionStatus Status,
+    [property: Id(6)] DateTimeOffset CreatedAt,
+    [property: Id(7)] DateTimeOffset ExpiresAt,
+    [property: Id(8)] DateTimeOffset? EndedAt,
+    [property: Id(9)] long CallCount,
+    [property: Id(10)] DateTimeOffset? LastUsedAt,
+    [property: Id(11)] ReuseMode Reuse,
+    [property: Id(12)] IReadOnlyList<PaymentReceipt> Payments,
+    [property: Id(13)] string MaxPayment,
+    [property: Id(14)] string? ResourceUrl);
+
+/// <summary>A session operation's result: a snapshot, or an error code and message an agent can act on.</summary>
+[GenerateSerializer, Immutable]
+public sealed record SessionResult(
+    [property: Id(0)] SessionSnapshot? Session,
+    [property: Id(1)] SessionErrorCode Error,
+    [property: Id(2)] string Message)
+{
+    /// <summary>True when the operation succeeded.</summary>
+    public bool Succeeded => Error == SessionErrorCode.None;
+
+    /// <summary>Success with a snapshot.</summary>
+    public static SessionResult Ok(SessionSnapshot session, string message = "") => new(session, SessionErrorCode.None, message);
+
+    /// <summary>Failure.</summary>
+    public static SessionResult Fail(SessionErrorCode error, string message, SessionSnapshot? session = null) => new(session, error, message);
+}

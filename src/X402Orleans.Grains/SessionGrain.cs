@@ -1,0 +1,353 @@
+using Orleans.Runtime;
+using System.Globalization;
+using System.Numerics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using X402Orleans.Abstractions;
+using X402Orleans.Payments;
+using X402Orleans.Payments.Scope;
+
+namespace X402Orleans.Grains;
+
+/// <summary>
+/// One x402 session. Non-reentrant: each turn checks the clock, authorises or records, persists and returns; the HTTP request runs
+/// in the gateway between turns. Expires by a grain timer (and by the clock check on every call, so a missed timer never lets an
+/// expired session be used); ends on request. Either way it persists and deactivates.
+/// </summary>
+public sealed partial class SessionGrain(
+    [PersistentState("session", StorageNames.Sessions)] IPersistentState<SessionState> state,
+    [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider clock,
+    ILogger<SessionGrain> logger) : Grain, ISessionGrain
+{
+    private IGrainTimer? _expiryTimer;
+
+    private SessionState S => state.State;
+
+    private Guid Id => this.GetPrimaryKey();
+
+    private bool IsLive => state.RecordExists && S.Status is SessionStatus.Starting or SessionStatus.Active;
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Only live sessions get a timer. A session already past expiry is marked expired once and never re-armed, so an
+        // activation caused by a late call cannot loop expire → deactivate → activate.
+        if (IsLive)
+        {
+            if (clock.GetUtcNow() >= S.ExpiresAt)
+            {
+                await ExpireAsync();
+            }
+            else
+            {
+                ArmExpiryTimer();
+            }
+        }
+
+        await base.OnActivateAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<SessionResult> Open(OpenSessionCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (state.RecordExists)
+        {
+            return S.AgentId == command.AgentId
+                ? SessionResult.Fail(SessionErrorCode.AlreadyExists, $"Session already exists: {Id}", Snapshot())
+                : NotFound();
+        }
+
+        var now = clock.GetUtcNow();
+        state.State = new SessionState
+        {
+            AgentId = command.AgentId,
+            Endpoint = command.Endpoint,
+            Scope = command.Scope,
+            Label = command.Label,
+            Status = SessionStatus.Starting,
+            CreatedAt = now,
+            ExpiresAt = now + command.Ttl,
+            MaxPayment = command.MaxPayment,
+            AllowRepeatPayments = command.AllowRepeatPayments,
+        };
+        await state.WriteStateAsync();
+        await GrainFactory.GetGrain<IAgentGrain>(command.AgentId).Register(Id);
+        ArmExpiryTimer();
+        Log.Opened(logger, Id, command.AgentId, command.Endpoint);
+        return SessionResult.Ok(Snapshot());
+    }
+
+    /// <inheritdoc />
+    public async Task<PaymentDecision> AuthorizePayment(string agentId, PaymentQuote quote)
+    {
+        ArgumentNullException.ThrowIfNull(quote);
+        var refusal = await CheckUsableAsync(agentId, allowStarting: true);
+        if (refusal is not null)
+        {
+            return new PaymentDecision(false, Guid.Empty, refusal.Error, refusal.Message);
+        }
+
+        if (S.Status == SessionStatus.Active && !S.AllowRepeatPayments)
+        {
+            return new PaymentDecision(false, Guid.Empty, SessionErrorCode.PaymentRefused, "The server asked for another payment and this session does not allow repeat payments (start it with allow_repeat_payments).");
+        }
+
+        if (!AtomicAmount.TryParseAtomic(quote.AmountAtomic, out var amount))
+        {
+            return new PaymentDecision(false, Guid.Empty, SessionErrorCode.PaymentRefused, "The payment amount is not an atomic integer.");
+        }
+
+        if (!AtomicAmount.TryParseDecimal(S.MaxPayment, quote.Decimals, out var max, out var why))
+        {
+            return new PaymentDecision(false, Guid.Empty, SessionErrorCode.PaymentRefused, $"The session's max_payment is not usable for {quote.Symbol}: {why}");
+        }
+
+        if (amount > max)
+        {
+            return new PaymentDecision(false, Guid.Empty, SessionErrorCode.PaymentRefused, $"price {AtomicAmount.Format(amount, quote.Decimals)} {quote.Symbol} exceeds max_payment {AtomicAmount.Format(max, quote.Decimals)} {quote.Symbol}");
+        }
+
+        var reservation = new PendingPayment { ReservationId = Guid.NewGuid(), Quote = quote, AuthorizedAt = clock.GetUtcNow() };
+        S.Pending.Add(reservation);
+        await state.WriteStateAsync();
+        return new PaymentDecision(true, reservation.ReservationId, SessionErrorCode.None, string.Empty);
+    }
+
+    /// <inheritdoc />
+    public async Task RecordPayment(string agentId, PaymentOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        if (!state.RecordExists || S.AgentId != agentId)
+        {
+            return;
+        }
+
+        var pending = S.Pending.FirstOrDefault(p => p.ReservationId == outcome.ReservationId);
+        if (pending is null)
+        {
+            return;
+        }
+
+        S.Pending.Remove(pending);
+        if (outcome.Settled && outcome.Receipt is not null)
+        {
+            S.Payments.Add(outcome.Receipt);
+            Log.Paid(logger, Id, outcome.Receipt.AmountAtomic, outcome.Receipt.Asset, outcome.Receipt.Network, outcome.Receipt.Transaction);
+        }
+
+        await state.WriteStateAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task<SessionResult> Activate(string agentId, ReuseMode reuse, string? resourceUrl)
+    {
+        var refusal = await CheckUsableAsync(agentId, allowStarting: true);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        if (S.Status != SessionStatus.Starting)
+        {
+            return SessionResult.Fail(SessionErrorCode.InvalidState, $"Session {Id} is already active.", Snapshot());
+        }
+
+        var now = clock.GetUtcNow();
+        S.Status = SessionStatus.Active;
+        S.Reuse = reuse;
+        S.ResourceUrl = resourceUrl;
+        S.CallCount = 1;
+        S.LastUsedAt = now;
+        await state.WriteStateAsync();
+        return SessionResult.Ok(Snapshot());
+    }
+
+    /// <inheritdoc />
+    public async Task<SessionResult> Abandon(string agentId, string reason)
+    {
+        if (!state.RecordExists || S.AgentId != agentId)
+        {
+            return NotFound();
+        }
+
+        if (S.Status != SessionStatus.Starting)
+        {
+            return SessionResult.Fail(SessionErrorCode.InvalidState, $"Session {Id} is not starting.", Snapshot());
+        }
+
+        S.Status = SessionStatus.Failed;
+        S.FailureReason = reason;
+        await CloseAsync();
+        return SessionResult.Ok(Snapshot());
+    }
+
+    /// <inheritdoc />
+    public async Task<CallTicket> AuthorizeCall(string agentId, string? url)
+    {
+        var refusal = await CheckUsableAsync(agentId, allowStarting: false);
+        if (refusal is not null)
+        {
+            return Ticket(refusal.Error, refusal.Message, url ?? string.Empty);
+        }
+
+        if (!EndpointScope.TryParseMode(S.Scope, out var mode) || !EndpointScope.TryCreate(S.Endpoint, mode, out var scope, out _))
+        {
+            return Ticket(SessionErrorCode.InvalidState, "The session's endpoint is no longer valid.", url ?? string.Empty);
+        }
+
+        if (string.IsNullOrEmpty(url))
+        {
+            return Ticket(SessionErrorCode.None, string.Empty, S.Endpoint);
+        }
+
+        if (!EndpointScope.TryNormalize(url, out var target, out var why))
+        {
+            return Ticket(SessionErrorCode.OutOfScope, $"url is invalid: {why}", url);
+        }
+
+        return scope!.Covers(target!)
+            ? Ticket(SessionErrorCode.None, string.Empty, target!.AbsoluteUri)
+            : Ticket(SessionErrorCode.OutOfScope, $"url {target!.AbsoluteUri} is outside the session's scope ({S.Scope} {S.Endpoint})", url);
+    }
+
+    /// <inheritdoc />
+    public async Task<SessionResult> CompleteCall(string agentId, CallOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        if (!state.RecordExists || S.AgentId != agentId)
+        {
+            return NotFound();
+        }
+
+        // A call authorised before expiry still counts when its response arrives after it: the server served it.
+        if (outcome.Delivered)
+        {
+            S.CallCount++;
+            S.LastUsedAt = clock.GetUtcNow();
+            if (outcome.ObservedReuse != ReuseMode.Unknown && S.Status == SessionStatus.Active)
+            {
+                S.Reuse = outcome.ObservedReuse;
+            }
+
+            S.ResourceUrl ??= outcome.ResourceUrl;
+            await state.WriteStateAsync();
+        }
+
+        return SessionResult.Ok(Snapshot());
+    }
+
+    /// <inheritdoc />
+    public async Task<SessionResult> GetStatus(string agentId)
+    {
+        if (!state.RecordExists || S.AgentId != agentId)
+        {
+            return NotFound();
+        }
+
+        await ExpireIfDueAsync();
+        return SessionResult.Ok(Snapshot());
+    }
+
+    /// <inheritdoc />
+    public async Task<SessionResult> End(string agentId)
+    {
+        if (!state.RecordExists || S.AgentId != agentId || S.Status == SessionStatus.Failed)
+        {
+            return NotFound();
+        }
+
+        await ExpireIfDueAsync();
+        switch (S.Status)
+        {
+            case SessionStatus.Expired:
+                return SessionResult.Ok(Snapshot(), "already expired");
+            case SessionStatus.Ended:
+                return SessionResult.Ok(Snapshot(), "already ended");
+        }
+
+        S.Status = SessionStatus.Ended;
+        await CloseAsync();
+        Log.Ended(logger, Id, S.CallCount);
+        return SessionResult.Ok(Snapshot(), "ended");
+    }
+
+    private async Task<SessionResult?> CheckUsableAsync(string agentId, bool allowStarting)
+    {
+        if (!state.RecordExists || S.AgentId != agentId || S.Status == SessionStatus.Failed)
+        {
+            return NotFound();
+        }
+
+        await ExpireIfDueAsync();
+        return S.Status switch
+        {
+            SessionStatus.Active => null,
+            SessionStatus.Starting when allowStarting => null,
+            SessionStatus.Starting => SessionResult.Fail(SessionErrorCode.InvalidState, $"Session {Id} is still starting.", Snapshot()),
+            SessionStatus.Expired => SessionResult.Fail(SessionErrorCode.Expired, $"Session {Id} expired at {Iso(S.ExpiresAt)}; start a new one with x402_session_start.", Snapshot()),
+            _ => SessionResult.Fail(SessionErrorCode.Ended, $"Session {Id} was ended; start a new one with x402_session_start.", Snapshot()),
+        };
+    }
+
+    private async Task ExpireIfDueAsync()
+    {
+        if (IsLive && clock.GetUtcNow() >= S.ExpiresAt)
+        {
+            await ExpireAsync();
+        }
+    }
+
+    private async Task ExpireAsync()
+    {
+        S.Status = S.Status == SessionStatus.Starting ? SessionStatus.Failed : SessionStatus.Expired;
+        S.FailureReason ??= S.Status == SessionStatus.Failed ? "expired before its first request completed" : null;
+        await CloseAsync(S.ExpiresAt);
+        Log.Expired(logger, Id, S.CallCount);
+    }
+
+    private async Task CloseAsync(DateTimeOffset? at = null)
+    {
+        S.EndedAt = at ?? clock.GetUtcNow();
+        await state.WriteStateAsync();
+        _expiryTimer?.Dispose();
+        _expiryTimer = null;
+        await GrainFactory.GetGrain<IAgentGrain>(S.AgentId).Unregister(Id);
+        DeactivateOnIdle();
+    }
+
+    private void ArmExpiryTimer()
+    {
+        _expiryTimer?.Dispose();
+        var due = S.ExpiresAt - clock.GetUtcNow();
+        _expiryTimer = this.RegisterGrainTimer(
+            static (self, _) => self.ExpireIfDueAsync(),
+            this,
+            new GrainTimerCreationOptions(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan) { KeepAlive = false, Interleave = false });
+    }
+
+    private CallTicket Ticket(SessionErrorCode error, string message, string url) =>
+        new(error == SessionErrorCode.None, error, message, url, S.Reuse, S.ResourceUrl, S.MaxPayment, S.AllowRepeatPayments, S.Endpoint, S.Scope);
+
+    private SessionResult NotFound() => SessionResult.Fail(SessionErrorCode.NotFound, $"Session not found: {Id}");
+
+    private SessionSnapshot Snapshot() =>
+        new(Id, S.AgentId, S.Endpoint, S.Scope, S.Label, S.Status, S.CreatedAt, S.ExpiresAt, S.EndedAt, S.CallCount, S.LastUsedAt, S.Reuse, [.. S.Payments], S.MaxPayment, S.ResourceUrl);
+
+    private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Session {SessionId} opened by agent {AgentId} for {Endpoint}")]
+        public static partial void Opened(ILogger logger, Guid sessionId, string agentId, string endpoint);
+
+        [LoggerMessage(2, LogLevel.Information, "Session {SessionId} paid {Amount} of {Asset} on {Network} (transaction {Transaction})")]
+        public static partial void Paid(ILogger logger, Guid sessionId, string amount, string asset, string network, string transaction);
+
+        [LoggerMessage(3, LogLevel.Information, "Session {SessionId} expired after {CallCount} calls")]
+        public static partial void Expired(ILogger logger, Guid sessionId, long callCount);
+
+        [LoggerMessage(4, LogLevel.Information, "Session {SessionId} ended after {CallCount} calls")]
+        public static partial void Ended(ILogger logger, Guid sessionId, long callCount);
+    }
+}

@@ -1,0 +1,107 @@
+using X402Orleans.Abstractions;
+
+namespace X402Orleans.Grains;
+
+/// <summary>
+/// The persisted state of a session. <see cref="SchemaVersion"/> versions the contract; members are only ever added.
+/// No key material lives here: the wallet stays in the gateway.
+/// </summary>
+[GenerateSerializer]
+public sealed class SessionState
+{
+    /// <summary>Current contract version.</summary>
+    public const int CurrentSchemaVersion = 1;
+
+    /// <summary>Contract version this state was written with.</summary>
+    [Id(0)] public int SchemaVersion { get; set; } = CurrentSchemaVersion;
+
+    /// <summary>Owning agent.</summary>
+    [Id(1)] public string AgentId { get; set; } = string.Empty;
+
+    /// <summary>Normalised endpoint URL.</summary>
+    [Id(2)] public string Endpoint { get; set; } = string.Empty;
+
+    /// <summary><c>prefix</c> or <c>exact</c>.</summary>
+    [Id(3)] public string Scope { get; set; } = "prefix";
+
+    /// <summary>Caller's label.</summary>
+    [Id(4)] public string? Label { get; set; }
+
+    /// <summary>Lifecycle state.</summary>
+    [Id(5)] public SessionStatus Status { get; set; }
+
+    /// <summary>Creation time.</summary>
+    [Id(6)] public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>Expiry time.</summary>
+    [Id(7)] public DateTimeOffset ExpiresAt { get; set; }
+
+    /// <summary>When it ended, expired or failed.</summary>
+    [Id(8)] public DateTimeOffset? EndedAt { get; set; }
+
+    /// <summary>Calls delivered through the session (the first request included).</summary>
+    [Id(9)] public long CallCount { get; set; }
+
+    /// <summary>Last delivered call.</summary>
+    [Id(10)] public DateTimeOffset? LastUsedAt { get; set; }
+
+    /// <summary>How access is reused.</summary>
+    [Id(11)] public ReuseMode Reuse { get; set; }
+
+    /// <summary>Per-payment ceiling (decimal string in the asset's units).</summary>
+    [Id(12)] public string MaxPayment { get; set; } = "0";
+
+    /// <summary>Whether the session may pay again after its first payment.</summary>
+    [Id(13)] public bool AllowRepeatPayments { get; set; }
+
+    /// <summary>The resource URL the server named when paid (echoed in later proofs).</summary>
+    [Id(14)] public string? ResourceUrl { get; set; }
+
+    /// <summary>Settled payments.</summary>
+    [Id(15)] public List<PaymentReceipt> Payments { get; set; } = [];
+
+    /// <summary>Payments authorised but not yet recorded as settled or failed.</summary>
+    [Id(16)] public List<PendingPayment> Pending { get; set; } = [];
+
+    /// <summary>Why the session failed, when it did.</summary>
+    [Id(17)] public string? FailureReason { get; set; }
+}
+
+/// <summary>A payment authorised by the grain whose outcome is not yet known.</summary>
+[GenerateSerializer]
+public sealed class PendingPayment
+{
+    /// <summary>Reservation id given to the gateway.</summary>
+    [Id(0)] public Guid ReservationId { get; set; }
+
+    /// <summary>What was authorised.</summary>
+    [Id(1)] public PaymentQuote Quote { get; set; } = null!;
+
+    /// <summary>When.</summary>
+    [Id(2)] public DateTimeOffset AuthorizedAt { get; set; }
+}
+
+/// <summary>The persisted state of an agent's index.</summary>
+[GenerateSerializer]
+public sealed class AgentState
+{
+    /// <summary>Contract version.</summary>
+    [Id(0)] public int SchemaVersion { get; set; } = 1;
+
+    /// <summary>Live session ids.</summary>
+    [Id(1)] public HashSet<Guid> Sessions { get; set; } = [];
+
+    /// <summary>Idempotency keys → (session id, argument fingerprint).</summary>
+    [Id(2)] public Dictionary<string, IdempotencyEntry> IdempotencyKeys { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>An idempotency key's binding.</summary>
+[GenerateSerializer]
+public sealed class IdempotencyEntry
+{
+    /// <summary>The session created under the key.</summary>
+    [Id(0)] public Guid SessionId { get; set; }
+
+    /// <summary>Fingerprint of the start arguments.</summary>
+    [Id(1)] public string Fingerprint { get; set; } = string.Empty;
+}

@@ -1,0 +1,204 @@
+using System.Globalization;
+using System.Numerics;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Nethereum.Signer;
+using Nethereum.Signer.EIP712;
+using Nethereum.Util;
+using X402Orleans.Payments.Signing;
+using X402Orleans.Payments.Wire;
+
+namespace X402Orleans.Payments.Evm;
+
+/// <summary>
+/// The x402 <c>exact</c> scheme on EVM chains: an EIP-3009 <c>TransferWithAuthorization</c> signed as EIP-712 typed data,
+/// with domain {name, version from <c>extra</c>; chainId from the CAIP-2 network; verifyingContract = asset}.
+/// </summary>
+public static class ExactEvmScheme
+{
+    /// <summary>The scheme's name on the wire.</summary>
+    public const string Name = "exact";
+
+    /// <summary>How far before "now" the authorization becomes valid, as the official client does (clock skew allowance).</summary>
+    public const long ValidAfterSkewSeconds = 600;
+
+    /// <summary>Checks that a requirement can be paid with this scheme; says why not otherwise.</summary>
+    public static bool CanPay(PaymentRequirements requirements, out string error)
+    {
+        if (!string.Equals(requirements.Scheme, Name, StringComparison.Ordinal))
+        {
+            error = $"scheme '{requirements.Scheme}' is not supported (supported: {Name})";
+            return false;
+        }
+
+        if (!NetworkNames.TryGetEvmChainId(requirements.Network, out _))
+        {
+            error = $"network '{requirements.Network}' is not an EVM (eip155) network";
+            return false;
+        }
+
+        if (!EvmAddress.IsValid(requirements.Asset) || !EvmAddress.IsValid(requirements.PayTo))
+        {
+            error = "asset or payTo is not an EVM address";
+            return false;
+        }
+
+        if (requirements.Extra is null || X402Json.GetString(requirements.Extra, "name") is null || X402Json.GetString(requirements.Extra, "version") is null)
+        {
+            error = "the requirement's extra lacks the token's EIP-712 name and version";
+            return false;
+        }
+
+        error = string.Empty;
+        return true;
+    }
+
+    /// <summary>
+    /// Signs a payment for <paramref name="requirements"/> (one of <paramref name="challenge"/>'s <c>accepts</c>): from = the signer,
+    /// to = payTo, value = amount, valid from now − 600 s until now + maxTimeoutSeconds, random 32-byte nonce.
+    /// </summary>
+    public static async Task<PaymentPayload> CreatePaymentAsync(PaymentRequired challenge, PaymentRequirements requirements, IPaymentSigner signer, TimeProvider time, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(challenge);
+        ArgumentNullException.ThrowIfNull(requirements);
+        ArgumentNullException.ThrowIfNull(signer);
+        ArgumentNullException.ThrowIfNull(time);
+        if (!CanPay(requirements, out var why))
+        {
+            throw new InvalidOperationException(why);
+        }
+
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        var authorization = new TransferAuthorization(
+            signer.Address,
+            EvmAddress.ToChecksum(requirements.PayTo),
+            requirements.Amount,
+            now - ValidAfterSkewSeconds,
+            now + requirements.MaxTimeoutSeconds,
+            "0x" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)));
+        var signature = await signer.SignTypedDataAsync(BuildTypedData(requirements, authorization), cancellationToken).ConfigureAwait(false);
+        var payload = new JsonObject
+        {
+            ["authorization"] = authorization.ToJson(),
+            ["signature"] = signature,
+        };
+        return new PaymentPayload(requirements.X402Version, challenge.RawResource, requirements.ToJson(), payload, challenge.X402Version == 2 ? challenge.Extensions?.DeepClone() as JsonObject : null);
+    }
+
+    /// <summary>The <c>eth_signTypedData_v4</c> JSON for an authorization under a requirement's domain.</summary>
+    public static string BuildTypedData(PaymentRequirements requirements, TransferAuthorization authorization)
+    {
+        if (!NetworkNames.TryGetEvmChainId(requirements.Network, out var chainId))
+        {
+            throw new InvalidOperationException($"network '{requirements.Network}' is not an eip155 network");
+        }
+
+        var typedData = new JsonObject
+        {
+            ["types"] = new JsonObject
+            {
+                ["EIP712Domain"] = Fields(("name", "string"), ("version", "string"), ("chainId", "uint256"), ("verifyingContract", "address")),
+                ["TransferWithAuthorization"] = Fields(("from", "address"), ("to", "address"), ("value", "uint256"), ("validAfter", "uint256"), ("validBefore", "uint256"), ("nonce", "bytes32")),
+            },
+            ["primaryType"] = "TransferWithAuthorization",
+            ["domain"] = new JsonObject
+            {
+                ["name"] = X402Json.GetString(requirements.Extra!, "name"),
+                ["version"] = X402Json.GetString(requirements.Extra!, "version"),
+                ["chainId"] = chainId.ToString(CultureInfo.InvariantCulture),
+                ["verifyingContract"] = EvmAddress.ToChecksum(requirements.Asset),
+            },
+            ["message"] = authorization.ToJson(),
+        };
+        return X402Json.Serialize(typedData);
+    }
+
+    /// <summary>
+    /// Server-side check of an <c>exact</c> EVM payload against the requirement it claims to accept: recipient, value, validity
+    /// window and an EIP-712 signature (v = 27/28) that recovers to <c>from</c>. On success returns the payer. Does not touch a chain
+    /// (balances and nonce reuse are the settlement's business).
+    /// </summary>
+    public static bool TryVerify(PaymentPayload payment, PaymentRequirements requirements, DateTimeOffset now, out TransferAuthorization? authorization, out string error)
+    {
+        ArgumentNullException.ThrowIfNull(payment);
+        ArgumentNullException.ThrowIfNull(requirements);
+        if (!TransferAuthorization.TryRead(payment.Payload["authorization"] as JsonObject, out authorization, out error))
+        {
+            return false;
+        }
+
+        if (!EvmAddress.AreEqual(authorization!.To, requirements.PayTo))
+        {
+            error = "invalid_exact_evm_recipient_mismatch";
+            return false;
+        }
+
+        if (authorization.Value < requirements.Amount)
+        {
+            error = "invalid_exact_evm_insufficient_value";
+            return false;
+        }
+
+        var unixNow = now.ToUnixTimeSeconds();
+        if (authorization.ValidBefore < unixNow + 6 || authorization.ValidAfter > unixNow)
+        {
+            error = "invalid_exact_evm_authorization_window";
+            return false;
+        }
+
+        var signature = X402Json.GetString(payment.Payload, "signature");
+        if (!TryRecover(BuildTypedData(requirements, authorization), signature, out var signer) || !EvmAddress.AreEqual(signer, authorization.From))
+        {
+            error = "invalid_exact_evm_signature";
+            return false;
+        }
+
+        error = string.Empty;
+        return true;
+    }
+
+    /// <summary>Recovers the signer of typed data from a 65-byte signature whose v is 27 or 28.</summary>
+    public static bool TryRecover(string typedDataJson, string? signature, out string? address)
+    {
+        address = null;
+        if (!SignatureBytes.IsRecoverable65(signature))
+        {
+            return false;
+        }
+
+        var digest = Sha3Keccack.Current.CalculateHash(Eip712TypedDataSigner.Current.EncodeTypedData(typedDataJson));
+        address = SignatureBytes.Recover(digest, signature!);
+        return address is not null;
+    }
+
+    private static JsonArray Fields(params (string Name, string Type)[] fields) =>
+        new(fields.Select(f => (JsonNode)new JsonObject { ["name"] = f.Name, ["type"] = f.Type }).ToArray());
+}
+
+/// <summary>65-byte r‖s‖v signatures: shape check and public-key recovery over a 32-byte digest.</summary>
+internal static class SignatureBytes
+{
+    public static bool IsRecoverable65(string? signature)
+    {
+        if (signature is not { Length: 132 } || !signature.StartsWith("0x", StringComparison.Ordinal) || signature.AsSpan(2).ContainsAnyExcept("0123456789abcdefABCDEF"))
+        {
+            return false;
+        }
+
+        var v = Convert.ToByte(signature[130..], 16);
+        return v is 27 or 28;
+    }
+
+    public static string? Recover(byte[] digest, string signature)
+    {
+        try
+        {
+            var ecdsa = EthECDSASignatureFactory.ExtractECDSASignature(signature);
+            return EthECKey.RecoverFromSignature(ecdsa, digest).GetPublicAddress();
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidOperationException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,17 @@
+namespace X402Orleans.Payments.Signing;
+
+/// <summary>
+/// A wallet that signs x402 payments and sign-in messages. Implementations keep their key material to themselves:
+/// nothing about the key may appear in <see cref="object.ToString"/>, exceptions, logs or serialized state.
+/// </summary>
+public interface IPaymentSigner
+{
+    /// <summary>The wallet's EIP-55 checksummed address.</summary>
+    string Address { get; }
+
+    /// <summary>Signs EIP-712 typed data given as <c>eth_signTypedData_v4</c> JSON; returns a 65-byte hex signature with v = 27/28.</summary>
+    ValueTask<string> SignTypedDataAsync(string typedDataJson, CancellationToken cancellationToken = default);
+
+    /// <summary>Signs an EIP-191 personal message (UTF-8); returns a 65-byte hex signature with v = 27/28.</summary>
+    ValueTask<string> SignMessageAsync(string message, CancellationToken cancellationToken = default);
+}

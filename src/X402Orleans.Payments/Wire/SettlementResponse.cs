@@ -1,0 +1,49 @@
+using System.Text.Json.Nodes;
+
+namespace X402Orleans.Payments.Wire;
+
+/// <summary>The receipt in <c>PAYMENT-RESPONSE</c> (V2) or <c>X-PAYMENT-RESPONSE</c> (V1).</summary>
+/// <param name="Success">Whether the server settled the payment.</param>
+/// <param name="Transaction">Transaction hash (empty when none).</param>
+/// <param name="Network">Network the payment settled on.</param>
+/// <param name="Payer">Payer address as reported by the server.</param>
+/// <param name="ErrorReason">Failure reason, when not successful.</param>
+public sealed record SettlementResponse(bool Success, string Transaction, string Network, string? Payer, string? ErrorReason)
+{
+    /// <summary>JSON in the official key order.</summary>
+    public JsonObject ToJson()
+    {
+        var json = new JsonObject { ["success"] = Success };
+        if (ErrorReason is not null)
+        {
+            json["errorReason"] = ErrorReason;
+        }
+
+        json["transaction"] = Transaction;
+        json["network"] = Network;
+        if (Payer is not null)
+        {
+            json["payer"] = Payer;
+        }
+
+        return json;
+    }
+
+    /// <summary>Encodes for the receipt header.</summary>
+    public string EncodeHeader() => X402Json.EncodeHeader(ToJson());
+
+    /// <summary>Decodes a receipt header leniently.</summary>
+    public static bool TryDecodeHeader(string? value, out SettlementResponse? response, out string error)
+    {
+        response = null;
+        if (!X402Json.TryDecodeHeader(value, out var json, out error))
+        {
+            error = $"receipt {error}";
+            return false;
+        }
+
+        var success = json!["success"] is JsonValue v && v.TryGetValue<bool>(out var b) && b;
+        response = new SettlementResponse(success, X402Json.GetString(json, "transaction") ?? string.Empty, X402Json.GetString(json, "network") ?? string.Empty, X402Json.GetString(json, "payer"), X402Json.GetString(json, "errorReason"));
+        return true;
+    }
+}
