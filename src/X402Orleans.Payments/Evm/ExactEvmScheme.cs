@@ -19,8 +19,8 @@ public static class ExactEvmScheme
     /// <summary>The scheme's name on the wire.</summary>
     public const string Name = "exact";
 
-    /// <summary>How far before "now" the authorization becomes valid, as the official client does (clock skew allowance).</summary>
-    public const long ValidAfterSkewSeconds = 600;
+    /// <summary>The official client signs <c>validAfter = 0</c> (valid at once); only <c>validBefore</c> bounds the window.</summary>
+    public const long ValidAfter = 0;
 
     /// <summary>Checks that a requirement can be paid with this scheme; says why not otherwise.</summary>
     public static bool CanPay(PaymentRequirements requirements, out string error)
@@ -55,7 +55,7 @@ public static class ExactEvmScheme
 
     /// <summary>
     /// Signs a payment for <paramref name="requirements"/> (one of <paramref name="challenge"/>'s <c>accepts</c>): from = the signer,
-    /// to = payTo, value = amount, valid from now − 600 s until now + maxTimeoutSeconds, random 32-byte nonce.
+    /// to = payTo (EIP-55), value = amount, validAfter = 0 and validBefore = now + maxTimeoutSeconds (as the official client), random 32-byte nonce.
     /// </summary>
     public static async Task<PaymentPayload> CreatePaymentAsync(PaymentRequired challenge, PaymentRequirements requirements, IPaymentSigner signer, TimeProvider time, CancellationToken cancellationToken = default)
     {
@@ -73,7 +73,7 @@ public static class ExactEvmScheme
             signer.Address,
             EvmAddress.ToChecksum(requirements.PayTo),
             requirements.Amount,
-            now - ValidAfterSkewSeconds,
+            ValidAfter,
             now + requirements.MaxTimeoutSeconds,
             "0x" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)));
         var signature = await signer.SignTypedDataAsync(BuildTypedData(requirements, authorization), cancellationToken).ConfigureAwait(false);
@@ -133,9 +133,10 @@ public static class ExactEvmScheme
             return false;
         }
 
-        if (authorization.Value < requirements.Amount)
+        // The official facilitator requires the value to equal the price exactly.
+        if (authorization.Value != requirements.Amount)
         {
-            error = "invalid_exact_evm_insufficient_value";
+            error = "invalid_exact_evm_payload_authorization_value_mismatch";
             return false;
         }
 

@@ -4,7 +4,7 @@ namespace X402Orleans.Payments.Wire;
 
 /// <summary>
 /// The signed payment a client sends: V2 in <c>PAYMENT-SIGNATURE</c>
-/// (<c>{x402Version, resource, accepted, payload, extensions}</c>), V1 in <c>X-PAYMENT</c>
+/// (<c>{x402Version, payload, extensions, resource, accepted}</c>), V1 in <c>X-PAYMENT</c>
 /// (<c>{x402Version, scheme, network, payload}</c>).
 /// </summary>
 /// <param name="X402Version">1 or 2.</param>
@@ -17,7 +17,7 @@ public sealed record PaymentPayload(int X402Version, JsonNode? Resource, JsonObj
     /// <summary>The header this payload travels in.</summary>
     public string HeaderName => X402Version == 1 ? X402Headers.XPayment : X402Headers.PaymentSignature;
 
-    /// <summary>JSON in the official client's key order.</summary>
+    /// <summary>JSON in the official client's key order (V2: x402Version, payload, extensions, resource, accepted).</summary>
     public JsonObject ToJson()
     {
         if (X402Version == 1)
@@ -31,19 +31,23 @@ public sealed record PaymentPayload(int X402Version, JsonNode? Resource, JsonObj
             };
         }
 
-        var json = new JsonObject { ["x402Version"] = X402Version };
+        // The official client (@x402/core 2.27) writes x402Version, payload, extensions, resource, accepted — in that order.
+        var json = new JsonObject
+        {
+            ["x402Version"] = X402Version,
+            ["payload"] = Payload.DeepClone(),
+        };
+        if (Extensions is not null)
+        {
+            json["extensions"] = Extensions.DeepClone();
+        }
+
         if (Resource is not null)
         {
             json["resource"] = Resource.DeepClone();
         }
 
         json["accepted"] = Accepted.DeepClone();
-        json["payload"] = Payload.DeepClone();
-        if (Extensions is not null)
-        {
-            json["extensions"] = Extensions.DeepClone();
-        }
-
         return json;
     }
 

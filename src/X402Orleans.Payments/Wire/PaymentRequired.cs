@@ -8,22 +8,13 @@ namespace X402Orleans.Payments.Wire;
 /// <param name="MimeType">Content type of the resource, if given.</param>
 public sealed record ResourceInfo(string Url, string? Description, string? MimeType)
 {
-    /// <summary>JSON in the official key order.</summary>
-    public JsonObject ToJson()
+    /// <summary>JSON in the official server's key order; like it, writes an unset description or mimeType as "".</summary>
+    public JsonObject ToJson() => new()
     {
-        var json = new JsonObject { ["url"] = Url };
-        if (Description is not null)
-        {
-            json["description"] = Description;
-        }
-
-        if (MimeType is not null)
-        {
-            json["mimeType"] = MimeType;
-        }
-
-        return json;
-    }
+        ["url"] = Url,
+        ["description"] = Description ?? string.Empty,
+        ["mimeType"] = MimeType ?? string.Empty,
+    };
 }
 
 /// <summary>
