@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -8,7 +9,10 @@ namespace X402Orleans.Payments.Wire;
 /// <summary>JSON and base64 helpers shared by every x402 header codec.</summary>
 public static class X402Json
 {
-    /// <summary>Options that write JSON the way JavaScript's <c>JSON.stringify</c> does: compact, no HTML escaping.</summary>
+    /// <summary>
+    /// Options for compact JSON without HTML escaping. Close to <c>JSON.stringify</c>, but System.Text.Json still escapes characters
+    /// outside the Basic Multilingual Plane (emoji) and writes upper-case <c>\u</c> escapes: use <see cref="Serialize"/> for wire bytes.
+    /// </summary>
     public static readonly JsonSerializerOptions WriteOptions = new()
     {
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
@@ -19,8 +23,19 @@ public static class X402Json
     // Duplicate keys are refused while parsing: JsonObject would otherwise throw on first access, outside any Try method.
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 32, AllowTrailingCommas = false, AllowDuplicateProperties = false };
 
-    /// <summary>Serialises a node compactly, exactly as <c>JSON.stringify</c> would for the same object.</summary>
-    public static string Serialize(JsonNode node) => node.ToJsonString(WriteOptions);
+    /// <summary>
+    /// Serialises a node compactly, exactly as <c>JSON.stringify</c> would for the same object: keys in order, strings escaped only
+    /// where JavaScript escapes them (quote, backslash, control characters as <c>\n</c> or lower-case <c>\u00xx</c>, lone
+    /// surrogates); every other character, HTML-sensitive ones and emoji included, is written as is. Numbers keep the text they
+    /// were parsed from or created with (x402 uses integers only).
+    /// </summary>
+    public static string Serialize(JsonNode node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        var text = new StringBuilder();
+        Write(text, node);
+        return text.ToString();
+    }
 
     /// <summary>Base64 (standard alphabet, padded) of the UTF-8 JSON text: what official x402 peers send.</summary>
     public static string EncodeHeader(JsonNode node) => Convert.ToBase64String(Encoding.UTF8.GetBytes(Serialize(node)));
@@ -105,6 +120,84 @@ public static class X402Json
         bytes = [];
         return false;
     }
+
+    private static void Write(StringBuilder text, JsonNode? node)
+    {
+        switch (node)
+        {
+            case null:
+                text.Append("null");
+                break;
+            case JsonObject obj:
+                text.Append('{');
+                var firstMember = true;
+                foreach (var (key, value) in obj)
+                {
+                    text.Append(firstMember ? "" : ",");
+                    firstMember = false;
+                    WriteString(text, key);
+                    text.Append(':');
+                    Write(text, value);
+                }
+
+                text.Append('}');
+                break;
+            case JsonArray array:
+                text.Append('[');
+                for (var i = 0; i < array.Count; i++)
+                {
+                    text.Append(i == 0 ? "" : ",");
+                    Write(text, array[i]);
+                }
+
+                text.Append(']');
+                break;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.String && value.TryGetValue<string>(out var s):
+                WriteString(text, s);
+                break;
+            default:
+                text.Append(node.ToJsonString(WriteOptions));
+                break;
+        }
+    }
+
+    // JSON.stringify's QuoteJSONString (ECMAScript 2019+, well-formed).
+    private static void WriteString(StringBuilder text, string value)
+    {
+        text.Append('"');
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            switch (c)
+            {
+                case '"': text.Append("\\\""); break;
+                case '\\': text.Append("\\\\"); break;
+                case '\b': text.Append("\\b"); break;
+                case '\t': text.Append("\\t"); break;
+                case '\n': text.Append("\\n"); break;
+                case '\f': text.Append("\\f"); break;
+                case '\r': text.Append("\\r"); break;
+                default:
+                    if (c < ' ' || (char.IsSurrogate(c) && !IsPairedSurrogate(value, i)))
+                    {
+                        text.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                    }
+                    else
+                    {
+                        text.Append(c);
+                    }
+
+                    break;
+            }
+        }
+
+        text.Append('"');
+    }
+
+    private static bool IsPairedSurrogate(string value, int i) =>
+        char.IsHighSurrogate(value[i])
+            ? i + 1 < value.Length && char.IsLowSurrogate(value[i + 1])
+            : i > 0 && char.IsHighSurrogate(value[i - 1]);
 
     internal static string? GetString(JsonObject obj, string name) =>
         obj[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;

@@ -1,0 +1,135 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace X402Orleans.Gateway.Configuration;
+
+/// <summary>Everything under the <c>X402</c> configuration section (environment: <c>X402__…</c>).</summary>
+public sealed class X402Options
+{
+    /// <summary>The configuration section name.</summary>
+    public const string SectionName = "X402";
+
+    /// <summary>The paying wallet.</summary>
+    public WalletOptions Wallet { get; set; } = new();
+
+    /// <summary>Agents allowed to use the gateway (none: one anonymous agent, loopback only).</summary>
+    public List<AgentOptions> Agents { get; set; } = [];
+
+    /// <summary>What the wallet may pay with.</summary>
+    public PaymentOptions Payments { get; set; } = new();
+
+    /// <summary>Outbound HTTP limits and safety.</summary>
+    public HttpOptions Http { get; set; } = new();
+
+    /// <summary>Session defaults.</summary>
+    public SessionOptions Sessions { get; set; } = new();
+
+    /// <summary>The built-in demo paywall.</summary>
+    public DemoOptions Demo { get; set; } = new();
+}
+
+/// <summary>Wallet key source. The key itself is never logged or returned.</summary>
+public sealed class WalletOptions
+{
+    /// <summary>Hex private key (prefer <see cref="PrivateKeyFile"/> or a secret store).</summary>
+    public string? PrivateKey { get; set; }
+
+    /// <summary>Path of a file holding the hex private key.</summary>
+    public string? PrivateKeyFile { get; set; }
+
+    /// <inheritdoc />
+    public override string ToString() => PrivateKey is null ? $"WalletOptions(file: {PrivateKeyFile ?? "none"})" : "WalletOptions(key: set)";
+}
+
+/// <summary>One agent: an id and the API key it presents as <c>Authorization: Bearer …</c>.</summary>
+public sealed class AgentOptions
+{
+    /// <summary>Agent id (letters, digits, <c>-_.</c>; at most 64).</summary>
+    [Required, RegularExpression("^[A-Za-z0-9_.-]{1,64}$")]
+    public string Id { get; set; } = string.Empty;
+
+    /// <summary>API key (at least 16 characters).</summary>
+    [Required, MinLength(16)]
+    public string ApiKey { get; set; } = string.Empty;
+
+    /// <inheritdoc />
+    public override string ToString() => $"AgentOptions({Id})";
+}
+
+/// <summary>Payment policy defaults.</summary>
+public sealed class PaymentOptions
+{
+    /// <summary>Allowed CAIP-2 networks (default Base and Base Sepolia).</summary>
+    public List<string> Networks { get; set; } = [];
+
+    /// <summary>Allowed assets (default USDC on Base and Base Sepolia).</summary>
+    public List<AssetOptions> Assets { get; set; } = [];
+
+    /// <summary>Default per-payment ceiling in the asset's units, e.g. "0.10".</summary>
+    [Required, RegularExpression(@"^[0-9]{1,30}(\.[0-9]{1,18})?$")]
+    public string MaxPayment { get; set; } = "0.10";
+}
+
+/// <summary>An allowed asset.</summary>
+public sealed class AssetOptions
+{
+    /// <summary>CAIP-2 network.</summary>
+    [Required]
+    public string Network { get; set; } = string.Empty;
+
+    /// <summary>Token contract address.</summary>
+    [Required]
+    public string Address { get; set; } = string.Empty;
+
+    /// <summary>Decimals of the atomic unit.</summary>
+    [Range(0, 36)]
+    public int Decimals { get; set; } = 6;
+
+    /// <summary>Display symbol.</summary>
+    [Required]
+    public string Symbol { get; set; } = "USDC";
+}
+
+/// <summary>Outbound HTTP settings.</summary>
+public sealed class HttpOptions
+{
+    /// <summary>Allow loopback, private and link-local targets (tests and local demos).</summary>
+    public bool AllowPrivateTargets { get; set; }
+
+    /// <summary>Characters of a response body returned to the agent.</summary>
+    [Range(256, 1_000_000)]
+    public int MaxBodyChars { get; set; } = 8000;
+
+    /// <summary>Bytes of a response read from upstream (the rest is not read).</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxResponseBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Bytes of a request body an agent may send.</summary>
+    [Range(0, 16 * 1024 * 1024)]
+    public int MaxRequestBytes { get; set; } = 256 * 1024;
+
+    /// <summary>Redirects followed (each must stay inside the session's scope).</summary>
+    [Range(0, 10)]
+    public int MaxRedirects { get; set; } = 3;
+
+    /// <summary>Default request timeout.</summary>
+    [Range(1000, 60000)]
+    public int DefaultTimeoutMs { get; set; } = 30000;
+}
+
+/// <summary>Session defaults.</summary>
+public sealed class SessionOptions
+{
+    /// <summary>Default time to live.</summary>
+    [Range(60, 2592000)]
+    public int DefaultTtlSeconds { get; set; } = 3600;
+}
+
+/// <summary>The demo paywall under <c>/demo/</c>.</summary>
+public sealed class DemoOptions
+{
+    /// <summary>Mount it (default on in the embedded mode).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Recipient of demo payments.</summary>
+    public string PayTo { get; set; } = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
+}

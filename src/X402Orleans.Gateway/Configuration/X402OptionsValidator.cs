@@ -1,0 +1,72 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using X402Orleans.Payments;
+using X402Orleans.Payments.Evm;
+
+namespace X402Orleans.Gateway.Configuration;
+
+/// <summary>Validates <see cref="X402Options"/> at start, with messages that name the setting to fix.</summary>
+public sealed class X402OptionsValidator : IValidateOptions<X402Options>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, X402Options options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        Check(options.Payments, "X402:Payments", failures);
+        Check(options.Http, "X402:Http", failures);
+        Check(options.Sessions, "X402:Sessions", failures);
+        for (var i = 0; i < options.Agents.Count; i++)
+        {
+            Check(options.Agents[i], $"X402:Agents:{i}", failures);
+        }
+
+        var duplicateIds = options.Agents.GroupBy(a => a.Id, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key);
+        failures.AddRange(duplicateIds.Select(id => $"X402:Agents: agent id '{id}' is configured twice"));
+        if (options.Agents.Select(a => a.ApiKey).Distinct(StringComparer.Ordinal).Count() != options.Agents.Count)
+        {
+            failures.Add("X402:Agents: two agents share an API key");
+        }
+
+        for (var i = 0; i < options.Payments.Assets.Count; i++)
+        {
+            var asset = options.Payments.Assets[i];
+            Check(asset, $"X402:Payments:Assets:{i}", failures);
+            if (!EvmAddress.IsValid(asset.Address))
+            {
+                failures.Add($"X402:Payments:Assets:{i}:Address is not an EVM address");
+            }
+
+            if (!NetworkNames.TryGetEvmChainId(asset.Network, out _))
+            {
+                failures.Add($"X402:Payments:Assets:{i}:Network must be CAIP-2 eip155:<chain id>");
+            }
+        }
+
+        if (!AtomicAmount.TryParseDecimal(options.Payments.MaxPayment, 18, out _, out var why))
+        {
+            failures.Add($"X402:Payments:MaxPayment: {why}");
+        }
+
+        if (options.Wallet.PrivateKey is not null && options.Wallet.PrivateKeyFile is not null)
+        {
+            failures.Add("X402:Wallet: set PrivateKey or PrivateKeyFile, not both");
+        }
+
+        if (options.Wallet.PrivateKeyFile is { } file && !File.Exists(file))
+        {
+            failures.Add("X402:Wallet:PrivateKeyFile: the file does not exist");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Check(object target, string prefix, List<string> failures)
+    {
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(target, new ValidationContext(target), results, validateAllProperties: true))
+        {
+            failures.AddRange(results.Select(r => $"{prefix}:{string.Join(",", r.MemberNames)}: {r.ErrorMessage}"));
+        }
+    }
+}

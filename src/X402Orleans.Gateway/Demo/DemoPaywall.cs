@@ -1,0 +1,199 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Numerics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using X402Orleans.Gateway.Configuration;
+using X402Orleans.Payments.Evm;
+using X402Orleans.Payments.Policy;
+using X402Orleans.Payments.Siwx;
+using X402Orleans.Payments.Wire;
+
+namespace X402Orleans.Gateway.Demo;
+
+/// <summary>
+/// A small x402 V2 resource server under <c>/demo/</c> so the embedded mode shows the whole flow with nothing else running.
+/// It answers real 402 challenges (USDC on Base Sepolia), verifies the EIP-712 payment signature locally, refuses reused nonces,
+/// offers sign-in-with-x, and SIMULATES settlement (no chain: receipts carry <c>"simulated": true</c>). Counts what it serves.
+/// </summary>
+public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time)
+{
+    private readonly ConcurrentDictionary<string, long> _served = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _paid = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _usedNonces = new(StringComparer.OrdinalIgnoreCase);
+    private long _payments;
+    private long _signIns;
+
+    /// <summary>A priced demo route.</summary>
+    /// <param name="Price">Atomic USDC (6 decimals); zero is free.</param>
+    /// <param name="SignInWithX">Whether access can be reused by sign-in-with-x.</param>
+    /// <param name="Description">Resource description.</param>
+    public sealed record Route(BigInteger Price, bool SignInWithX, string Description);
+
+    /// <summary>Calls served per path (after payment or proof checks).</summary>
+    public IReadOnlyDictionary<string, long> Served => _served;
+
+    /// <summary>Maps the demo routes.</summary>
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var demo = endpoints.MapGroup("/demo").AllowAnonymous();
+        demo.MapGet("/weather", (HttpContext ctx, DemoPaywall paywall) => paywall.ServeAsync(ctx, new Route(1000, true, "Weather report"), () => new JsonObject
+        {
+            ["city"] = "Lisbon",
+            ["forecast"] = "sunny",
+            ["temperature_c"] = 21,
+        }));
+        demo.MapGet("/quote", (HttpContext ctx, DemoPaywall paywall) => paywall.ServeAsync(ctx, new Route(2000, false, "A quote, paid per call"), () => new JsonObject
+        {
+            ["quote"] = "Simplicity is prerequisite for reliability.",
+        }));
+        demo.MapGet("/items/{id}", (HttpContext ctx, string id, DemoPaywall paywall) => paywall.ServeAsync(ctx, new Route(1000, true, "One item, paid per path"), () => new JsonObject
+        {
+            ["id"] = id,
+            ["name"] = $"item {id}",
+        }));
+        demo.MapGet("/free", (HttpContext ctx, DemoPaywall paywall) => paywall.ServeAsync(ctx, new Route(0, false, "Free"), () => new JsonObject
+        {
+            ["message"] = "no payment needed",
+        }));
+        demo.MapGet("/_stats", (DemoPaywall paywall) => Results.Json(new
+        {
+            served = paywall._served,
+            payments = Interlocked.Read(ref paywall._payments),
+            sign_ins = Interlocked.Read(ref paywall._signIns),
+            settlement = "simulated",
+        }));
+    }
+
+    /// <summary>Runs the paywall for one request.</summary>
+    public async Task ServeAsync(HttpContext context, Route route, Func<JsonObject> content)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(route);
+        ArgumentNullException.ThrowIfNull(content);
+        var request = context.Request;
+        var path = request.Path.Value ?? "/";
+        var origin = new Uri($"{request.Scheme}://{request.Host.Value}");
+        var resourceUrl = $"{request.Scheme}://{request.Host.Value}{request.PathBase}{request.Path}{request.QueryString}";
+        var requirement = Requirement(route);
+        var now = time.GetUtcNow();
+        string? error = null;
+
+        if (route.Price.IsZero)
+        {
+            await DeliverAsync(context, path, content, null);
+            return;
+        }
+
+        if (route.SignInWithX && request.Headers[X402Headers.SignInWithX].ToString() is { Length: > 0 } proof)
+        {
+            if (SiwxSigner.TryVerify(proof, request.Host.Value ?? string.Empty, origin, now, SiwxSigner.DefaultMaxAge, out var address, out _, out _)
+                && _paid.ContainsKey(PaidKey(path, address!)))
+            {
+                Interlocked.Increment(ref _signIns);
+                await DeliverAsync(context, path, content, null);
+                return;
+            }
+        }
+
+        if (request.Headers[X402Headers.PaymentSignature].ToString() is { Length: > 0 } signature)
+        {
+            error = Verify(signature, requirement, now, out var payer, out var nonce);
+            if (error is null)
+            {
+                if (!_usedNonces.TryAdd(nonce!, 0))
+                {
+                    error = "invalid_exact_evm_nonce_already_used";
+                }
+                else
+                {
+                    _paid[PaidKey(path, payer!)] = 0;
+                    Interlocked.Increment(ref _payments);
+                    var receipt = new JsonObject
+                    {
+                        ["success"] = true,
+                        ["transaction"] = "0x" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(nonce!))),
+                        ["network"] = requirement.Network,
+                        ["payer"] = payer,
+                        ["simulated"] = true,
+                    };
+                    await DeliverAsync(context, path, content, X402Json.EncodeHeader(receipt));
+                    return;
+                }
+            }
+        }
+
+        var challenge = PaymentRequired.Create(
+            error ?? "Payment required",
+            new ResourceInfo(resourceUrl, route.Description, "application/json"),
+            [requirement],
+            route.SignInWithX ? new JsonObject { [SiwxChallenge.ExtensionKey] = Challenge(request.Host.Value ?? string.Empty, resourceUrl, now).ToJson() } : null);
+        context.Response.StatusCode = StatusCodes.Status402PaymentRequired;
+        context.Response.Headers[X402Headers.PaymentRequired] = challenge.EncodeHeader();
+        context.Response.Headers.CacheControl = "no-store";
+        await context.Response.WriteAsJsonAsync(new JsonObject());
+    }
+
+    private string? Verify(string header, PaymentRequirements requirement, DateTimeOffset now, out string? payer, out string? nonce)
+    {
+        payer = null;
+        nonce = null;
+        if (!PaymentPayload.TryDecodeHeader(header, out var payload, out var why))
+        {
+            return $"invalid_payload: {why}";
+        }
+
+        if (!JsonNode.DeepEquals(payload!.Accepted, requirement.ToJson()))
+        {
+            return "No matching payment requirements";
+        }
+
+        if (!ExactEvmScheme.TryVerify(payload, requirement, now, out var authorization, out why))
+        {
+            return why;
+        }
+
+        payer = EvmAddress.ToChecksum(authorization!.From);
+        nonce = authorization.Nonce;
+        return null;
+    }
+
+    private PaymentRequirements Requirement(Route route)
+    {
+        var asset = AssetInfo.UsdcBaseSepolia;
+        return PaymentRequirements.Create(ExactEvmScheme.Name, asset.Network, route.Price, asset.Address, options.Value.Demo.PayTo, 300, new JsonObject { ["name"] = "USDC", ["version"] = "2" });
+    }
+
+    private static SiwxChallenge Challenge(string host, string resourceUrl, DateTimeOffset now) => new(
+        new SiwxInfo(host, resourceUrl, "1", Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture), null, null, null, [resourceUrl], null),
+        [new SiwxChain(AssetInfo.UsdcBaseSepolia.Network, "eip191")]);
+
+    private async Task DeliverAsync(HttpContext context, string path, Func<JsonObject> content, string? receipt)
+    {
+        _served.AddOrUpdate(path, 1, (_, n) => n + 1);
+        if (receipt is not null)
+        {
+            context.Response.Headers[X402Headers.PaymentResponse] = receipt;
+        }
+
+        var body = content();
+        body["settlement"] = "simulated (demo paywall: no chain)";
+        await context.Response.WriteAsJsonAsync(body);
+    }
+
+    private static string PaidKey(string path, string payer) => $"{path}|{payer.ToLowerInvariant()}";
+}
+
+/// <summary>Registration helpers for the demo paywall.</summary>
+public static class DemoPaywallExtensions
+{
+    /// <summary>Adds the paywall's services.</summary>
+    public static IServiceCollection AddDemoPaywall(this IServiceCollection services) => services.AddSingleton<DemoPaywall>();
+}

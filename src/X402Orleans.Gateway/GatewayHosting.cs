@@ -1,0 +1,123 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ModelContextProtocol.Protocol;
+using X402Orleans.Gateway.Auth;
+using X402Orleans.Gateway.Configuration;
+using X402Orleans.Gateway.Demo;
+using X402Orleans.Gateway.Http;
+using X402Orleans.Gateway.Sessions;
+using X402Orleans.Gateway.Tools;
+using X402Orleans.Payments.Signing;
+
+namespace X402Orleans.Gateway;
+
+/// <summary>How the MCP gateway is exposed.</summary>
+public enum GatewayTransport
+{
+    /// <summary>Streamable HTTP at <c>/mcp</c> (stateless), with API-key authentication.</summary>
+    Http,
+
+    /// <summary>stdio for desktop MCP clients; the process owner is the anonymous agent.</summary>
+    Stdio,
+}
+
+/// <summary>Registers and maps the gateway: options, wallet, outbound HTTP, session service, MCP tools, auth, demo paywall.</summary>
+public static partial class GatewayHosting
+{
+    /// <summary>Adds the gateway's services. Needs an <see cref="IGrainFactory"/> (co-hosted silo or Orleans client).</summary>
+    public static IServiceCollection AddX402Gateway(this IServiceCollection services, IConfiguration configuration, GatewayTransport transport)
+    {
+        services.AddOptions<X402Options>().Bind(configuration.GetSection(X402Options.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<X402Options>, X402OptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IPaymentSigner>(sp => WalletFactory.Create(sp.GetRequiredService<IOptions<X402Options>>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("X402Orleans.Wallet")));
+        services.AddSingleton<OutboundPolicy>();
+        services.AddSingleton<UpstreamHttp>();
+        services.AddSingleton<ProofCache>();
+        services.AddSingleton<PaymentExchange>();
+        services.AddSingleton(sp => new SessionService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<PaymentExchange>(), sp.GetRequiredService<ProofCache>(), sp.GetRequiredService<IOptions<X402Options>>()));
+        services.AddSingleton<ToolRunner>();
+        services.AddDemoPaywall();
+
+        var mcp = services.AddMcpServer(o =>
+        {
+            o.ServerInfo = new Implementation { Name = "x402orleans", Title = "X402Orleans session gateway", Version = typeof(GatewayHosting).Assembly.GetName().Version?.ToString(3) ?? "1.0.0" };
+            o.ServerInstructions = "Pay-once sessions for x402 (HTTP 402) APIs. Start a session with x402_session_start on a paid endpoint, call it with x402_session_fetch (access is reused by sign-in-with-x), check with x402_session_status, end with x402_session_end. Amounts are decimal strings in the asset's units (e.g. \"0.01\" USDC).";
+        }).WithTools([typeof(SessionTools)]);
+
+        if (transport == GatewayTransport.Stdio)
+        {
+            mcp.WithStdioServerTransport();
+            services.AddSingleton<ICallerResolver>(new FixedCallerResolver(AgentIdentity.AnonymousAgentId));
+        }
+        else
+        {
+            mcp.WithHttpTransport(o => o.Stateless = true);
+            services.AddHttpContextAccessor();
+            services.AddSingleton<ICallerResolver, HttpCallerResolver>();
+            services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+                .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+            services.AddAuthorization();
+        }
+
+        return services;
+    }
+
+    /// <summary>Maps <c>/mcp</c> (authenticated) and, when enabled, the demo paywall under <c>/demo/</c>.</summary>
+    public static WebApplication MapX402Gateway(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var options = app.Services.GetRequiredService<IOptions<X402Options>>().Value;
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("X402Orleans.Gateway");
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapMcp("/mcp").RequireAuthorization();
+        if (options.Demo.Enabled)
+        {
+            DemoPaywall.Map(app);
+        }
+
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            foreach (var address in addresses)
+            {
+                if (Uri.TryCreate(address.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri))
+                {
+                    if (options.Demo.Enabled)
+                    {
+                        // The demo paywall is on this process's own loopback origin: allow exactly that target.
+                        var policy = app.Services.GetRequiredService<OutboundPolicy>();
+                        policy.AllowEndpoint(uri.Host, uri.Port);
+                        policy.AllowEndpoint("localhost", uri.Port);
+                        policy.AllowEndpoint("127.0.0.1", uri.Port);
+                    }
+
+                    Log.Listening(logger, $"{uri.GetLeftPart(UriPartial.Authority)}/mcp", options.Demo.Enabled ? $"{uri.GetLeftPart(UriPartial.Authority)}/demo/weather" : "off");
+                }
+            }
+
+            if (options.Agents.Count == 0)
+            {
+                Log.Anonymous(logger);
+            }
+        });
+        return app;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(400, LogLevel.Information, "MCP gateway listening at {McpUrl} (demo paywall: {DemoUrl})")]
+        public static partial void Listening(ILogger logger, string mcpUrl, string demoUrl);
+
+        [LoggerMessage(401, LogLevel.Warning, "No agents configured (X402__Agents__0__Id / X402__Agents__0__ApiKey): serving one anonymous agent, to loopback callers only")]
+        public static partial void Anonymous(ILogger logger);
+    }
+}

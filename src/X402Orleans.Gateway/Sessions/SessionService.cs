@@ -1,0 +1,304 @@
+using System.Globalization;
+using System.Numerics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using X402Orleans.Abstractions;
+using X402Orleans.Gateway.Configuration;
+using X402Orleans.Gateway.Http;
+using X402Orleans.Payments;
+using X402Orleans.Payments.Policy;
+using X402Orleans.Payments.Scope;
+
+namespace X402Orleans.Gateway.Sessions;
+
+/// <summary>Arguments of x402_session_start after binding.</summary>
+public sealed record StartArguments(string? Endpoint, string? Scope, int? TtlSeconds, string? Label, string? MaxPayment, string? Method, IReadOnlyDictionary<string, string>? Headers, string? Body, int? TimeoutMs, string? IdempotencyKey, bool? AllowRepeatPayments);
+
+/// <summary>Arguments of x402_session_fetch after binding.</summary>
+public sealed record FetchArguments(string? SessionId, string? Url, string? Method, IReadOnlyDictionary<string, string>? Headers, string? Body, int? TimeoutMs);
+
+/// <summary>The session tools' logic: validates arguments, routes to grains, runs the HTTP exchange outside them, shapes results.</summary>
+public sealed class SessionService
+{
+    /// <summary>Response headers passed back to agents.</summary>
+    public static readonly IReadOnlySet<string> SelectedHeaders = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "content-type", "content-length", "content-language", "cache-control", "etag", "last-modified", "location", "retry-after", "x-request-id", "link",
+    };
+
+    private readonly IGrainFactory _grains;
+    private readonly PaymentExchange _exchange;
+    private readonly ProofCache _proofs;
+    private readonly X402Options _options;
+    private readonly PaymentPolicy _policy;
+
+    internal SessionService(IGrainFactory grains, PaymentExchange exchange, ProofCache proofs, IOptions<X402Options> options)
+    {
+        _grains = grains;
+        _exchange = exchange;
+        _proofs = proofs;
+        _options = options.Value;
+        _policy = PolicyFrom(_options.Payments);
+    }
+
+    /// <summary>The configured payment policy.</summary>
+    public PaymentPolicy Policy => _policy;
+
+    /// <summary>Starts a session: first request, payment if demanded, session active.</summary>
+    public async Task<StartResult> StartAsync(string agentId, StartArguments args, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (!EndpointScope.TryParseMode(args.Scope, out var mode))
+        {
+            throw new ToolError($"scope must be 'prefix' or 'exact' (got '{RequestArguments.Clip(args.Scope!)}')");
+        }
+
+        if (!EndpointScope.TryCreate(args.Endpoint, mode, out var scope, out var why))
+        {
+            throw new ToolError($"endpoint: {why}");
+        }
+
+        var ttl = args.TtlSeconds ?? _options.Sessions.DefaultTtlSeconds;
+        if (ttl is < 60 or > 2592000)
+        {
+            throw new ToolError($"ttl_seconds must be between 60 and 2592000 (got {ttl.ToString(CultureInfo.InvariantCulture)})");
+        }
+
+        if (args.Label is { Length: > 100 })
+        {
+            throw new ToolError("label must be at most 100 characters");
+        }
+
+        var maxPayment = args.MaxPayment ?? _options.Payments.MaxPayment;
+        if (!AtomicAmount.TryParseDecimal(maxPayment, 18, out _, out why))
+        {
+            throw new ToolError($"max_payment: {why}");
+        }
+
+        if (args.IdempotencyKey is { } key && (key.Length is 0 or > 200 || key.Any(char.IsControl)))
+        {
+            throw new ToolError("idempotency_key must be 1 to 200 printable characters");
+        }
+
+        var request = RequestArguments.Build(scope!.Endpoint, args.Method, args.Headers, args.Body, args.TimeoutMs, _options.Http);
+        var allowRepeat = args.AllowRepeatPayments ?? true;
+        var sessionId = Guid.NewGuid();
+        var agent = _grains.GetGrain<IAgentGrain>(agentId);
+        if (args.IdempotencyKey is { } idempotencyKey)
+        {
+            var claim = await agent.ClaimIdempotencyKey(idempotencyKey, Fingerprint(scope, args, ttl, maxPayment, allowRepeat), sessionId);
+            if (!claim.FingerprintMatches)
+            {
+                throw new ToolError("idempotency_key was already used with different arguments; use a new key for a different session");
+            }
+
+            if (!claim.IsNew)
+            {
+                return await ReplayAsync(agentId, claim.SessionId);
+            }
+        }
+
+        var grain = _grains.GetGrain<ISessionGrain>(sessionId);
+        var opened = await grain.Open(new OpenSessionCommand(agentId, scope.Endpoint.AbsoluteUri, ModeName(mode), args.Label, TimeSpan.FromSeconds(ttl), maxPayment, allowRepeat));
+        if (!opened.Succeeded)
+        {
+            throw new ToolError(opened.Message);
+        }
+
+        ExchangeResult result;
+        try
+        {
+            var context = new ExchangeContext(agentId, sessionId, grain, scope, _policy.WithMaxPayment(maxPayment), true, string.Empty);
+            result = await _exchange.RunAsync(context, request, cancellationToken);
+        }
+        catch (ToolError ex)
+        {
+            await grain.Abandon(agentId, ex.Message);
+            if (args.IdempotencyKey is { } k)
+            {
+                await agent.ReleaseIdempotencyKey(k, sessionId);
+            }
+
+            throw new ToolError($"session not started: {ex.Message}");
+        }
+
+        var reuse = result.SignInWithXOffered ? ReuseMode.SignInWithX : result.Access == AccessKind.Paid ? ReuseMode.PayPerCall : ReuseMode.Free;
+        var activated = await grain.Activate(agentId, reuse, result.ResourceUrl);
+        var snapshot = activated.Session ?? throw new ToolError(activated.Message);
+        var note = result.Access switch
+        {
+            AccessKind.Paid => "paid",
+            AccessKind.SignInWithX => "access by sign-in-with-x (already paid)",
+            _ => "no payment required",
+        };
+        return new StartResult(
+            sessionId.ToString(),
+            snapshot.Endpoint,
+            snapshot.Scope,
+            snapshot.Label,
+            Iso(snapshot.ExpiresAt),
+            ReuseName(reuse),
+            result.SignInWithXOffered,
+            result.Receipt is null ? null : ToInfo(result.Receipt),
+            note,
+            ToResponse(result.Response),
+            false);
+    }
+
+    /// <summary>Calls through a session.</summary>
+    public async Task<FetchResult> FetchAsync(string agentId, FetchArguments args, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var sessionId = ParseId(args.SessionId);
+        var grain = _grains.GetGrain<ISessionGrain>(sessionId);
+        var ticket = await grain.AuthorizeCall(agentId, args.Url);
+        if (!ticket.Allowed)
+        {
+            throw new ToolError(ticket.Message);
+        }
+
+        _ = EndpointScope.TryParseMode(ticket.Scope, out var mode);
+        if (!EndpointScope.TryCreate(ticket.Endpoint, mode, out var scope, out _))
+        {
+            throw new ToolError("the session's endpoint is no longer valid");
+        }
+
+        var request = RequestArguments.Build(new Uri(ticket.Url), args.Method, args.Headers, args.Body, args.TimeoutMs, _options.Http);
+        var mayPay = ticket.AllowRepeatPayments;
+        var refusal = ticket.Reuse == ReuseMode.SignInWithX
+            ? "the server did not accept this wallet's sign-in-with-x proof and demands payment, but the session does not allow repeat payments"
+            : "the server demands payment and the session does not allow repeat payments";
+        var context = new ExchangeContext(agentId, sessionId, grain, scope!, _policy.WithMaxPayment(ticket.MaxPayment), mayPay, refusal);
+        var result = await _exchange.RunAsync(context, request, cancellationToken);
+        var observed = result.SignInWithXOffered ? ReuseMode.SignInWithX : ReuseMode.Unknown;
+        var completed = await grain.CompleteCall(agentId, new CallOutcome(true, result.Response.Status, observed, result.ResourceUrl));
+        var response = ToResponse(result.Response);
+        return new FetchResult(
+            sessionId.ToString(),
+            result.Response.Url.AbsoluteUri,
+            result.Access switch { AccessKind.Paid => "paid", AccessKind.SignInWithX => "sign-in-with-x", _ => "free" },
+            result.Receipt is null ? null : ToInfo(result.Receipt),
+            completed.Session?.CallCount ?? 0,
+            response.Status,
+            response.ContentType,
+            response.Headers,
+            response.Body,
+            response.BodyEncoding,
+            response.Truncated);
+    }
+
+    /// <summary>One session, or the caller's live sessions.</summary>
+    public async Task<StatusResult> StatusAsync(string agentId, string? sessionId)
+    {
+        if (!string.IsNullOrEmpty(sessionId))
+        {
+            var result = await _grains.GetGrain<ISessionGrain>(ParseId(sessionId)).GetStatus(agentId);
+            return result.Session is { } s ? new StatusResult([ToInfo(s)]) : throw new ToolError(result.Message);
+        }
+
+        var ids = await _grains.GetGrain<IAgentGrain>(agentId).ListSessions();
+        var snapshots = await Task.WhenAll(ids.Select(id => _grains.GetGrain<ISessionGrain>(id).GetStatus(agentId)));
+        return new StatusResult([.. snapshots
+            .Where(r => r.Session is { Status: SessionStatus.Active or SessionStatus.Starting })
+            .Select(r => ToInfo(r.Session!))
+            .OrderBy(s => s.CreatedAt, StringComparer.Ordinal)]);
+    }
+
+    /// <summary>Ends a session.</summary>
+    public async Task<EndResult> EndAsync(string agentId, string? sessionId)
+    {
+        var id = ParseId(sessionId);
+        var result = await _grains.GetGrain<ISessionGrain>(id).End(agentId);
+        var s = result.Session ?? throw new ToolError(result.Message);
+        _proofs.Forget(id, new Uri(s.Endpoint));
+        return new EndResult(id.ToString(), s.Endpoint, result.Message, s.CallCount, Totals(s.Payments));
+    }
+
+    internal static PaymentPolicy PolicyFrom(PaymentOptions options)
+    {
+        var assets = options.Assets.Count == 0
+            ? PaymentPolicy.Default.Assets
+            : [.. options.Assets.Select(a => new AssetInfo(a.Network, a.Address, a.Decimals, a.Symbol))];
+        var networks = options.Networks.Count == 0 ? assets.Select(a => a.Network).Distinct().ToList() : options.Networks;
+        return new PaymentPolicy { Networks = networks, Assets = assets, MaxPayment = options.MaxPayment };
+    }
+
+    private async Task<StartResult> ReplayAsync(string agentId, Guid sessionId)
+    {
+        var status = await _grains.GetGrain<ISessionGrain>(sessionId).GetStatus(agentId);
+        var s = status.Session ?? throw new ToolError(status.Message);
+        if (s.Status == SessionStatus.Starting)
+        {
+            throw new ToolError("a start with this idempotency_key is still in progress; retry in a moment");
+        }
+
+        var payment = s.Payments.Count > 0 ? ToInfo(s.Payments[0]) : null;
+        var response = new ResponseInfo(0, null, new Dictionary<string, string>(), "(idempotent replay: the first response is returned only once)", "text", false);
+        return new StartResult(sessionId.ToString(), s.Endpoint, s.Scope, s.Label, Iso(s.ExpiresAt), ReuseName(s.Reuse), s.Reuse == ReuseMode.SignInWithX, payment, payment is null ? "no payment required" : "paid", response, true);
+    }
+
+    private ResponseInfo ToResponse(UpstreamResponse response)
+    {
+        var max = _options.Http.MaxBodyChars;
+        var text = response.BodyText;
+        var truncated = response.Truncated || text.Length > max;
+        var headers = response.Headers.Where(h => SelectedHeaders.Contains(h.Key)).ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase);
+        return new ResponseInfo(response.Status, response.ContentType, headers, text.Length > max ? text[..max] : text, response.IsText ? "text" : "base64", truncated);
+    }
+
+    private static Guid ParseId(string? sessionId) =>
+        Guid.TryParseExact(sessionId?.Trim() ?? string.Empty, "D", out var id) ? id : throw new ToolError($"session_id must be a UUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301 (got '{RequestArguments.Clip(sessionId ?? string.Empty)}')");
+
+    private static string Fingerprint(EndpointScope scope, StartArguments args, int ttl, string maxPayment, bool allowRepeat)
+    {
+        var canonical = JsonSerializer.Serialize(new object?[]
+        {
+            scope.Endpoint.AbsoluteUri, ModeName(scope.Mode), ttl, args.Label, maxPayment, (args.Method ?? "GET").ToUpperInvariant(), args.Body, allowRepeat,
+            args.Headers?.OrderBy(h => h.Key, StringComparer.OrdinalIgnoreCase).Select(h => $"{h.Key.ToLowerInvariant()}:{h.Value}").ToArray(),
+        });
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
+    }
+
+    internal static SessionInfo ToInfo(SessionSnapshot s) => new(
+        s.SessionId.ToString(),
+        s.Endpoint,
+        s.Scope,
+        s.Label,
+        s.Status.ToString().ToLowerInvariant(),
+        Iso(s.CreatedAt),
+        Iso(s.ExpiresAt),
+        s.EndedAt is { } e ? Iso(e) : null,
+        s.CallCount,
+        s.LastUsedAt is { } u ? Iso(u) : null,
+        ReuseName(s.Reuse),
+        s.MaxPayment,
+        Totals(s.Payments),
+        [.. s.Payments.Select(ToInfo)]);
+
+    internal static PaymentInfo ToInfo(PaymentReceipt r) =>
+        new(AtomicAmount.Format(BigInteger.Parse(r.AmountAtomic, CultureInfo.InvariantCulture), r.Decimals), r.AmountAtomic, r.Asset, r.Symbol, r.Network, r.PayTo, r.Payer, r.Transaction, r.Simulated);
+
+    internal static IReadOnlyList<AmountInfo> Totals(IReadOnlyList<PaymentReceipt> payments) =>
+        [.. payments
+            .GroupBy(p => (p.Network, Asset: p.Asset.ToLowerInvariant()))
+            .Select(g =>
+            {
+                var first = g.First();
+                var total = g.Aggregate(BigInteger.Zero, (sum, p) => sum + BigInteger.Parse(p.AmountAtomic, CultureInfo.InvariantCulture));
+                return new AmountInfo(AtomicAmount.Format(total, first.Decimals), total.ToString(CultureInfo.InvariantCulture), first.Symbol, first.Asset, first.Network);
+            })];
+
+    internal static string ModeName(ScopeMode mode) => mode == ScopeMode.Exact ? "exact" : "prefix";
+
+    internal static string ReuseName(ReuseMode reuse) => reuse switch
+    {
+        ReuseMode.SignInWithX => "sign-in-with-x",
+        ReuseMode.PayPerCall => "pay-per-call",
+        ReuseMode.Free => "free",
+        _ => "unknown",
+    };
+
+    internal static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,90 @@
+using System.ComponentModel;
+using System.Text.Json.Serialization;
+
+namespace X402Orleans.Gateway.Sessions;
+
+/// <summary>A payment made for a session.</summary>
+public sealed record PaymentInfo(
+    [property: JsonPropertyName("amount"), Description("Amount in the asset's units, e.g. \"0.001\".")] string Amount,
+    [property: JsonPropertyName("amount_atomic"), Description("Amount in atomic units (integer string).")] string AmountAtomic,
+    [property: JsonPropertyName("asset"), Description("Token contract address.")] string Asset,
+    [property: JsonPropertyName("symbol"), Description("Token symbol.")] string Symbol,
+    [property: JsonPropertyName("network"), Description("CAIP-2 network.")] string Network,
+    [property: JsonPropertyName("pay_to"), Description("Recipient address.")] string PayTo,
+    [property: JsonPropertyName("payer"), Description("Paying wallet address.")] string Payer,
+    [property: JsonPropertyName("transaction"), Description("Settlement transaction hash as reported by the server (empty if none).")] string Transaction,
+    [property: JsonPropertyName("simulated"), Description("True when the server said settlement was simulated (demo paywall).")] bool Simulated);
+
+/// <summary>A response from the upstream server, as shown to the agent.</summary>
+public sealed record ResponseInfo(
+    [property: JsonPropertyName("status"), Description("HTTP status.")] int Status,
+    [property: JsonPropertyName("content_type"), Description("Content-Type header, if any.")] string? ContentType,
+    [property: JsonPropertyName("headers"), Description("Selected response headers.")] IReadOnlyDictionary<string, string> Headers,
+    [property: JsonPropertyName("body"), Description("Response body (text; base64 for binary types), possibly truncated.")] string Body,
+    [property: JsonPropertyName("body_encoding"), Description("\"text\" or \"base64\".")] string BodyEncoding,
+    [property: JsonPropertyName("truncated"), Description("Whether the body was cut to the configured size.")] bool Truncated);
+
+/// <summary>Output of x402_session_start.</summary>
+public sealed record StartResult(
+    [property: JsonPropertyName("session_id"), Description("Id to pass to the other session tools.")] string SessionId,
+    [property: JsonPropertyName("endpoint"), Description("Normalised endpoint URL.")] string Endpoint,
+    [property: JsonPropertyName("scope"), Description("prefix or exact.")] string Scope,
+    [property: JsonPropertyName("label"), Description("Caller's label.")] string? Label,
+    [property: JsonPropertyName("expires_at"), Description("ISO-8601 expiry.")] string ExpiresAt,
+    [property: JsonPropertyName("reuse"), Description("How later calls get access: sign-in-with-x, pay-per-call or free.")] string Reuse,
+    [property: JsonPropertyName("sign_in_with_x_offered"), Description("Whether the server offers sign-in-with-x for reuse.")] bool SignInWithXOffered,
+    [property: JsonPropertyName("payment"), Description("The payment made, or null when none was required.")] PaymentInfo? Payment,
+    [property: JsonPropertyName("payment_note"), Description("\"paid\", \"no payment required\" or \"access by sign-in-with-x (already paid)\".")] string PaymentNote,
+    [property: JsonPropertyName("response"), Description("The first response.")] ResponseInfo Response,
+    [property: JsonPropertyName("idempotent_replay"), Description("True when an earlier start with the same idempotency_key is returned.")] bool IdempotentReplay);
+
+/// <summary>Output of x402_session_fetch.</summary>
+public sealed record FetchResult(
+    [property: JsonPropertyName("session_id"), Description("Session id.")] string SessionId,
+    [property: JsonPropertyName("url"), Description("URL called.")] string Url,
+    [property: JsonPropertyName("access"), Description("How access was obtained: sign-in-with-x, paid or free.")] string Access,
+    [property: JsonPropertyName("payment"), Description("A payment made by this call, if any.")] PaymentInfo? Payment,
+    [property: JsonPropertyName("call_count"), Description("Calls made through the session so far.")] long CallCount,
+    [property: JsonPropertyName("status"), Description("HTTP status.")] int Status,
+    [property: JsonPropertyName("content_type"), Description("Content-Type header, if any.")] string? ContentType,
+    [property: JsonPropertyName("headers"), Description("Selected response headers.")] IReadOnlyDictionary<string, string> Headers,
+    [property: JsonPropertyName("body"), Description("Response body, possibly truncated.")] string Body,
+    [property: JsonPropertyName("body_encoding"), Description("\"text\" or \"base64\".")] string BodyEncoding,
+    [property: JsonPropertyName("truncated"), Description("Whether the body was cut to the configured size.")] bool Truncated);
+
+/// <summary>One session as shown by x402_session_status.</summary>
+public sealed record SessionInfo(
+    [property: JsonPropertyName("session_id"), Description("Session id.")] string SessionId,
+    [property: JsonPropertyName("endpoint"), Description("Endpoint URL.")] string Endpoint,
+    [property: JsonPropertyName("scope"), Description("prefix or exact.")] string Scope,
+    [property: JsonPropertyName("label"), Description("Caller's label.")] string? Label,
+    [property: JsonPropertyName("status"), Description("starting, active, expired, ended or failed.")] string Status,
+    [property: JsonPropertyName("created_at"), Description("ISO-8601 creation time.")] string CreatedAt,
+    [property: JsonPropertyName("expires_at"), Description("ISO-8601 expiry.")] string ExpiresAt,
+    [property: JsonPropertyName("ended_at"), Description("ISO-8601 end time, if ended or expired.")] string? EndedAt,
+    [property: JsonPropertyName("call_count"), Description("Calls made.")] long CallCount,
+    [property: JsonPropertyName("last_used_at"), Description("ISO-8601 time of the last call.")] string? LastUsedAt,
+    [property: JsonPropertyName("reuse"), Description("sign-in-with-x, pay-per-call, free or unknown.")] string Reuse,
+    [property: JsonPropertyName("max_payment"), Description("Per-payment ceiling in the asset's units.")] string MaxPayment,
+    [property: JsonPropertyName("total_paid"), Description("Total paid per asset.")] IReadOnlyList<AmountInfo> TotalPaid,
+    [property: JsonPropertyName("payments"), Description("Payments made.")] IReadOnlyList<PaymentInfo> Payments);
+
+/// <summary>An amount of one asset.</summary>
+public sealed record AmountInfo(
+    [property: JsonPropertyName("amount"), Description("Amount in the asset's units.")] string Amount,
+    [property: JsonPropertyName("amount_atomic"), Description("Atomic units.")] string AmountAtomic,
+    [property: JsonPropertyName("symbol"), Description("Token symbol.")] string Symbol,
+    [property: JsonPropertyName("asset"), Description("Token contract address.")] string Asset,
+    [property: JsonPropertyName("network"), Description("CAIP-2 network.")] string Network);
+
+/// <summary>Output of x402_session_status.</summary>
+public sealed record StatusResult(
+    [property: JsonPropertyName("sessions"), Description("The requested session, or the caller's live sessions.")] IReadOnlyList<SessionInfo> Sessions);
+
+/// <summary>Output of x402_session_end.</summary>
+public sealed record EndResult(
+    [property: JsonPropertyName("session_id"), Description("Session id.")] string SessionId,
+    [property: JsonPropertyName("endpoint"), Description("Endpoint URL.")] string Endpoint,
+    [property: JsonPropertyName("outcome"), Description("\"ended\", \"already expired\" or \"already ended\".")] string Outcome,
+    [property: JsonPropertyName("call_count"), Description("Calls made through the session.")] long CallCount,
+    [property: JsonPropertyName("total_paid"), Description("Total paid per asset.")] IReadOnlyList<AmountInfo> TotalPaid);
