@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Options;
+using X402Orleans.Gateway;
+using X402Orleans.Payments.Signing;
+
+namespace X402Orleans.Silo;
+
+/// <summary>Builds the embedded host: a silo co-hosting the MCP gateway. Tests build the same host.</summary>
+public static class X402Host
+{
+    /// <summary>The command-line flag selecting stdio.</summary>
+    public const string StdioFlag = "--stdio";
+
+    /// <summary>The default listening URL.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>Streamable HTTP host (the default). <paramref name="configure"/> lets tests add configuration or services.</summary>
+    public static WebApplication CreateWebApp(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(Strip(args));
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        configure?.Invoke(builder);
+        var cluster = SiloHosting.ReadClusterOptions(builder.Configuration);
+        builder.UseOrleans(silo => SiloHosting.Configure(silo, cluster));
+        builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Http);
+        var app = builder.Build();
+        app.MapX402Gateway();
+        app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<IPaymentSigner>());
+        return app;
+    }
+
+    /// <summary>stdio host for desktop MCP clients: logs go to stderr, stdout carries only the protocol.</summary>
+    public static IHost CreateStdioHost(string[] args, Action<HostApplicationBuilder>? configure = null)
+    {
+        var builder = Host.CreateApplicationBuilder(Strip(args));
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        configure?.Invoke(builder);
+        var cluster = SiloHosting.ReadClusterOptions(builder.Configuration);
+        builder.UseOrleans(silo => SiloHosting.Configure(silo, cluster));
+        builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Stdio);
+        var host = builder.Build();
+        _ = host.Services.GetRequiredService<IOptions<Gateway.Configuration.X402Options>>().Value;
+        return host;
+    }
+
+    private static string[] Strip(string[] args) => [.. args.Where(a => a != StdioFlag)];
+}
