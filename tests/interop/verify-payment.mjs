@@ -1,7 +1,8 @@
 // verify-payment.mjs — would the OFFICIAL server + facilitator accept this PAYMENT-SIGNATURE?
 //
 // stdin:  { "paymentSignatureHeader": "<base64>", "paymentRequiredHeader": "<base64 of the 402 it answers>" }
-// stdout: { "decoded": <payload object | null>, "matched": bool, "extensionsValid": bool,
+// stdout: { "decoded": <payload object | null>, "paymentRequired": <the decoded 402 | null>,
+//           "matched": bool, "extensionsValid": bool,
 //           "signatureValid": bool, "recovered": "0x…" | null, "v": n | null,
 //           "verifyResponse": <official facilitator VerifyResponse | null>,
 //           "valid": bool,            // matched && extensionsValid && verifyResponse.isValid
@@ -10,6 +11,7 @@
 // What runs, all official code (offline; see createOfflineChainView in lib.mjs):
 //  1. decodePaymentSignatureHeader / decodePaymentRequiredHeader (@x402/core/http): the server's
 //     codec. It accepts only the standard base64 alphabet (A–Z a–z 0–9 + /, optional "=" padding).
+//     `paymentRequired` is the 402 as this official decoder read it (key order kept).
 //  2. x402ResourceServer.findMatchingRequirements(accepts, payload): the server's matching; no match
 //     is what the server answers with "No matching payment requirements". Core fields of `accepted`
 //     (scheme, network, amount, asset, payTo, maxTimeoutSeconds) must deep-equal an advertised entry
@@ -46,6 +48,7 @@ import {
 run(async ({ paymentSignatureHeader, paymentRequiredHeader }) => {
   const out = {
     decoded: null,
+    paymentRequired: null,
     matched: false,
     extensionsValid: false,
     signatureValid: false,
@@ -65,6 +68,7 @@ run(async ({ paymentSignatureHeader, paymentRequiredHeader }) => {
     return out;
   }
   const paymentRequired = decodePaymentRequiredHeader(paymentRequiredHeader);
+  out.paymentRequired = paymentRequired;
   const accepts = paymentRequired.accepts ?? [];
 
   const assets = accepts.map((a) => a.asset).filter(Boolean);

@@ -87,7 +87,11 @@ public sealed record SiwxChallenge(SiwxInfo Info, IReadOnlyList<SiwxChain> Suppo
         return true;
     }
 
-    /// <summary>The extension object a server puts in <c>extensions["sign-in-with-x"]</c> (without the JSON schema).</summary>
+    /// <summary>
+    /// The extension object a server puts in <c>extensions["sign-in-with-x"]</c> (without the JSON schema): <c>info</c> in the
+    /// official server's key order (domain, uri, version, nonce, issuedAt, resources, expirationTime, statement), with the optional
+    /// notBefore and requestId — which the official server never sets — after expirationTime; unset optional fields are left out.
+    /// </summary>
     public JsonObject ToJson()
     {
         var info = new JsonObject
@@ -106,6 +110,16 @@ public sealed record SiwxChallenge(SiwxInfo Info, IReadOnlyList<SiwxChain> Suppo
         if (Info.ExpirationTime is not null)
         {
             info["expirationTime"] = Info.ExpirationTime;
+        }
+
+        if (Info.NotBefore is not null)
+        {
+            info["notBefore"] = Info.NotBefore;
+        }
+
+        if (Info.RequestId is not null)
+        {
+            info["requestId"] = Info.RequestId;
         }
 
         if (Info.Statement is not null)

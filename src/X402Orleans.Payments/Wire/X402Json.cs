@@ -133,7 +133,11 @@ public static class X402Json
                 var firstMember = true;
                 foreach (var (key, value) in obj)
                 {
-                    text.Append(firstMember ? "" : ",");
+                    if (!firstMember)
+                    {
+                        text.Append(',');
+                    }
+
                     firstMember = false;
                     WriteString(text, key);
                     text.Append(':');
@@ -146,7 +150,11 @@ public static class X402Json
                 text.Append('[');
                 for (var i = 0; i < array.Count; i++)
                 {
-                    text.Append(i == 0 ? "" : ",");
+                    if (i > 0)
+                    {
+                        text.Append(',');
+                    }
+
                     Write(text, array[i]);
                 }
 
@@ -168,26 +176,25 @@ public static class X402Json
         for (var i = 0; i < value.Length; i++)
         {
             var c = value[i];
-            switch (c)
+            var escape = c switch
             {
-                case '"': text.Append("\\\""); break;
-                case '\\': text.Append("\\\\"); break;
-                case '\b': text.Append("\\b"); break;
-                case '\t': text.Append("\\t"); break;
-                case '\n': text.Append("\\n"); break;
-                case '\f': text.Append("\\f"); break;
-                case '\r': text.Append("\\r"); break;
-                default:
-                    if (c < ' ' || (char.IsSurrogate(c) && !IsPairedSurrogate(value, i)))
-                    {
-                        text.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    }
-                    else
-                    {
-                        text.Append(c);
-                    }
-
-                    break;
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                '\b' => "\\b",
+                '\t' => "\\t",
+                '\n' => "\\n",
+                '\f' => "\\f",
+                '\r' => "\\r",
+                _ when c < ' ' || (char.IsSurrogate(c) && !IsPairedSurrogate(value, i)) => string.Create(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"),
+                _ => null,
+            };
+            if (escape is null)
+            {
+                text.Append(c);
+            }
+            else
+            {
+                text.Append(escape);
             }
         }
 
