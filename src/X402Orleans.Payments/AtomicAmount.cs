@@ -9,6 +9,9 @@ public static class AtomicAmount
     /// <summary>Longest decimal string accepted, to keep hostile input cheap.</summary>
     public const int MaxLength = 78;
 
+    /// <summary>The largest amount a token transfer can carry (uint256).</summary>
+    public static readonly BigInteger MaxUint256 = (BigInteger.One << 256) - 1;
+
     /// <summary>Parses a plain non-negative integer string ("1000"); no sign, exponent, spaces or separators.</summary>
     public static bool TryParseAtomic(string? text, out BigInteger value)
     {
@@ -19,7 +22,7 @@ public static class AtomicAmount
         }
 
         value = BigInteger.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
-        return true;
+        return value <= MaxUint256;
     }
 
     /// <summary>
@@ -57,6 +60,12 @@ public static class AtomicAmount
         }
 
         atomic = BigInteger.Parse(whole + fraction.PadRight(decimals, '0'), NumberStyles.None, CultureInfo.InvariantCulture);
+        if (atomic > MaxUint256)
+        {
+            error = $"amount '{Truncate(text)}' is larger than a token transfer can carry";
+            return false;
+        }
+
         error = string.Empty;
         return true;
     }

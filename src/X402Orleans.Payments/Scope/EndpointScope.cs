@@ -74,7 +74,7 @@ public sealed record EndpointScope
     public bool Covers(Uri uri)
     {
         ArgumentNullException.ThrowIfNull(uri);
-        if (!string.Equals(OriginOf(uri), Origin, StringComparison.Ordinal))
+        if (!uri.IsAbsoluteUri || !string.IsNullOrEmpty(uri.UserInfo) || !string.IsNullOrEmpty(uri.Fragment) || !string.Equals(OriginOf(uri), Origin, StringComparison.Ordinal))
         {
             return false;
         }

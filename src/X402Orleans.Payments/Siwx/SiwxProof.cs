@@ -58,6 +58,11 @@ public static class SiwxSigner
             throw new X402ProtocolException($"sign-in-with-x challenge uri \"{info.Uri}\" is not on the server's origin");
         }
 
+        if (FindMalformedField(info) is { } field)
+        {
+            throw new X402ProtocolException($"sign-in-with-x challenge field '{field}' is not valid for an EIP-4361 message (line breaks, non-ASCII statement or short nonce)");
+        }
+
         var chain = challenge.SupportedChains.FirstOrDefault(c => c.Type == "eip191" && NetworkNames.TryGetEvmChainId(c.ChainId, out _))
             ?? throw new X402ProtocolException("sign-in-with-x challenge offers no EVM (eip191) chain");
         var message = SiwxMessage.Build(info, signer.Address, chain.ChainId);
@@ -106,6 +111,13 @@ public static class SiwxSigner
         }
 
         var info = parsed!.Info;
+        // Unreadable times get their own reasons below.
+        if (FindMalformedField(info, checkTimes: false) is { } malformed)
+        {
+            error = $"invalid_siwx_header: {malformed} is malformed";
+            return false;
+        }
+
         var claimed = X402Json.GetString(json, "address");
         var chainId = X402Json.GetString(json, "chainId");
         var signature = X402Json.GetString(json, "signature");
@@ -172,6 +184,25 @@ public static class SiwxSigner
         address = EvmAddress.ToChecksum(claimed!);
         nonce = info.Nonce;
         return true;
+    }
+
+    /// <summary>
+    /// Names the first field that would break or forge the EIP-4361 text (a line break could inject "URI:" or "Chain ID:" lines), or that
+    /// the official SIWE grammar refuses (statement outside printable ASCII, nonce under 8 alphanumerics), or null when all are sound.
+    /// </summary>
+    internal static string? FindMalformedField(SiwxInfo info, bool checkTimes = true)
+    {
+        static bool SingleLine(string? value) => value is null || !value.Any(c => c is '\n' or '\r' or '\u2028' or '\u2029' || char.IsControl(c));
+        if (!SingleLine(info.Domain) || info.Domain.Length == 0) return "domain";
+        if (!SingleLine(info.Uri)) return "uri";
+        if (!SingleLine(info.Version)) return "version";
+        if (info.Nonce.Length < 8 || !info.Nonce.All(char.IsAsciiLetterOrDigit)) return "nonce";
+        if (!SingleLine(info.IssuedAt) || (checkTimes && ParseTime(info.IssuedAt) is null)) return "issuedAt";
+        if (!SingleLine(info.ExpirationTime) || (checkTimes && info.ExpirationTime is not null && ParseTime(info.ExpirationTime) is null)) return "expirationTime";
+        if (!SingleLine(info.NotBefore) || (checkTimes && info.NotBefore is not null && ParseTime(info.NotBefore) is null)) return "notBefore";
+        if (!SingleLine(info.RequestId)) return "requestId";
+        if (info.Statement is not null && !info.Statement.All(c => c is >= ' ' and <= '~')) return "statement";
+        return info.Resources?.Any(r => !SingleLine(r)) == true ? "resources" : null;
     }
 
     internal static DateTimeOffset? ParseTime(string? iso) =>
