@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using X402Orleans.Grains;
 
 namespace X402Orleans.Silo;
@@ -24,5 +25,6 @@ public static class SiloHosting
     {
         silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort);
         silo.AddMemoryGrainStorage(StorageNames.Sessions);
+        silo.Services.TryAddKeyedSingleton(TimeProviderNames.Grains, TimeProvider.System);
     }
 }

@@ -54,6 +54,12 @@ public interface IAgentGrain : IGrainWithStringKey
 
     /// <summary>Releases a key whose session failed to start, so a retry can start afresh.</summary>
     Task ReleaseIdempotencyKey(string key, Guid sessionId);
+
+    /// <summary>Appends a payment attempt to the agent's audit log (the newest <c>MaxAuditEntries</c> are kept).</summary>
+    Task RecordAttempt(PaymentAttempt attempt);
+
+    /// <summary>The agent's payment attempts, newest first.</summary>
+    Task<IReadOnlyList<PaymentAttempt>> ListAttempts(int limit);
 }
 
 /// <summary>The result of claiming an idempotency key.</summary>

@@ -72,7 +72,8 @@ public sealed record OpenSessionCommand(
     [property: Id(3)] string? Label,
     [property: Id(4)] TimeSpan Ttl,
     [property: Id(5)] string MaxPayment,
-    [property: Id(6)] bool AllowRepeatPayments);
+    [property: Id(6)] bool AllowRepeatPayments,
+    [property: Id(7)] string? MaxTotal = null);
 
 /// <summary>A payment the gateway wants to make for a session, in atomic units.</summary>
 [GenerateSerializer, Immutable]
@@ -83,7 +84,10 @@ public sealed record PaymentQuote(
     [property: Id(3)] int Decimals,
     [property: Id(4)] string AmountAtomic,
     [property: Id(5)] string PayTo,
-    [property: Id(6)] string ResourceUrl);
+    [property: Id(6)] string ResourceUrl,
+    [property: Id(7)] string Wallet = "",
+    [property: Id(8)] string? AgentDailyLimitAtomic = null,
+    [property: Id(9)] string? WalletDailyLimitAtomic = null);
 
 /// <summary>The grain's answer to a payment request.</summary>
 [GenerateSerializer, Immutable]
@@ -113,7 +117,8 @@ public sealed record PaymentOutcome(
     [property: Id(0)] Guid ReservationId,
     [property: Id(1)] bool Settled,
     [property: Id(2)] PaymentReceipt? Receipt,
-    [property: Id(3)] string? FailureReason);
+    [property: Id(3)] string? FailureReason,
+    [property: Id(4)] bool MayHaveSettled = false);
 
 /// <summary>Permission for one call through a session.</summary>
 [GenerateSerializer, Immutable]

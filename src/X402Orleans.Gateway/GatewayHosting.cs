@@ -43,6 +43,7 @@ public static partial class GatewayHosting
         services.AddSingleton<ProofCache>();
         services.AddSingleton<PaymentExchange>();
         services.AddSingleton(sp => new SessionService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<PaymentExchange>(), sp.GetRequiredService<ProofCache>(), sp.GetRequiredService<IOptions<X402Options>>()));
+        services.AddSingleton<WalletService>();
         services.AddSingleton<ToolRunner>();
         services.AddDemoPaywall();
 
@@ -50,7 +51,7 @@ public static partial class GatewayHosting
         {
             o.ServerInfo = new Implementation { Name = "x402orleans", Title = "X402Orleans session gateway", Version = typeof(GatewayHosting).Assembly.GetName().Version?.ToString(3) ?? "1.0.0" };
             o.ServerInstructions = "Pay-once sessions for x402 (HTTP 402) APIs. Start a session with x402_session_start on a paid endpoint, call it with x402_session_fetch (access is reused by sign-in-with-x), check with x402_session_status, end with x402_session_end. Amounts are decimal strings in the asset's units (e.g. \"0.01\" USDC).";
-        }).WithTools([typeof(SessionTools)]);
+        }).WithTools([typeof(SessionTools), typeof(WalletTools)]);
 
         if (transport == GatewayTransport.Stdio)
         {

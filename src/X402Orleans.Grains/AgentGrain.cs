@@ -6,6 +6,26 @@ namespace X402Orleans.Grains;
 /// <summary>An agent's index of live sessions and idempotency keys.</summary>
 public sealed class AgentGrain([PersistentState("agent", StorageNames.Sessions)] IPersistentState<AgentState> state) : Grain, IAgentGrain
 {
+    /// <summary>How many payment attempts the audit log keeps per agent.</summary>
+    public const int MaxAuditEntries = 1000;
+
+    /// <inheritdoc />
+    public async Task RecordAttempt(PaymentAttempt attempt)
+    {
+        ArgumentNullException.ThrowIfNull(attempt);
+        state.State.Attempts.Add(attempt);
+        if (state.State.Attempts.Count > MaxAuditEntries)
+        {
+            state.State.Attempts.RemoveRange(0, state.State.Attempts.Count - MaxAuditEntries);
+        }
+
+        await state.WriteStateAsync();
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<PaymentAttempt>> ListAttempts(int limit) =>
+        Task.FromResult<IReadOnlyList<PaymentAttempt>>([.. state.State.Attempts.AsEnumerable().Reverse().Take(Math.Clamp(limit, 1, MaxAuditEntries))]);
+
     /// <inheritdoc />
     public async Task Register(Guid sessionId)
     {

@@ -70,6 +70,7 @@ public sealed partial class SessionGrain(
             ExpiresAt = now + command.Ttl,
             MaxPayment = command.MaxPayment,
             AllowRepeatPayments = command.AllowRepeatPayments,
+            MaxTotal = command.MaxTotal,
         };
         await state.WriteStateAsync();
         await GrainFactory.GetGrain<IAgentGrain>(command.AgentId).Register(Id);
@@ -105,13 +106,32 @@ public sealed partial class SessionGrain(
 
         if (amount > max)
         {
-            return new PaymentDecision(false, Guid.Empty, SessionErrorCode.PaymentRefused, $"price {AtomicAmount.Format(amount, quote.Decimals)} {quote.Symbol} exceeds max_payment {AtomicAmount.Format(max, quote.Decimals)} {quote.Symbol}");
+            return await RefuseAsync(quote, $"price {AtomicAmount.Format(amount, quote.Decimals)} {quote.Symbol} exceeds max_payment {AtomicAmount.Format(max, quote.Decimals)} {quote.Symbol}");
         }
 
-        var reservation = new PendingPayment { ReservationId = Guid.NewGuid(), Quote = quote, AuthorizedAt = clock.GetUtcNow() };
-        S.Pending.Add(reservation);
+        if (S.MaxTotal is not null && AtomicAmount.TryParseDecimal(S.MaxTotal, quote.Decimals, out var maxTotal, out _))
+        {
+            var spent = S.Payments.Where(p => SameAsset(p.Network, p.Asset, quote)).Aggregate(BigInteger.Zero, (sum, p) => sum + BigInteger.Parse(p.AmountAtomic, CultureInfo.InvariantCulture))
+                + S.Pending.Where(p => SameAsset(p.Quote.Network, p.Quote.Asset, quote)).Aggregate(BigInteger.Zero, (sum, p) => sum + BigInteger.Parse(p.Quote.AmountAtomic, CultureInfo.InvariantCulture));
+            if (spent + amount > maxTotal)
+            {
+                return await RefuseAsync(quote, $"the payment of {AtomicAmount.Format(amount, quote.Decimals)} {quote.Symbol} would exceed the session's max_total {AtomicAmount.Format(maxTotal, quote.Decimals)} {quote.Symbol} (already spent {AtomicAmount.Format(spent, quote.Decimals)})");
+            }
+        }
+
+        var now = clock.GetUtcNow();
+        var reservationId = Guid.NewGuid();
+        var budgetKey = WalletBudgetGrain.KeyFor(quote.Wallet, now);
+        var budget = await GrainFactory.GetGrain<IWalletBudgetGrain>(budgetKey).Reserve(new BudgetRequest(
+            reservationId, S.AgentId, $"{quote.Network}/{quote.Asset.ToLowerInvariant()}", quote.Symbol, quote.Decimals, quote.AmountAtomic, quote.AgentDailyLimitAtomic, quote.WalletDailyLimitAtomic));
+        if (!budget.Approved)
+        {
+            return await RefuseAsync(quote, budget.Message);
+        }
+
+        S.Pending.Add(new PendingPayment { ReservationId = reservationId, Quote = quote, AuthorizedAt = now, BudgetKey = budgetKey });
         await state.WriteStateAsync();
-        return new PaymentDecision(true, reservation.ReservationId, SessionErrorCode.None, string.Empty);
+        return new PaymentDecision(true, reservationId, SessionErrorCode.None, string.Empty);
     }
 
     /// <inheritdoc />
@@ -130,14 +150,43 @@ public sealed partial class SessionGrain(
         }
 
         S.Pending.Remove(pending);
+        var budget = GrainFactory.GetGrain<IWalletBudgetGrain>(pending.BudgetKey);
+        string outcomeName;
         if (outcome.Settled && outcome.Receipt is not null)
         {
             S.Payments.Add(outcome.Receipt);
+            await budget.Commit(pending.ReservationId);
+            outcomeName = "settled";
             Log.Paid(logger, Id, outcome.Receipt.AmountAtomic, outcome.Receipt.Asset, outcome.Receipt.Network, outcome.Receipt.Transaction);
+        }
+        else if (outcome.MayHaveSettled)
+        {
+            // No answer after the signed payment went out: it may have settled, so it stays counted against the budgets.
+            await budget.Commit(pending.ReservationId);
+            outcomeName = "unknown";
+        }
+        else
+        {
+            await budget.Release(pending.ReservationId);
+            outcomeName = "refused";
         }
 
         await state.WriteStateAsync();
+        await Audit(pending.Quote, outcomeName, outcome.Receipt?.Transaction, outcome.FailureReason);
     }
+
+    private async Task<PaymentDecision> RefuseAsync(PaymentQuote quote, string message)
+    {
+        await Audit(quote, "not_authorized", null, message);
+        return new PaymentDecision(false, Guid.Empty, SessionErrorCode.PaymentRefused, message);
+    }
+
+    private Task Audit(PaymentQuote quote, string outcome, string? transaction, string? reason) =>
+        GrainFactory.GetGrain<IAgentGrain>(S.AgentId).RecordAttempt(new PaymentAttempt(
+            clock.GetUtcNow(), Id, quote.ResourceUrl, quote.Network, quote.Asset, quote.Symbol, quote.Decimals, quote.AmountAtomic, quote.PayTo, outcome, transaction, reason));
+
+    private static bool SameAsset(string network, string asset, PaymentQuote quote) =>
+        network == quote.Network && string.Equals(asset, quote.Asset, StringComparison.OrdinalIgnoreCase);
 
     /// <inheritdoc />
     public async Task<SessionResult> Activate(string agentId, ReuseMode reuse, string? resourceUrl)

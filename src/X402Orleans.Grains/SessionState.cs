@@ -65,6 +65,9 @@ public sealed class SessionState
 
     /// <summary>Why the session failed, when it did.</summary>
     [Id(17)] public string? FailureReason { get; set; }
+
+    /// <summary>Ceiling on the session's total spend per asset (decimal string in the asset's units), or null for none.</summary>
+    [Id(18)] public string? MaxTotal { get; set; }
 }
 
 /// <summary>A payment authorised by the grain whose outcome is not yet known.</summary>
@@ -79,6 +82,9 @@ public sealed class PendingPayment
 
     /// <summary>When.</summary>
     [Id(2)] public DateTimeOffset AuthorizedAt { get; set; }
+
+    /// <summary>The wallet budget grain holding the matching reservation.</summary>
+    [Id(3)] public string BudgetKey { get; set; } = string.Empty;
 }
 
 /// <summary>The persisted state of an agent's index.</summary>
@@ -93,6 +99,9 @@ public sealed class AgentState
 
     /// <summary>Idempotency keys → (session id, argument fingerprint).</summary>
     [Id(2)] public Dictionary<string, IdempotencyEntry> IdempotencyKeys { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Payment attempts, oldest first (the newest <see cref="AgentGrain.MaxAuditEntries"/> are kept).</summary>
+    [Id(3)] public List<PaymentAttempt> Attempts { get; set; } = [];
 }
 
 /// <summary>An idempotency key's binding.</summary>

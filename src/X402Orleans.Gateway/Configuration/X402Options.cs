@@ -51,6 +51,10 @@ public sealed class AgentOptions
     [Required, MinLength(16)]
     public string ApiKey { get; set; } = string.Empty;
 
+    /// <summary>Most this agent may spend per UTC day and asset, in the asset's units (null: <see cref="PaymentOptions.AgentDailyLimit"/>).</summary>
+    [RegularExpression(AmountText.Pattern)]
+    public string? DailyLimit { get; set; }
+
     /// <inheritdoc />
     public override string ToString() => $"AgentOptions({Id})";
 }
@@ -65,8 +69,27 @@ public sealed class PaymentOptions
     public List<AssetOptions> Assets { get; set; } = [];
 
     /// <summary>Default per-payment ceiling in the asset's units, e.g. "0.10".</summary>
-    [Required, RegularExpression(@"^[0-9]{1,30}(\.[0-9]{1,18})?$")]
+    [Required, RegularExpression(AmountText.Pattern)]
     public string MaxPayment { get; set; } = "0.10";
+
+    /// <summary>Default ceiling on one session's total spend per asset (null: none; a start may set max_total).</summary>
+    [RegularExpression(AmountText.Pattern)]
+    public string? SessionLimit { get; set; }
+
+    /// <summary>Default daily limit per agent and asset for agents without their own (null: none).</summary>
+    [RegularExpression(AmountText.Pattern)]
+    public string? AgentDailyLimit { get; set; }
+
+    /// <summary>Daily limit of the whole wallet per asset, across all agents (null: none).</summary>
+    [RegularExpression(AmountText.Pattern)]
+    public string? WalletDailyLimit { get; set; }
+}
+
+/// <summary>Shapes of configuration values.</summary>
+internal static class AmountText
+{
+    /// <summary>A plain decimal amount in an asset's units.</summary>
+    public const string Pattern = @"^[0-9]{1,30}(\.[0-9]{1,18})?$";
 }
 
 /// <summary>An allowed asset.</summary>

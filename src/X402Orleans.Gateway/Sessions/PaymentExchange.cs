@@ -28,12 +28,22 @@ public enum AccessKind
 /// <summary>What the exchange needs to know about the session.</summary>
 /// <param name="AgentId">Calling agent.</param>
 /// <param name="SessionId">Session id (for the proof cache and logs).</param>
+/// <param name="Agent">The agent's grain (audit log).</param>
 /// <param name="Grain">The session grain (authorises and records payments).</param>
 /// <param name="Scope">Where the request may go (redirects included).</param>
 /// <param name="Policy">Networks, assets, max_payment.</param>
 /// <param name="MayPay">Whether a payment may be made if the server demands one.</param>
 /// <param name="PayRefusal">What to tell the agent when a payment is demanded but not allowed.</param>
-internal sealed record ExchangeContext(string AgentId, Guid SessionId, ISessionGrain Grain, EndpointScope Scope, PaymentPolicy Policy, bool MayPay, string PayRefusal);
+/// <param name="Limits">Daily limits of the agent and of the wallet, decimal strings in the asset's units (null: none).</param>
+internal sealed record ExchangeContext(string AgentId, IAgentGrain Agent, Guid SessionId, ISessionGrain Grain, EndpointScope Scope, PaymentPolicy Policy, bool MayPay, string PayRefusal, DailyLimits Limits);
+
+/// <summary>Daily limits, as decimal strings in the asset's units (null: none).</summary>
+internal sealed record DailyLimits(string? Agent, string? Wallet)
+{
+    /// <summary>The limit in atomic units of an asset with <paramref name="decimals"/>, or null.</summary>
+    public static string? Atomic(string? limit, int decimals) =>
+        limit is not null && AtomicAmount.TryParseDecimal(limit, decimals, out var atomic, out _) ? atomic.ToString(CultureInfo.InvariantCulture) : null;
+}
 
 /// <summary>The outcome of an exchange.</summary>
 internal sealed record ExchangeResult(UpstreamResponse Response, AccessKind Access, PaymentReceipt? Receipt, bool SignInWithXOffered, string? ResourceUrl);
@@ -93,31 +103,52 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, IPaymentSigner 
         var selection = RequirementSelector.Select(challenge, context.Policy);
         if (!selection.Succeeded)
         {
+            await AuditUnselectedAsync(context, request, challenge, selection.Reason);
             throw new ToolError($"cannot pay {request.Url.AbsoluteUri}: {selection.Reason}");
         }
 
         var requirement = selection.Requirement!;
         var asset = selection.Asset!;
         var resourceUrl = challenge.Resource?.Url ?? requirement.ResourceUrl ?? request.Url.AbsoluteUri;
-        var quote = new PaymentQuote(requirement.Network, requirement.Asset, asset.Symbol, asset.Decimals, requirement.Amount.ToString(CultureInfo.InvariantCulture), requirement.PayTo, resourceUrl);
+        var quote = new PaymentQuote(
+            requirement.Network,
+            requirement.Asset,
+            asset.Symbol,
+            asset.Decimals,
+            requirement.Amount.ToString(CultureInfo.InvariantCulture),
+            requirement.PayTo,
+            resourceUrl,
+            signer.Address,
+            DailyLimits.Atomic(context.Limits.Agent, asset.Decimals),
+            DailyLimits.Atomic(context.Limits.Wallet, asset.Decimals));
         var decision = await context.Grain.AuthorizePayment(context.AgentId, quote);
         if (!decision.Approved)
         {
             throw new ToolError(decision.Message);
         }
 
+        PaymentPayload payload;
+        try
+        {
+            payload = await ExactEvmScheme.CreatePaymentAsync(challenge, requirement, signer, time, cancellationToken);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException)
+        {
+            await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(decision.ReservationId, false, null, "could not sign the payment"));
+            throw new ToolError($"could not sign the payment: {ex.Message}");
+        }
+
         UpstreamResponse paid;
         try
         {
-            var payload = await ExactEvmScheme.CreatePaymentAsync(challenge, requirement, signer, time, cancellationToken);
             paid = await SendAsync(request, new Dictionary<string, string> { [payload.HeaderName] = payload.EncodeHeader() }, context.Scope, deadline, cancellationToken);
         }
-        catch (Exception ex) when (ex is UpstreamException or ToolError)
+        catch (ToolError ex)
         {
-            // The signed authorization may or may not have reached the server; it is recorded as not settled, and the nonce makes
-            // it single-use, so at most this one authorization can ever be charged.
-            await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(decision.ReservationId, false, null, ex.Message));
-            throw new ToolError($"the paid request failed: {ex.Message}");
+            // The signed authorization may have reached the server. Its nonce makes it single-use, so at most this one payment can
+            // ever be charged; it stays counted against the budgets and is reported as unknown.
+            await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(decision.ReservationId, false, null, ex.Message, MayHaveSettled: true));
+            throw new ToolError($"the paid request got no answer ({ex.Message}); the payment may or may not have settled and is counted against your budget");
         }
 
         var receipt = ReadReceipt(paid);
@@ -149,6 +180,14 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, IPaymentSigner 
         }
 
         return new ExchangeResult(paid, AccessKind.Paid, record, siwxOffered, resourceUrl);
+    }
+
+    private Task AuditUnselectedAsync(ExchangeContext context, UpstreamRequest request, PaymentRequired challenge, string reason)
+    {
+        var first = challenge.Accepts.FirstOrDefault();
+        return context.Agent.RecordAttempt(new PaymentAttempt(
+            time.GetUtcNow(), context.SessionId, challenge.Resource?.Url ?? request.Url.AbsoluteUri, first?.Network ?? string.Empty, first?.Asset ?? string.Empty,
+            string.Empty, 0, first?.Amount.ToString(CultureInfo.InvariantCulture) ?? "0", first?.PayTo ?? string.Empty, "not_selected", null, reason));
     }
 
     private async Task<SiwxProof?> TrySignAsync(ExchangeContext context, SiwxChallenge challenge, Uri responseUrl, CancellationToken cancellationToken)

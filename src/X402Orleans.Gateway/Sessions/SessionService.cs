@@ -14,7 +14,7 @@ using X402Orleans.Payments.Scope;
 namespace X402Orleans.Gateway.Sessions;
 
 /// <summary>Arguments of x402_session_start after binding.</summary>
-public sealed record StartArguments(string? Endpoint, string? Scope, int? TtlSeconds, string? Label, string? MaxPayment, string? Method, IReadOnlyDictionary<string, string>? Headers, string? Body, int? TimeoutMs, string? IdempotencyKey, bool? AllowRepeatPayments);
+public sealed record StartArguments(string? Endpoint, string? Scope, int? TtlSeconds, string? Label, string? MaxPayment, string? Method, IReadOnlyDictionary<string, string>? Headers, string? Body, int? TimeoutMs, string? IdempotencyKey, bool? AllowRepeatPayments, string? MaxTotal = null);
 
 /// <summary>Arguments of x402_session_fetch after binding.</summary>
 public sealed record FetchArguments(string? SessionId, string? Url, string? Method, IReadOnlyDictionary<string, string>? Headers, string? Body, int? TimeoutMs);
@@ -77,6 +77,12 @@ public sealed class SessionService
             throw new ToolError($"max_payment: {why}");
         }
 
+        var maxTotal = args.MaxTotal ?? _options.Payments.SessionLimit;
+        if (maxTotal is not null && !AtomicAmount.TryParseDecimal(maxTotal, 18, out _, out why))
+        {
+            throw new ToolError($"max_total: {why}");
+        }
+
         if (args.IdempotencyKey is { } key && (key.Length is 0 or > 200 || key.Any(char.IsControl)))
         {
             throw new ToolError("idempotency_key must be 1 to 200 printable characters");
@@ -101,7 +107,7 @@ public sealed class SessionService
         }
 
         var grain = _grains.GetGrain<ISessionGrain>(sessionId);
-        var opened = await grain.Open(new OpenSessionCommand(agentId, scope.Endpoint.AbsoluteUri, ModeName(mode), args.Label, TimeSpan.FromSeconds(ttl), maxPayment, allowRepeat));
+        var opened = await grain.Open(new OpenSessionCommand(agentId, scope.Endpoint.AbsoluteUri, ModeName(mode), args.Label, TimeSpan.FromSeconds(ttl), maxPayment, allowRepeat, maxTotal));
         if (!opened.Succeeded)
         {
             throw new ToolError(opened.Message);
@@ -110,7 +116,7 @@ public sealed class SessionService
         ExchangeResult result;
         try
         {
-            var context = new ExchangeContext(agentId, sessionId, grain, scope, _policy.WithMaxPayment(maxPayment), true, string.Empty);
+            var context = new ExchangeContext(agentId, agent, sessionId, grain, scope, _policy.WithMaxPayment(maxPayment), true, string.Empty, LimitsFor(agentId));
             result = await _exchange.RunAsync(context, request, cancellationToken);
         }
         catch (ToolError ex)
@@ -170,7 +176,7 @@ public sealed class SessionService
         var refusal = ticket.Reuse == ReuseMode.SignInWithX
             ? "the server did not accept this wallet's sign-in-with-x proof and demands payment, but the session does not allow repeat payments"
             : "the server demands payment and the session does not allow repeat payments";
-        var context = new ExchangeContext(agentId, sessionId, grain, scope!, _policy.WithMaxPayment(ticket.MaxPayment), mayPay, refusal);
+        var context = new ExchangeContext(agentId, _grains.GetGrain<IAgentGrain>(agentId), sessionId, grain, scope!, _policy.WithMaxPayment(ticket.MaxPayment), mayPay, refusal, LimitsFor(agentId));
         var result = await _exchange.RunAsync(context, request, cancellationToken);
         var observed = result.SignInWithXOffered ? ReuseMode.SignInWithX : ReuseMode.Unknown;
         var completed = await grain.CompleteCall(agentId, new CallOutcome(true, result.Response.Status, observed, result.ResourceUrl));
@@ -216,6 +222,10 @@ public sealed class SessionService
         return new EndResult(id.ToString(), s.Endpoint, result.Message, s.CallCount, Totals(s.Payments));
     }
 
+    /// <summary>The daily limits that apply to an agent.</summary>
+    internal DailyLimits LimitsFor(string agentId) =>
+        new(_options.Agents.FirstOrDefault(a => a.Id == agentId)?.DailyLimit ?? _options.Payments.AgentDailyLimit, _options.Payments.WalletDailyLimit);
+
     internal static PaymentPolicy PolicyFrom(PaymentOptions options)
     {
         var assets = options.Assets.Count == 0
@@ -255,7 +265,7 @@ public sealed class SessionService
     {
         var canonical = JsonSerializer.Serialize(new object?[]
         {
-            scope.Endpoint.AbsoluteUri, ModeName(scope.Mode), ttl, args.Label, maxPayment, (args.Method ?? "GET").ToUpperInvariant(), args.Body, allowRepeat,
+            scope.Endpoint.AbsoluteUri, ModeName(scope.Mode), ttl, args.Label, maxPayment, args.MaxTotal, (args.Method ?? "GET").ToUpperInvariant(), args.Body, allowRepeat,
             args.Headers?.OrderBy(h => h.Key, StringComparer.OrdinalIgnoreCase).Select(h => $"{h.Key.ToLowerInvariant()}:{h.Value}").ToArray(),
         });
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));

@@ -26,9 +26,10 @@ public sealed class SessionTools(SessionService sessions, ToolRunner runner)
         [Description("Timeout of the whole call in milliseconds, 1000..60000 (default 30000).")] int? timeout_ms = null,
         [Description("Optional key: repeating a start with the same key returns the same session and pays once.")] string? idempotency_key = null,
         [Description("Whether later calls may pay again (within max_payment) when the server demands it, e.g. pay-per-call endpoints or new paths (default true).")] bool? allow_repeat_payments = null,
+        [Description("Most this session may pay in total per asset, as a decimal in the asset's units, e.g. \"0.05\" (default from configuration; none if unset).")] string? max_total = null,
         CancellationToken cancellationToken = default) =>
         runner.RunAsync(
-            agent => sessions.StartAsync(agent, new StartArguments(endpoint, scope, ttl_seconds, label, max_payment, method, headers, body, timeout_ms, idempotency_key, allow_repeat_payments), cancellationToken),
+            agent => sessions.StartAsync(agent, new StartArguments(endpoint, scope, ttl_seconds, label, max_payment, method, headers, body, timeout_ms, idempotency_key, allow_repeat_payments, max_total), cancellationToken),
             r => $"Session {r.SessionId} started for {r.Endpoint} ({r.Scope}), expires {r.ExpiresAt}. {(r.Payment is { } p ? $"Paid {p.Amount} {p.Symbol} on {p.Network}{(p.Simulated ? " (simulated settlement)" : string.Empty)}." : $"Payment: {r.PaymentNote}.")} Reuse: {r.Reuse}. First response: HTTP {r.Response.Status}.");
 
     /// <summary>x402_session_fetch.</summary>

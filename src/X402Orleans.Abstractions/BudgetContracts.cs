@@ -1,0 +1,65 @@
+namespace X402Orleans.Abstractions;
+
+/// <summary>A request to reserve spend against the daily budgets of one wallet (atomic units of one asset).</summary>
+[GenerateSerializer, Immutable]
+public sealed record BudgetRequest(
+    [property: Id(0)] Guid ReservationId,
+    [property: Id(1)] string AgentId,
+    [property: Id(2)] string AssetKey,
+    [property: Id(3)] string Symbol,
+    [property: Id(4)] int Decimals,
+    [property: Id(5)] string AmountAtomic,
+    [property: Id(6)] string? AgentDailyLimitAtomic,
+    [property: Id(7)] string? WalletDailyLimitAtomic);
+
+/// <summary>The budget grain's answer.</summary>
+[GenerateSerializer, Immutable]
+public sealed record BudgetDecision(
+    [property: Id(0)] bool Approved,
+    [property: Id(1)] string Message);
+
+/// <summary>Spend of one asset for one day.</summary>
+[GenerateSerializer, Immutable]
+public sealed record AssetSpend(
+    [property: Id(0)] string AssetKey,
+    [property: Id(1)] string Symbol,
+    [property: Id(2)] int Decimals,
+    [property: Id(3)] string WalletCommittedAtomic,
+    [property: Id(4)] string WalletReservedAtomic,
+    [property: Id(5)] string AgentCommittedAtomic,
+    [property: Id(6)] string AgentReservedAtomic);
+
+/// <summary>One payment attempt, as recorded for audit.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PaymentAttempt(
+    [property: Id(0)] DateTimeOffset At,
+    [property: Id(1)] Guid SessionId,
+    [property: Id(2)] string Url,
+    [property: Id(3)] string Network,
+    [property: Id(4)] string Asset,
+    [property: Id(5)] string Symbol,
+    [property: Id(6)] int Decimals,
+    [property: Id(7)] string AmountAtomic,
+    [property: Id(8)] string PayTo,
+    [property: Id(9)] string Outcome,
+    [property: Id(10)] string? Transaction,
+    [property: Id(11)] string? Reason);
+
+/// <summary>
+/// Daily spend of one wallet (key: <c>{wallet}/{yyyy-MM-dd}</c>, UTC day), per asset and per agent. Reserve → commit or release is
+/// atomic (the grain is non-reentrant), so concurrent payments can never commit more than a cap.
+/// </summary>
+public interface IWalletBudgetGrain : IGrainWithStringKey
+{
+    /// <summary>Reserves spend if both the agent's and the wallet's daily caps allow it.</summary>
+    Task<BudgetDecision> Reserve(BudgetRequest request);
+
+    /// <summary>Turns a reservation into committed spend (the payment was, or may have been, made).</summary>
+    Task Commit(Guid reservationId);
+
+    /// <summary>Drops a reservation (the payment certainly did not happen).</summary>
+    Task Release(Guid reservationId);
+
+    /// <summary>Spend per asset for the wallet and for one agent.</summary>
+    Task<IReadOnlyList<AssetSpend>> GetSpend(string agentId);
+}

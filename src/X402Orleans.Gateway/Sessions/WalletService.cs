@@ -1,0 +1,88 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Numerics;
+using System.Text.Json.Serialization;
+using X402Orleans.Abstractions;
+using X402Orleans.Payments;
+using X402Orleans.Payments.Signing;
+
+namespace X402Orleans.Gateway.Sessions;
+
+/// <summary>Spend and limits of one asset today.</summary>
+public sealed record AssetBudget(
+    [property: JsonPropertyName("symbol"), Description("Token symbol.")] string Symbol,
+    [property: JsonPropertyName("network"), Description("CAIP-2 network.")] string Network,
+    [property: JsonPropertyName("asset"), Description("Token contract address.")] string Asset,
+    [property: JsonPropertyName("spent_today"), Description("What you (this agent) spent today, in the asset's units.")] string SpentToday,
+    [property: JsonPropertyName("reserved_today"), Description("Your payments in flight.")] string ReservedToday,
+    [property: JsonPropertyName("daily_limit"), Description("Your daily limit, or null for none.")] string? DailyLimit,
+    [property: JsonPropertyName("remaining_today"), Description("What you may still spend today, or null when unlimited.")] string? RemainingToday,
+    [property: JsonPropertyName("wallet_spent_today"), Description("What the whole wallet spent today across agents.")] string WalletSpentToday,
+    [property: JsonPropertyName("wallet_daily_limit"), Description("The wallet's daily limit, or null for none.")] string? WalletDailyLimit,
+    [property: JsonPropertyName("wallet_remaining_today"), Description("What the wallet may still spend today, or null when unlimited.")] string? WalletRemainingToday);
+
+/// <summary>Output of x402_wallet_status.</summary>
+public sealed record WalletStatusResult(
+    [property: JsonPropertyName("address"), Description("The paying wallet's address.")] string Address,
+    [property: JsonPropertyName("day"), Description("The UTC day the figures are for.")] string Day,
+    [property: JsonPropertyName("max_payment"), Description("Default per-payment ceiling.")] string MaxPayment,
+    [property: JsonPropertyName("assets"), Description("Per allowed asset.")] IReadOnlyList<AssetBudget> Assets);
+
+/// <summary>One audited payment attempt.</summary>
+public sealed record AttemptInfo(
+    [property: JsonPropertyName("at"), Description("ISO-8601 time.")] string At,
+    [property: JsonPropertyName("session_id"), Description("Session.")] string SessionId,
+    [property: JsonPropertyName("url"), Description("Resource paid for.")] string Url,
+    [property: JsonPropertyName("network"), Description("CAIP-2 network.")] string Network,
+    [property: JsonPropertyName("asset"), Description("Token address.")] string Asset,
+    [property: JsonPropertyName("amount_atomic"), Description("Price in atomic units.")] string AmountAtomic,
+    [property: JsonPropertyName("pay_to"), Description("Recipient.")] string PayTo,
+    [property: JsonPropertyName("outcome"), Description("settled, refused (by the server), unknown (no answer after paying), not_authorized (limits) or not_selected (no acceptable option).")] string Outcome,
+    [property: JsonPropertyName("transaction"), Description("Transaction hash, if settled.")] string? Transaction,
+    [property: JsonPropertyName("reason"), Description("Why it did not settle.")] string? Reason);
+
+/// <summary>Output of x402_payment_log.</summary>
+public sealed record PaymentLogResult(
+    [property: JsonPropertyName("attempts"), Description("Your payment attempts, newest first.")] IReadOnlyList<AttemptInfo> Attempts);
+
+/// <summary>Wallet spend, limits and the audit log, for the calling agent.</summary>
+public sealed class WalletService(IGrainFactory grains, IPaymentSigner signer, SessionService sessions, TimeProvider time)
+{
+    /// <summary>The wallet's address, today's spend and what remains, per allowed asset.</summary>
+    public async Task<WalletStatusResult> StatusAsync(string agentId)
+    {
+        var now = time.GetUtcNow();
+        var spend = await grains.GetGrain<IWalletBudgetGrain>($"{signer.Address.ToLowerInvariant()}/{now.UtcDateTime:yyyy-MM-dd}").GetSpend(agentId);
+        var limits = sessions.LimitsFor(agentId);
+        var assets = sessions.Policy.Assets.Select(a =>
+        {
+            var key = $"{a.Network}/{a.Address.ToLowerInvariant()}";
+            var s = spend.FirstOrDefault(x => x.AssetKey == key);
+            BigInteger Parse(string? text) => text is null ? BigInteger.Zero : BigInteger.Parse(text, CultureInfo.InvariantCulture);
+            var mine = Parse(s?.AgentCommittedAtomic);
+            var mineReserved = Parse(s?.AgentReservedAtomic);
+            var wallet = Parse(s?.WalletCommittedAtomic) + Parse(s?.WalletReservedAtomic);
+            string? Remaining(string? limit, BigInteger used) =>
+                DailyLimits.Atomic(limit, a.Decimals) is { } l ? AtomicAmount.Format(BigInteger.Max(BigInteger.Zero, BigInteger.Parse(l, CultureInfo.InvariantCulture) - used), a.Decimals) : null;
+            return new AssetBudget(
+                a.Symbol, a.Network, a.Address,
+                AtomicAmount.Format(mine, a.Decimals), AtomicAmount.Format(mineReserved, a.Decimals), limits.Agent, Remaining(limits.Agent, mine + mineReserved),
+                AtomicAmount.Format(Parse(s?.WalletCommittedAtomic), a.Decimals), limits.Wallet, Remaining(limits.Wallet, wallet));
+        }).ToList();
+        return new WalletStatusResult(signer.Address, now.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), sessions.Policy.MaxPayment, assets);
+    }
+
+    /// <summary>The agent's payment attempts, newest first.</summary>
+    public async Task<PaymentLogResult> LogAsync(string agentId, int? limit)
+    {
+        var take = limit ?? 50;
+        if (take is < 1 or > 1000)
+        {
+            throw new ToolError($"limit must be between 1 and 1000 (got {take.ToString(CultureInfo.InvariantCulture)})");
+        }
+
+        var attempts = await grains.GetGrain<IAgentGrain>(agentId).ListAttempts(take);
+        return new PaymentLogResult([.. attempts.Select(a => new AttemptInfo(
+            SessionService.Iso(a.At), a.SessionId.ToString(), a.Url, a.Network, a.Asset, a.AmountAtomic, a.PayTo, a.Outcome, a.Transaction, a.Reason))]);
+    }
+}

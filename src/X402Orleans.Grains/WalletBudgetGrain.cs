@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Numerics;
+using Orleans.Runtime;
+using X402Orleans.Abstractions;
+using X402Orleans.Payments;
+
+namespace X402Orleans.Grains;
+
+/// <summary>Persisted daily spend of one wallet.</summary>
+[GenerateSerializer]
+public sealed class WalletBudgetState
+{
+    /// <summary>Contract version.</summary>
+    [Id(0)] public int SchemaVersion { get; set; } = 1;
+
+    /// <summary>Committed atomic spend per asset key, wallet-wide.</summary>
+    [Id(1)] public Dictionary<string, string> WalletCommitted { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Committed atomic spend per "agent|asset".</summary>
+    [Id(2)] public Dictionary<string, string> AgentCommitted { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Open reservations.</summary>
+    [Id(3)] public Dictionary<Guid, BudgetRequest> Reservations { get; set; } = [];
+
+    /// <summary>Symbols and decimals seen per asset key (for display).</summary>
+    [Id(4)] public Dictionary<string, AssetLabel> Assets { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>How an asset is displayed.</summary>
+[GenerateSerializer, Immutable]
+public sealed record AssetLabel([property: Id(0)] string Symbol, [property: Id(1)] int Decimals);
+
+/// <summary>
+/// One wallet's spend for one UTC day. Non-reentrant, so a reservation is checked against committed plus reserved spend and
+/// recorded in the same turn: however many payments race, committed spend never exceeds the agent's or the wallet's cap.
+/// </summary>
+public sealed class WalletBudgetGrain([PersistentState("budget", StorageNames.Sessions)] IPersistentState<WalletBudgetState> state) : Grain, IWalletBudgetGrain
+{
+    private WalletBudgetState S => state.State;
+
+    /// <inheritdoc />
+    public async Task<BudgetDecision> Reserve(BudgetRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (S.Reservations.ContainsKey(request.ReservationId))
+        {
+            return new BudgetDecision(true, string.Empty);
+        }
+
+        if (!AtomicAmount.TryParseAtomic(request.AmountAtomic, out var amount))
+        {
+            return new BudgetDecision(false, "the payment amount is not an atomic integer");
+        }
+
+        var agentKey = AgentKey(request.AgentId, request.AssetKey);
+        if (Limit(request.AgentDailyLimitAtomic) is { } agentLimit)
+        {
+            var used = Get(S.AgentCommitted, agentKey) + Reserved(r => r.AgentId == request.AgentId && r.AssetKey == request.AssetKey);
+            if (used + amount > agentLimit)
+            {
+                return new BudgetDecision(false, $"the payment of {Format(amount, request)} would exceed your daily limit of {Format(agentLimit, request)} (spent or reserved today: {Format(used, request)})");
+            }
+        }
+
+        if (Limit(request.WalletDailyLimitAtomic) is { } walletLimit)
+        {
+            var used = Get(S.WalletCommitted, request.AssetKey) + Reserved(r => r.AssetKey == request.AssetKey);
+            if (used + amount > walletLimit)
+            {
+                return new BudgetDecision(false, $"the payment of {Format(amount, request)} would exceed the wallet's daily limit of {Format(walletLimit, request)} (spent or reserved today: {Format(used, request)})");
+            }
+        }
+
+        S.Reservations[request.ReservationId] = request;
+        S.Assets[request.AssetKey] = new AssetLabel(request.Symbol, request.Decimals);
+        await state.WriteStateAsync();
+        return new BudgetDecision(true, string.Empty);
+    }
+
+    /// <inheritdoc />
+    public async Task Commit(Guid reservationId)
+    {
+        if (!S.Reservations.Remove(reservationId, out var request))
+        {
+            return;
+        }
+
+        var amount = BigInteger.Parse(request.AmountAtomic, CultureInfo.InvariantCulture);
+        Add(S.WalletCommitted, request.AssetKey, amount);
+        Add(S.AgentCommitted, AgentKey(request.AgentId, request.AssetKey), amount);
+        await state.WriteStateAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task Release(Guid reservationId)
+    {
+        if (S.Reservations.Remove(reservationId))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<AssetSpend>> GetSpend(string agentId)
+    {
+        IReadOnlyList<AssetSpend> spend = [.. S.Assets.Select(a => new AssetSpend(
+            a.Key,
+            a.Value.Symbol,
+            a.Value.Decimals,
+            Get(S.WalletCommitted, a.Key).ToString(CultureInfo.InvariantCulture),
+            Reserved(r => r.AssetKey == a.Key).ToString(CultureInfo.InvariantCulture),
+            Get(S.AgentCommitted, AgentKey(agentId, a.Key)).ToString(CultureInfo.InvariantCulture),
+            Reserved(r => r.AgentId == agentId && r.AssetKey == a.Key).ToString(CultureInfo.InvariantCulture)))];
+        return Task.FromResult(spend);
+    }
+
+    private BigInteger Reserved(Func<BudgetRequest, bool> filter) =>
+        S.Reservations.Values.Where(filter).Aggregate(BigInteger.Zero, (sum, r) => sum + BigInteger.Parse(r.AmountAtomic, CultureInfo.InvariantCulture));
+
+    private static BigInteger? Limit(string? atomic) => AtomicAmount.TryParseAtomic(atomic, out var value) ? value : null;
+
+    private static BigInteger Get(Dictionary<string, string> map, string key) =>
+        map.TryGetValue(key, out var text) ? BigInteger.Parse(text, CultureInfo.InvariantCulture) : BigInteger.Zero;
+
+    private static void Add(Dictionary<string, string> map, string key, BigInteger amount) =>
+        map[key] = (Get(map, key) + amount).ToString(CultureInfo.InvariantCulture);
+
+    private static string AgentKey(string agentId, string assetKey) => $"{agentId}|{assetKey}";
+
+    private static string Format(BigInteger atomic, BudgetRequest request) => $"{AtomicAmount.Format(atomic, request.Decimals)} {request.Symbol}";
+
+    /// <summary>The grain key for a wallet on a UTC day.</summary>
+    public static string KeyFor(string wallet, DateTimeOffset now) => $"{wallet.ToLowerInvariant()}/{now.UtcDateTime:yyyy-MM-dd}";
+}
