@@ -237,7 +237,11 @@ public sealed partial class SessionGrain(
         var refusal = await CheckUsableAsync(agentId, allowStarting: false);
         if (refusal is not null)
         {
-            return Ticket(refusal.Error, refusal.Message, url ?? string.Empty);
+            // "Not found" (another agent's, a failed or a missing session) must look the same whatever exists: no endpoint,
+            // scope or payment policy of the session in the ticket.
+            return refusal.Error == SessionErrorCode.NotFound
+                ? new CallTicket(false, SessionErrorCode.NotFound, refusal.Message, url ?? string.Empty, ReuseMode.Unknown, null, string.Empty, false, string.Empty, string.Empty)
+                : Ticket(refusal.Error, refusal.Message, url ?? string.Empty);
         }
 
         if (!EndpointScope.TryParseMode(S.Scope, out var mode) || !EndpointScope.TryCreate(S.Endpoint, mode, out var scope, out _))

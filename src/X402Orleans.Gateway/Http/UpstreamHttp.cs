@@ -144,6 +144,10 @@ public sealed class UpstreamHttp : IDisposable
         {
             throw new UpstreamException(refusal.Message);
         }
+        catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConfigurationLimitExceeded)
+        {
+            throw new UpstreamException($"the response headers from {url.GetLeftPart(UriPartial.Authority)} are larger than the gateway accepts");
+        }
         catch (HttpRequestException ex)
         {
             throw new UpstreamException($"could not reach {url.GetLeftPart(UriPartial.Authority)} ({ex.HttpRequestError})");

@@ -1,0 +1,178 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.Hosting;
+using Orleans.TestingHost;
+using X402Orleans.Grains;
+
+namespace X402Orleans.Grains.Tests;
+
+/// <summary>
+/// What a test cluster shares with its tests: the fake clock (registered for the session grain's clock key and for the
+/// Orleans grain-timer clock key, so it drives both the grain's clock checks and its expiry timer) and the grains' log lines.
+/// The silo runs in-process, so the silo configurator (created by type) and the tests reach the same instances through
+/// <see cref="SharedClusterServices"/>.
+/// </summary>
+public sealed class ClusterServices
+{
+    /// <summary>Fixed start, so times in assertions are exact.</summary>
+    public static readonly DateTimeOffset Start = new(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The grains' clock. Only ever moved by <see cref="FakeTimeProvider.Advance"/> from a test.</summary>
+    public FakeTimeProvider Clock { get; } = new(Start);
+
+    /// <summary>Log lines written by the grains (category <c>X402Orleans.*</c>).</summary>
+    public LogSink Logs { get; } = new();
+}
+
+/// <summary>One <see cref="ClusterServices"/> per test cluster.</summary>
+public static class SharedClusterServices
+{
+    /// <summary>The cluster whose clock only moves by minutes; sessions there live for days.</summary>
+    public static ClusterServices Sessions { get; } = new();
+
+    /// <summary>The cluster whose clock is moved past sessions' expiry.</summary>
+    public static ClusterServices Expiry { get; } = new();
+}
+
+/// <summary>Silo set-up shared by both clusters: memory storage for the grains, the fake grain clock, captured grain logs.</summary>
+public abstract class FakeClockSiloConfigurator : ISiloConfigurator
+{
+    /// <summary>The services of the cluster this configurator builds.</summary>
+    public abstract ClusterServices Services { get; }
+
+    /// <inheritdoc />
+    public void Configure(ISiloBuilder siloBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(siloBuilder);
+        var services = Services;
+        siloBuilder.AddMemoryGrainStorage(StorageNames.Sessions);
+
+        // The session grain reads its clock under the project's own key, while Orleans drives grain timers (and
+        // IGrainRuntime.TimeProvider) from its keyed "Orleans.Grains" clock: the keys differ, so the one fake is registered
+        // under both, or Advance would move the grain's clock checks but never fire its expiry timer. Messaging, membership
+        // and activation collection keep real time.
+        siloBuilder.Services.AddKeyedSingleton<TimeProvider>(X402Orleans.Grains.TimeProviderNames.Grains, services.Clock);
+        siloBuilder.Services.AddKeyedSingleton<TimeProvider>(Orleans.Runtime.TimeProviderNames.Grains, services.Clock);
+        siloBuilder.Services.AddLogging(logging => logging
+            .AddProvider(new CapturingLoggerProvider(services.Logs))
+            .AddFilter<CapturingLoggerProvider>("X402Orleans", LogLevel.Information));
+    }
+}
+
+/// <summary>Configures the <see cref="SharedClusterServices.Sessions"/> cluster.</summary>
+public sealed class SessionsSiloConfigurator : FakeClockSiloConfigurator
+{
+    /// <inheritdoc />
+    public override ClusterServices Services => SharedClusterServices.Sessions;
+}
+
+/// <summary>Configures the <see cref="SharedClusterServices.Expiry"/> cluster.</summary>
+public sealed class ExpirySiloConfigurator : FakeClockSiloConfigurator
+{
+    /// <inheritdoc />
+    public override ClusterServices Services => SharedClusterServices.Expiry;
+}
+
+/// <summary>A one-silo test cluster configured by <typeparamref name="TConfigurator"/>.</summary>
+public abstract class ClusterFixture<TConfigurator> : IAsyncLifetime
+    where TConfigurator : FakeClockSiloConfigurator, new()
+{
+    private TestCluster? _cluster;
+
+    /// <summary>The running cluster.</summary>
+    public TestCluster Cluster => _cluster ?? throw new InvalidOperationException("The cluster is not deployed.");
+
+    /// <summary>Grain factory of the cluster's client.</summary>
+    public IGrainFactory Grains => Cluster.GrainFactory;
+
+    /// <summary>The cluster's fake grain clock and captured logs.</summary>
+    public ClusterServices Services { get; } = new TConfigurator().Services;
+
+    /// <inheritdoc />
+    public async Task InitializeAsync()
+    {
+        var builder = new TestClusterBuilder(1);
+        builder.AddSiloBuilderConfigurator<TConfigurator>();
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task DisposeAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.StopAllSilosAsync();
+            await _cluster.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>The cluster for tests that move the clock by minutes at most (their sessions live for days).</summary>
+public sealed class SessionsClusterFixture : ClusterFixture<SessionsSiloConfigurator>;
+
+/// <summary>The cluster for tests that move the clock past expiry.</summary>
+public sealed class ExpiryClusterFixture : ClusterFixture<ExpirySiloConfigurator>;
+
+/// <summary>
+/// Tests on the sessions cluster. One collection runs its tests one at a time, so forced activation collection and clock
+/// moves in one test never overlap another test's steps.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class SessionsClusterDefinition : ICollectionFixture<SessionsClusterFixture>
+{
+    /// <summary>Collection name.</summary>
+    public const string Name = "Sessions cluster";
+}
+
+/// <summary>Tests on the expiry cluster (runs in parallel with the sessions cluster: separate silo, separate clock).</summary>
+[CollectionDefinition(Name)]
+public sealed class ExpiryClusterDefinition : ICollectionFixture<ExpiryClusterFixture>
+{
+    /// <summary>Collection name.</summary>
+    public const string Name = "Expiry cluster";
+}
+
+/// <summary>A captured log line.</summary>
+public sealed record LogLine(string Category, int EventId, string Message);
+
+/// <summary>Collects log lines from the silo.</summary>
+public sealed class LogSink
+{
+    private readonly ConcurrentQueue<LogLine> _lines = new();
+
+    /// <summary>Adds a line.</summary>
+    public void Add(LogLine line) => _lines.Enqueue(line);
+
+    /// <summary>Lines with <paramref name="eventId"/> whose message mentions <paramref name="text"/>.</summary>
+    public int Count(int eventId, string text) =>
+        _lines.Count(l => l.EventId == eventId && l.Message.Contains(text, StringComparison.Ordinal));
+}
+
+/// <summary>An <see cref="ILoggerProvider"/> writing into a <see cref="LogSink"/>.</summary>
+public sealed class CapturingLoggerProvider(LogSink sink) : ILoggerProvider
+{
+    /// <inheritdoc />
+    public ILogger CreateLogger(string categoryName) => new CapturingLogger(sink, categoryName);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+    }
+
+    private sealed class CapturingLogger(LogSink sink, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            ArgumentNullException.ThrowIfNull(formatter);
+            sink.Add(new LogLine(category, eventId.Id, formatter(state, exception)));
+        }
+    }
+}
