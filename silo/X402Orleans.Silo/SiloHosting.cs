@@ -25,6 +25,6 @@ public static class SiloHosting
     {
         silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort);
         silo.AddMemoryGrainStorage(StorageNames.Sessions);
-        silo.Services.TryAddKeyedSingleton(TimeProviderNames.Grains, TimeProvider.System);
+        silo.Services.TryAddKeyedSingleton(Grains.TimeProviderNames.Grains, TimeProvider.System);
     }
 }

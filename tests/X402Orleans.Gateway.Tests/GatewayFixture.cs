@@ -1,0 +1,54 @@
+using ModelContextProtocol.Client;
+
+namespace X402Orleans.Gateway.Tests;
+
+/// <summary>One running host for the gateway test classes, with an MCP client per configured agent.</summary>
+public sealed class GatewayFixture : IAsyncLifetime
+{
+    private GatewayHost? _host;
+    private McpClient? _agentA;
+    private McpClient? _agentB;
+
+    public GatewayHost Host => _host ?? throw new InvalidOperationException("The host is not started.");
+
+    /// <summary>Client authenticated as agent A.</summary>
+    public McpClient AgentA => _agentA ?? throw new InvalidOperationException("The host is not started.");
+
+    /// <summary>Client authenticated as agent B.</summary>
+    public McpClient AgentB => _agentB ?? throw new InvalidOperationException("The host is not started.");
+
+    public async Task InitializeAsync()
+    {
+        _host = await GatewayHost.StartAsync();
+        _agentA = await _host.ConnectAsync(GatewayHost.AgentAKey);
+        _agentB = await _host.ConnectAsync(GatewayHost.AgentBKey);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_agentA is not null)
+        {
+            await _agentA.DisposeAsync();
+        }
+
+        if (_agentB is not null)
+        {
+            await _agentB.DisposeAsync();
+        }
+
+        if (_host is not null)
+        {
+            await _host.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>
+/// The gateway test classes share one host and run one after another: the demo paywall's counters and its record of what this
+/// wallet has paid are per host, so sequential runs keep the before/after counts exact.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class GatewayCollection : ICollectionFixture<GatewayFixture>
+{
+    public const string Name = "Gateway host";
+}
