@@ -60,6 +60,7 @@ public sealed class GatewayHost : IAsyncDisposable
                 ["X402:Cluster:SiloPort"] = ports[1].ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["X402:Cluster:GatewayPort"] = ports[2].ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["X402:Wallet:PrivateKey"] = WalletKey,
+                ["X402:Storage:Path"] = ":memory:",
                 ["X402:Payments:MaxPayment"] = "0.10",
                 ["X402:Demo:Enabled"] = "true",
                 ["X402:Agents:0:Id"] = AgentAId,

@@ -67,3 +67,18 @@ public sealed class HardeningTests
         Assert.True(scope.Covers(new Uri("https://api.example.com/v1/x")));
     }
 }
+
+/// <summary>Empty and whitespace 402 bodies are refused with a reason, never thrown.</summary>
+public sealed class EmptyBodyTests
+{
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData("\uFEFF")]
+    public void TryParseBody_Refuses_WhenBodyHasNoJson(string body)
+    {
+        Assert.False(X402Orleans.Payments.Wire.PaymentRequired.TryParseBody(System.Text.Encoding.UTF8.GetBytes(body), out var challenge, out var error));
+        Assert.Null(challenge);
+        Assert.False(string.IsNullOrEmpty(error));
+    }
+}
