@@ -45,7 +45,7 @@ public sealed class GatewayHost : IAsyncDisposable
     public int Port => BaseUri.Port;
 
     /// <summary>Starts a host; retries with other ports if one was taken in between.</summary>
-    public static async Task<GatewayHost> StartAsync(IReadOnlyDictionary<string, string?>? extra = null)
+    public static async Task<GatewayHost> StartAsync(IReadOnlyDictionary<string, string?>? extra = null, Action<WebApplicationBuilder>? configure = null)
     {
         Exception? last = null;
         for (var attempt = 0; attempt < 3; attempt++)
@@ -73,7 +73,11 @@ public sealed class GatewayHost : IAsyncDisposable
                 settings[key] = value;
             }
 
-            var app = X402Host.CreateWebApp(["--urls", baseUri.GetLeftPart(UriPartial.Authority)], b => b.Configuration.AddInMemoryCollection(settings));
+            var app = X402Host.CreateWebApp(["--urls", baseUri.GetLeftPart(UriPartial.Authority)], b =>
+            {
+                b.Configuration.AddInMemoryCollection(settings);
+                configure?.Invoke(b);
+            });
             try
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
