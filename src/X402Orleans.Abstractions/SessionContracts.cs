@@ -87,7 +87,12 @@ public sealed record PaymentQuote(
     [property: Id(6)] string ResourceUrl,
     [property: Id(7)] string Wallet = "",
     [property: Id(8)] string? AgentDailyLimitAtomic = null,
-    [property: Id(9)] string? WalletDailyLimitAtomic = null);
+    [property: Id(9)] string? WalletDailyLimitAtomic = null)
+{
+    /// <summary>The receipt of this payment once settled.</summary>
+    public PaymentReceipt ToReceipt(string payer, string transaction, DateTimeOffset paidAt, bool simulated) =>
+        new(Network, Asset, Symbol, Decimals, AmountAtomic, PayTo, payer, transaction, paidAt, simulated);
+}
 
 /// <summary>The grain's answer to a payment request.</summary>
 [GenerateSerializer, Immutable]

@@ -160,19 +160,18 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, IPaymentSigner 
             throw new ToolError($"the server refused the payment: {reason}");
         }
 
-        var record = new PaymentReceipt(
-            requirement.Network,
-            requirement.Asset,
-            asset.Symbol,
-            asset.Decimals,
-            requirement.Amount.ToString(CultureInfo.InvariantCulture),
-            requirement.PayTo,
-            receipt?.Payer ?? signer.Address,
-            receipt?.Transaction ?? string.Empty,
-            time.GetUtcNow(),
-            receipt?.Simulated ?? false);
+        if (receipt is null && paid.Status >= 400)
+        {
+            // A failure status and no settlement receipt: the official server cancels settlement when its handler fails, so this is
+            // not a payment. The server still holds the signed single-use authorization, so it stays counted against the budgets.
+            var reason = $"the server answered HTTP {paid.Status} to the paid request without a settlement receipt";
+            await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(decision.ReservationId, false, null, reason, MayHaveSettled: true));
+            Log.PaymentRefused(logger, context.SessionId, reason);
+            throw new ToolError($"{reason}; nothing is recorded as paid (the signed authorization is single-use: at most this one payment could still be charged, and it is counted against your budget)");
+        }
+
+        var record = quote.ToReceipt(receipt?.Payer ?? signer.Address, receipt?.Transaction ?? string.Empty, time.GetUtcNow(), receipt?.Simulated ?? false);
         await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(decision.ReservationId, true, record, null));
-        Log.Paid(logger, context.SessionId, record.AmountAtomic, record.Asset, record.Network, record.Transaction);
         if (siwxOffered && SiwxChallenge.TryRead(challenge.Extensions, out var siwx, out _))
         {
             // Sign the next proof now, so the next call needs one round trip.
@@ -267,9 +266,6 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, IPaymentSigner 
 
     private static partial class Log
     {
-        [LoggerMessage(200, LogLevel.Information, "Session {SessionId} paid {Amount} of {Asset} on {Network} (transaction {Transaction})")]
-        public static partial void Paid(ILogger logger, Guid sessionId, string amount, string asset, string network, string transaction);
-
         [LoggerMessage(201, LogLevel.Warning, "Session {SessionId}: the server refused the payment: {Reason}")]
         public static partial void PaymentRefused(ILogger logger, Guid sessionId, string reason);
 
