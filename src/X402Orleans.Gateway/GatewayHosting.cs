@@ -77,6 +77,11 @@ public static partial class GatewayHosting
         ArgumentNullException.ThrowIfNull(app);
         var options = app.Services.GetRequiredService<IOptions<X402Options>>().Value;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("X402Orleans.Gateway");
+        if (options.Agents.Count == 0)
+        {
+            app.UseWhen(c => c.Request.Path.StartsWithSegments("/mcp", StringComparison.OrdinalIgnoreCase), mcp => mcp.Use(LoopbackHostFilter.InvokeAsync));
+        }
+
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapMcp("/mcp").RequireAuthorization();
