@@ -68,7 +68,7 @@ start() {
 
   local cs="Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres;Pooling=true;Maximum Pool Size=20;Timeout=15"
   mkdir -p "$(dirname "$STATE")"
-  printf 'X402_PG_DIR=%q\nX402_PG_BIN=%q\nX402_PG_OWNER=%q\n' "$dir" "$bin" "$owner" >"$STATE"
+  printf 'X402_PG_DIR=%q\nX402_PG_BIN=%q\nX402_PG_OWNER=%q\nX402_TEST_POSTGRES=%q\n' "$dir" "$bin" "$owner" "$cs" >"$STATE"
   log "PostgreSQL $("$bin/postgres" --version | grep -o "[0-9][0-9.]*" | head -1) on 127.0.0.1:$port (data $dir)"
   printf "export X402_TEST_POSTGRES='%s'\n" "$cs"
   printf "export X402_PG_DIR='%s'\n" "$dir"

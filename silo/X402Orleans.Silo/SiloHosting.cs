@@ -1,30 +1,160 @@
-using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Net;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Configuration;
+using Orleans.Storage;
 using X402Orleans.Grains;
+using X402Orleans.Grains.Storage;
+using X402Orleans.Hosting;
+using X402Orleans.Silo.Storage;
 
 namespace X402Orleans.Silo;
 
-/// <summary>Configures the Orleans silo from <c>X402:Cluster</c>.</summary>
+/// <summary>Configures the Orleans silo for the chosen mode (<c>X402:Cluster:Mode</c>).</summary>
 public static class SiloHosting
 {
-    /// <summary>Reads and validates the cluster options; throws with the setting to fix.</summary>
-    public static X402ClusterOptions ReadClusterOptions(IConfiguration configuration)
+    /// <summary>The Orleans ADO.NET invariant for SQLite (it loads Microsoft.Data.Sqlite).</summary>
+    public const string SqliteInvariant = "System.Data.SQLite";
+
+    private const string AdoNetStoreName = "x402-adonet";
+
+    /// <summary>Reads and validates the hosting settings; throws naming every setting to fix.</summary>
+    public static X402ClusterSettings ReadSettings(IConfiguration configuration) => X402ClusterSettings.Read(configuration);
+
+    /// <summary>
+    /// Local: localhost clustering; grain state and reminders in the SQLite file <c>X402:Storage:Path</c> (or in memory for
+    /// <c>:memory:</c>). AdoNet: PostgreSQL clustering, grain state and reminders, endpoints and failure detection from
+    /// <c>X402:Cluster</c>. Both: versioned JSON state, session expiry/purge reminders, database errors made serializable.
+    /// </summary>
+    public static void Configure(ISiloBuilder silo, X402ClusterSettings settings, IConfiguration configuration)
     {
-        var options = configuration.GetSection(X402ClusterOptions.SectionName).Get<X402ClusterOptions>() ?? new X402ClusterOptions();
-        var results = new List<ValidationResult>();
-        if (!Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true))
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentNullException.ThrowIfNull(settings);
+        var cluster = settings.Cluster;
+        var lifecycle = ReadLifecycle(configuration);
+        var serializer = new StateJsonSerializer();
+
+        silo.Services.TryAddKeyedSingleton(Grains.TimeProviderNames.Grains, TimeProvider.System);
+        silo.Services.AddSingleton(settings);
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, StorageStartup>();
+        silo.Services.AddOptions<SessionLifecycleOptions>().Configure(o =>
         {
-            throw new InvalidOperationException("Invalid configuration: " + string.Join("; ", results.Select(r => r.ErrorMessage)));
+            o.Retention = lifecycle.Retention;
+            o.ReminderPeriod = lifecycle.ReminderPeriod;
+        });
+        silo.Configure<ReminderOptions>(o =>
+        {
+            if (lifecycle.ReminderPeriod < o.MinimumReminderPeriod)
+            {
+                o.MinimumReminderPeriod = lifecycle.ReminderPeriod;
+            }
+        });
+        silo.AddIncomingGrainCallFilter<StorageExceptionFilter>();
+
+        if (cluster.IsAdoNet)
+        {
+            var connectionString = settings.PostgresConnectionString!;
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = cluster.ClusterId;
+                o.ServiceId = cluster.ServiceId;
+            });
+            if (IPAddress.TryParse(cluster.AdvertisedHost, out var ip))
+            {
+                silo.ConfigureEndpoints(ip, cluster.SiloPort, cluster.GatewayPort, cluster.ListenOnAnyAddress);
+            }
+            else
+            {
+                silo.ConfigureEndpoints(cluster.AdvertisedHost, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: cluster.ListenOnAnyAddress);
+            }
+
+            silo.Configure<ClusterMembershipOptions>(o => ConfigureFailureDetection(o, cluster));
+            silo.UseAdoNetClustering(o =>
+            {
+                o.Invariant = X402ClusterSettings.PostgresInvariant;
+                o.ConnectionString = connectionString;
+            });
+            AddGuardedAdoNetStorage(silo, X402ClusterSettings.PostgresInvariant, connectionString, serializer);
+            silo.UseAdoNetReminderService(o =>
+            {
+                o.Invariant = X402ClusterSettings.PostgresInvariant;
+                o.ConnectionString = connectionString;
+            });
+            return;
         }
 
-        return options;
+        silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
+        if (settings.Storage.IsInMemory)
+        {
+            silo.AddMemoryGrainStorage(StorageNames.Sessions, o => o.GrainStorageSerializer = serializer);
+            silo.UseInMemoryReminderService();
+            return;
+        }
+
+        var sqlite = SchemaScripts.SqliteConnectionString(settings.Storage.ResolvedPath);
+        AddGuardedAdoNetStorage(silo, SqliteInvariant, sqlite, serializer);
+        silo.UseAdoNetReminderService(o =>
+        {
+            o.Invariant = SqliteInvariant;
+            o.ConnectionString = sqlite;
+        });
     }
 
-    /// <summary>Configures the silo for the chosen mode.</summary>
-    public static void Configure(ISiloBuilder silo, X402ClusterOptions options)
+    /// <summary>
+    /// Failure detection, tuned so a dead silo is declared dead in seconds: every silo probes its peers; a silo that misses
+    /// <c>MissedProbesLimit</c> probes of <c>ProbeTimeoutSeconds</c> each is suspected, and <c>VotesForDeathDeclaration</c>
+    /// suspicions (at most half the live silos) declare it dead in the membership table. A killed process refuses
+    /// connections at once, so detection takes about ProbeTimeout × MissedProbesLimit (6 s by default, Orleans' own 15 s).
+    /// Rows that stop being refreshed for 3 × <c>IAmAliveSeconds</c> are ignored by joining silos.
+    /// </summary>
+    public static void ConfigureFailureDetection(ClusterMembershipOptions options, X402ClusterOptions cluster)
     {
-        silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort);
-        silo.AddMemoryGrainStorage(StorageNames.Sessions);
-        silo.Services.TryAddKeyedSingleton(Grains.TimeProviderNames.Grains, TimeProvider.System);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(cluster);
+        options.ProbeTimeout = TimeSpan.FromSeconds(cluster.ProbeTimeoutSeconds);
+        options.NumMissedProbesLimit = cluster.MissedProbesLimit;
+        options.NumVotesForDeathDeclaration = cluster.VotesForDeathDeclaration;
+        options.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(cluster.IAmAliveSeconds);
+        options.NumMissedTableIAmAliveLimit = 3;
+        options.TableRefreshTimeout = TimeSpan.FromSeconds(Math.Max(5, cluster.IAmAliveSeconds * 2));
+        options.DeathVoteExpirationTimeout = TimeSpan.FromSeconds(Math.Max(30, cluster.ProbeTimeoutSeconds * cluster.MissedProbesLimit * 4));
+    }
+
+    private static void AddGuardedAdoNetStorage(ISiloBuilder silo, string invariant, string connectionString, StateJsonSerializer serializer)
+    {
+        silo.AddAdoNetGrainStorage(AdoNetStoreName, o =>
+        {
+            o.Invariant = invariant;
+            o.ConnectionString = connectionString;
+            o.GrainStorageSerializer = serializer;
+            o.DeleteStateOnClear = true;
+        });
+        silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Sessions, static (sp, _) => new GuardedGrainStorage(
+            sp.GetRequiredKeyedService<IGrainStorage>(AdoNetStoreName),
+            sp.GetRequiredService<ILogger<GuardedGrainStorage>>()));
+    }
+
+    private static SessionLifecycleOptions ReadLifecycle(IConfiguration configuration)
+    {
+        var retention = ReadSeconds(configuration, "X402:Sessions:RetentionSeconds", TimeSpan.FromDays(7), TimeSpan.Zero, TimeSpan.FromDays(3650));
+        var period = ReadSeconds(configuration, "X402:Sessions:ReminderPeriodSeconds", TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        return new SessionLifecycleOptions { Retention = retention, ReminderPeriod = period };
+    }
+
+    private static TimeSpan ReadSeconds(IConfiguration configuration, string key, TimeSpan fallback, TimeSpan min, TimeSpan max)
+    {
+        var text = configuration?[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || double.IsNaN(seconds)
+            || seconds < min.TotalSeconds || seconds > max.TotalSeconds)
+        {
+            throw new InvalidOperationException($"Invalid configuration: {key} must be a number of seconds between {min.TotalSeconds.ToString(CultureInfo.InvariantCulture)} and {max.TotalSeconds.ToString(CultureInfo.InvariantCulture)} (got '{text}')");
+        }
+
+        return TimeSpan.FromSeconds(seconds);
     }
 }

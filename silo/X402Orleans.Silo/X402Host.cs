@@ -1,10 +1,14 @@
 using Microsoft.Extensions.Options;
 using X402Orleans.Gateway;
+using X402Orleans.Hosting;
 using X402Orleans.Payments.Signing;
 
 namespace X402Orleans.Silo;
 
-/// <summary>Builds the embedded host: a silo co-hosting the MCP gateway. Tests build the same host.</summary>
+/// <summary>
+/// Builds the silo host: an Orleans silo co-hosting the MCP gateway (the one-command default), or, with
+/// <c>X402:Cluster:HostMcp=false</c>, a silo alone (cluster nodes behind standalone gateways). Tests build the same host.
+/// </summary>
 public static class X402Host
 {
     /// <summary>The command-line flag selecting stdio.</summary>
@@ -23,12 +27,22 @@ public static class X402Host
         }
 
         configure?.Invoke(builder);
-        var cluster = SiloHosting.ReadClusterOptions(builder.Configuration);
-        builder.UseOrleans(silo => SiloHosting.Configure(silo, cluster));
-        builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Http);
+        var settings = SiloHosting.ReadSettings(builder.Configuration);
+        builder.UseOrleans(silo => SiloHosting.Configure(silo, settings, builder.Configuration));
+        var hostMcp = settings.Cluster.HostMcp;
+        if (hostMcp)
+        {
+            builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Http);
+        }
+
         var app = builder.Build();
-        app.MapX402Gateway();
-        app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<IPaymentSigner>());
+        if (hostMcp)
+        {
+            app.MapX402Gateway();
+            app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<IPaymentSigner>());
+        }
+
+        MapHealth(app);
         return app;
     }
 
@@ -39,12 +53,21 @@ public static class X402Host
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         configure?.Invoke(builder);
-        var cluster = SiloHosting.ReadClusterOptions(builder.Configuration);
-        builder.UseOrleans(silo => SiloHosting.Configure(silo, cluster));
+        var settings = SiloHosting.ReadSettings(builder.Configuration);
+        builder.UseOrleans(silo => SiloHosting.Configure(silo, settings, builder.Configuration));
         builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Stdio);
         var host = builder.Build();
         _ = host.Services.GetRequiredService<IOptions<Gateway.Configuration.X402Options>>().Value;
         return host;
+    }
+
+    /// <summary><c>/healthz</c>: 503 until the silo (and everything else in the process) has started, then 200 with the silo's address.</summary>
+    private static void MapHealth(WebApplication app)
+    {
+        app.MapGet("/healthz", (IHostApplicationLifetime lifetime, ILocalSiloDetails silo, X402ClusterSettings settings) =>
+            lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested
+                ? Results.Ok(new { status = "ok", role = settings.Cluster.HostMcp ? "silo+gateway" : "silo", mode = settings.Cluster.Mode, silo = silo.SiloAddress.ToString() })
+                : Results.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable));
     }
 
     private static string[] Strip(string[] args) => [.. args.Where(a => a != StdioFlag)];

@@ -75,6 +75,7 @@ public sealed partial class SessionGrain(
         await state.WriteStateAsync();
         await GrainFactory.GetGrain<IAgentGrain>(command.AgentId).Register(Id);
         ArmExpiryTimer();
+        await ScheduleLifecycleReminderAsync();
         Log.Opened(logger, Id, command.AgentId, command.Endpoint);
         return SessionResult.Ok(Snapshot());
     }
@@ -366,6 +367,7 @@ public sealed partial class SessionGrain(
         _expiryTimer?.Dispose();
         _expiryTimer = null;
         await GrainFactory.GetGrain<IAgentGrain>(S.AgentId).Unregister(Id);
+        await ScheduleLifecycleReminderAsync();
         DeactivateOnIdle();
     }
 

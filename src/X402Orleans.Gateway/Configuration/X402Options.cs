@@ -145,6 +145,10 @@ public sealed class SessionOptions
     /// <summary>Default time to live.</summary>
     [Range(60, 2592000)]
     public int DefaultTtlSeconds { get; set; } = 3600;
+
+    /// <summary>Smallest <c>ttl_seconds</c> a start accepts (60). Lower it only for test clusters that must watch sessions expire.</summary>
+    [Range(1, 60)]
+    public int MinTtlSeconds { get; set; } = 60;
 }
 
 /// <summary>The demo paywall under <c>/demo/</c>.</summary>

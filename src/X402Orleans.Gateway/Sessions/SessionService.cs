@@ -61,9 +61,9 @@ public sealed class SessionService
         }
 
         var ttl = args.TtlSeconds ?? _options.Sessions.DefaultTtlSeconds;
-        if (ttl is < 60 or > 2592000)
+        if (ttl < _options.Sessions.MinTtlSeconds || ttl > 2592000)
         {
-            throw new ToolError($"ttl_seconds must be between 60 and 2592000 (got {ttl.ToString(CultureInfo.InvariantCulture)})");
+            throw new ToolError($"ttl_seconds must be between {_options.Sessions.MinTtlSeconds.ToString(CultureInfo.InvariantCulture)} and 2592000 (got {ttl.ToString(CultureInfo.InvariantCulture)})");
         }
 
         if (args.Label is { Length: > 100 })
@@ -159,7 +159,7 @@ public sealed class SessionService
         ArgumentNullException.ThrowIfNull(args);
         var sessionId = ParseId(args.SessionId);
         var grain = _grains.GetGrain<ISessionGrain>(sessionId);
-        var ticket = await grain.AuthorizeCall(agentId, args.Url);
+        var ticket = await ClusterRetry.RunAsync(() => grain.AuthorizeCall(agentId, args.Url), cancellationToken);
         if (!ticket.Allowed)
         {
             throw new ToolError(ticket.Message);
@@ -179,7 +179,8 @@ public sealed class SessionService
         var context = new ExchangeContext(agentId, _grains.GetGrain<IAgentGrain>(agentId), sessionId, grain, scope!, _policy.WithMaxPayment(ticket.MaxPayment), mayPay, refusal, LimitsFor(agentId));
         var result = await _exchange.RunAsync(context, request, cancellationToken);
         var observed = result.SignInWithXOffered ? ReuseMode.SignInWithX : ReuseMode.Unknown;
-        var completed = await grain.CompleteCall(agentId, new CallOutcome(true, result.Response.Status, observed, result.ResourceUrl));
+        var outcome = new CallOutcome(true, result.Response.Status, observed, result.ResourceUrl);
+        var completed = await ClusterRetry.RunAsync(() => grain.CompleteCall(agentId, outcome), CancellationToken.None);
         var response = ToResponse(result.Response);
         return new FetchResult(
             sessionId.ToString(),
@@ -200,7 +201,8 @@ public sealed class SessionService
     {
         if (!string.IsNullOrEmpty(sessionId))
         {
-            var result = await _grains.GetGrain<ISessionGrain>(ParseId(sessionId)).GetStatus(agentId);
+            var grain = _grains.GetGrain<ISessionGrain>(ParseId(sessionId));
+            var result = await ClusterRetry.RunAsync(() => grain.GetStatus(agentId), CancellationToken.None);
             return result.Session is { } s ? new StatusResult([ToInfo(s)]) : throw new ToolError(result.Message);
         }
 

@@ -1,0 +1,39 @@
+using X402Orleans.Gateway;
+using X402Orleans.Hosting;
+using X402Orleans.Payments.Signing;
+
+namespace X402Orleans.GatewayHost;
+
+/// <summary>
+/// Builds a standalone gateway: MCP over Streamable HTTP, the payment exchange and the wallet, and an Orleans client
+/// (AdoNet mode: finds the silos in PostgreSQL; Local mode: the silo on localhost's gateway port). Holds no grain state,
+/// so any number of these can serve the same cluster.
+/// </summary>
+public static class GatewayProcess
+{
+    /// <summary>The default listening URL.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5090";
+
+    /// <summary>Creates the host; <paramref name="configure"/> lets tests add configuration.</summary>
+    public static WebApplication CreateWebApp(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        configure?.Invoke(builder);
+        var settings = X402ClusterSettings.Read(builder.Configuration);
+        builder.UseOrleansClient(client => ClientHosting.Configure(client, settings));
+        builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Http);
+        var app = builder.Build();
+        app.MapX402Gateway();
+        app.MapGet("/healthz", (IHostApplicationLifetime lifetime, IClusterClient _) =>
+            lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested
+                ? Results.Ok(new { status = "ok", role = "gateway", mode = settings.Cluster.Mode })
+                : Results.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<IPaymentSigner>());
+        return app;
+    }
+}

@@ -1,0 +1,44 @@
+using Orleans.Runtime;
+using X402Orleans.Abstractions;
+
+namespace X402Orleans.Gateway.Sessions;
+
+/// <summary>
+/// Retries a grain call while the cluster recovers from a lost silo: until the dead silo is declared dead, calls routed to
+/// it fail with <see cref="SiloUnavailableException"/> or a rejection, and then succeed on a new activation elsewhere. Only
+/// failures where the call did not run are retried (the target silo was unreachable, the message was rejected, or the
+/// state store reported a transient error), so an agent's call waits a few seconds instead of failing, and a delivered
+/// upstream response is still recorded.
+/// </summary>
+internal static class ClusterRetry
+{
+    /// <summary>How long a call keeps retrying before the failure is returned.</summary>
+    public static readonly TimeSpan Budget = TimeSpan.FromSeconds(30);
+
+    /// <summary>Runs <paramref name="call"/>, retrying on cluster failover errors for up to <see cref="Budget"/>.</summary>
+    public static async Task<T> RunAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        var giveUpAt = DateTime.UtcNow + Budget;
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Exception ex) when (IsFailover(ex) && DateTime.UtcNow + delay < giveUpAt && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(delay, cancellationToken);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
+            }
+        }
+    }
+
+    private static bool IsFailover(Exception ex) => ex switch
+    {
+        SiloUnavailableException => true,
+        OrleansMessageRejectionException => true,
+        StorageUnavailableException storage => storage.Transient,
+        _ => ex.GetType().Name == "ConnectionFailedException",
+    };
+}
