@@ -59,6 +59,9 @@ public sealed class EmbeddedGateway : IAsyncDisposable
             ["X402:Payments:MaxPayment"] = "0.10",
             ["X402:Http:AllowPrivateTargets"] = "true",
             ["X402:Demo:Enabled"] = "false",
+
+            // grain state in memory: these hosts are throwaway, and must not share (or leave) a SQLite file in the user's data folder
+            ["X402:Storage:Path"] = ":memory:",
         };
     }
 
