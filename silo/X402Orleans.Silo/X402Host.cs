@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Options;
 using X402Orleans.Gateway;
+using X402Orleans.Gateway.Observability;
 using X402Orleans.Hosting;
 using X402Orleans.Payments.Signing;
+using X402Orleans.Silo.Observability;
 
 namespace X402Orleans.Silo;
 
@@ -35,6 +37,8 @@ public static class X402Host
             builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Http);
         }
 
+        builder.AddX402SiloObservability();
+        builder.Services.AddX402StorageHealthCheck(settings);
         var app = builder.Build();
         if (hostMcp)
         {
@@ -43,6 +47,7 @@ public static class X402Host
         }
 
         MapHealth(app);
+        app.MapX402Health();
         return app;
     }
 
@@ -56,6 +61,7 @@ public static class X402Host
         var settings = SiloHosting.ReadSettings(builder.Configuration);
         builder.UseOrleans(silo => SiloHosting.Configure(silo, settings, builder.Configuration));
         builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Stdio);
+        builder.AddX402SiloObservability();
         var host = builder.Build();
         _ = host.Services.GetRequiredService<IOptions<Gateway.Configuration.X402Options>>().Value;
         return host;

@@ -52,6 +52,10 @@ public static partial class GatewayHosting
             o.ServerInfo = new Implementation { Name = "x402orleans", Title = "X402Orleans session gateway", Version = typeof(GatewayHosting).Assembly.GetName().Version?.ToString(3) ?? "1.0.0" };
             o.ServerInstructions = "Pay-once sessions for x402 (HTTP 402) APIs. Start a session with x402_session_start on a paid endpoint, call it with x402_session_fetch (access is reused by sign-in-with-x), check with x402_session_status, end with x402_session_end. Amounts are decimal strings in the asset's units (e.g. \"0.01\" USDC).";
         }).WithTools([typeof(SessionTools), typeof(WalletTools)]);
+        if (configuration.GetValue<bool>(DiagnosticTools.NoopToolSetting))
+        {
+            mcp.WithTools([typeof(DiagnosticTools)]);
+        }
 
         if (transport == GatewayTransport.Stdio)
         {

@@ -210,6 +210,7 @@ public sealed partial class SessionGrain(
         S.CallCount = 1;
         S.LastUsedAt = now;
         await state.WriteStateAsync();
+        X402Diagnostics.SessionActivated(reuse);
         return SessionResult.Ok(Snapshot());
     }
 
@@ -364,6 +365,7 @@ public sealed partial class SessionGrain(
     {
         S.EndedAt = at ?? clock.GetUtcNow();
         await state.WriteStateAsync();
+        X402Diagnostics.SessionClosed(S.Status, S.CallCount > 0);
         _expiryTimer?.Dispose();
         _expiryTimer = null;
         await GrainFactory.GetGrain<IAgentGrain>(S.AgentId).Unregister(Id);

@@ -44,6 +44,12 @@ public sealed class GatewayHost : IAsyncDisposable
     /// <summary>The HTTP port Kestrel listens on.</summary>
     public int Port => BaseUri.Port;
 
+    /// <summary>The host's services (e.g. to stop its silo).</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>A GET on this host (health endpoints, demo routes).</summary>
+    public Task<HttpResponseMessage> GetAsync(string pathAndQuery) => _http.GetAsync(new Uri(pathAndQuery, UriKind.Relative));
+
     /// <summary>Starts a host; retries with other ports if one was taken in between.</summary>
     public static async Task<GatewayHost> StartAsync(IReadOnlyDictionary<string, string?>? extra = null, Action<WebApplicationBuilder>? configure = null)
     {

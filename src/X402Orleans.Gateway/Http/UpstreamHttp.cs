@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Options;
 using X402Orleans.Gateway.Configuration;
+using X402Orleans.Gateway.Observability;
 using X402Orleans.Payments.Scope;
 
 namespace X402Orleans.Gateway.Http;
@@ -102,6 +103,7 @@ public sealed class UpstreamHttp : IDisposable
         var method = request.Method;
         var body = request.Body;
         var headers = protocolHeaders;
+        using var call = X402Telemetry.BeginUpstream(request.Method, request.Url);
         try
         {
             for (var hop = 0; ; hop++)
@@ -133,6 +135,7 @@ public sealed class UpstreamHttp : IDisposable
                 }
 
                 var (bytes, truncated) = await ReadCappedAsync(response.Content, http.MaxResponseBytes, timeout.Token).ConfigureAwait(false);
+                call.Complete(status);
                 return new UpstreamResponse(status, url, CollectHeaders(response), bytes, truncated);
             }
         }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using X402Orleans.Abstractions;
 using X402Orleans.Gateway.Http;
+using X402Orleans.Gateway.Observability;
 using X402Orleans.Payments;
 using X402Orleans.Payments.Evm;
 using X402Orleans.Payments.Policy;
@@ -148,6 +149,7 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, IPaymentSigner 
             // The signed authorization may have reached the server. Its nonce makes it single-use, so at most this one payment can
             // ever be charged; it stays counted against the budgets and is reported as unknown.
             await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(decision.ReservationId, false, null, ex.Message, MayHaveSettled: true));
+            X402Telemetry.PaymentNotSettled("unknown", requirement.Network, asset.Symbol);
             throw new ToolError($"the paid request got no answer ({ex.Message}); the payment may or may not have settled and is counted against your budget");
         }
 
@@ -157,6 +159,7 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, IPaymentSigner 
             var reason = receipt?.ErrorReason ?? (TryReadChallenge(paid, out var refusal) ? refusal!.Error : null) ?? "no reason given";
             await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(decision.ReservationId, false, null, reason));
             Log.PaymentRefused(logger, context.SessionId, reason);
+            X402Telemetry.PaymentNotSettled("refused", requirement.Network, asset.Symbol);
             throw new ToolError($"the server refused the payment: {reason}");
         }
 
@@ -172,6 +175,7 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, IPaymentSigner 
 
         var record = quote.ToReceipt(receipt?.Payer ?? signer.Address, receipt?.Transaction ?? string.Empty, time.GetUtcNow(), receipt?.Simulated ?? false);
         await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(decision.ReservationId, true, record, null));
+        X402Telemetry.PaymentSettled(record);
         if (siwxOffered && SiwxChallenge.TryRead(challenge.Extensions, out var siwx, out _))
         {
             // Sign the next proof now, so the next call needs one round trip.
