@@ -10,7 +10,8 @@ public static class ClientHosting
     /// <summary>
     /// Local mode: the silo's gateway port on localhost. AdoNet mode: the cluster's live silos read from PostgreSQL (the
     /// client needs only the clustering tables). Keeps retrying to connect for <c>ConnectTimeoutSeconds</c>, so a gateway may
-    /// start before the silos; re-reads the silo list every <c>GatewayListRefreshSeconds</c>.
+    /// start before the silos; re-reads the silo list every <c>GatewayListRefreshSeconds</c>; gives up on an unanswered call after
+    /// <c>ResponseTimeoutSeconds</c>.
     /// </summary>
     public static void Configure(IClientBuilder client, X402ClusterSettings settings)
     {
@@ -36,6 +37,7 @@ public static class ClientHosting
         }
 
         client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(cluster.GatewayListRefreshSeconds));
+        client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(cluster.ResponseTimeoutSeconds));
         var deadline = TimeSpan.FromSeconds(cluster.ConnectTimeoutSeconds);
         client.UseConnectionRetryFilter(new ConnectRetry(deadline));
         client.Services.AddSingleton(settings);

@@ -64,6 +64,13 @@ public sealed class X402ClusterOptions
     [Range(1, 600, ErrorMessage = "X402:Cluster:GatewayListRefreshSeconds must be 1..600")]
     public double GatewayListRefreshSeconds { get; set; } = 5;
 
+    /// <summary>
+    /// How long a gateway process waits for a grain call's answer, in seconds (Orleans default 30). A call that was in flight
+    /// when its silo died gets no answer: it fails after this and the gateway retries it (idempotent calls only).
+    /// </summary>
+    [Range(1, 300, ErrorMessage = "X402:Cluster:ResponseTimeoutSeconds must be 1..300")]
+    public double ResponseTimeoutSeconds { get; set; } = 10;
+
     /// <summary>How long a gateway process keeps trying to reach the cluster at start, in seconds.</summary>
     [Range(1, 3600, ErrorMessage = "X402:Cluster:ConnectTimeoutSeconds must be 1..3600")]
     public double ConnectTimeoutSeconds { get; set; } = 120;

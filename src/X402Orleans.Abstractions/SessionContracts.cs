@@ -139,13 +139,17 @@ public sealed record CallTicket(
     [property: Id(8)] string Endpoint,
     [property: Id(9)] string Scope);
 
-/// <summary>How a call through a session went.</summary>
+/// <summary>
+/// How a call through a session went. <see cref="CallId"/> (the gateway's id of this one call) makes recording it idempotent:
+/// the gateway may resend the same outcome after a failover without the call being counted twice.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record CallOutcome(
     [property: Id(0)] bool Delivered,
     [property: Id(1)] int Status,
     [property: Id(2)] ReuseMode ObservedReuse,
-    [property: Id(3)] string? ResourceUrl);
+    [property: Id(3)] string? ResourceUrl,
+    [property: Id(4)] Guid CallId = default);
 
 /// <summary>A read-only view of a session.</summary>
 [GenerateSerializer, Immutable]

@@ -11,7 +11,8 @@ namespace X402Orleans.Grains;
 /// cluster): due at <see cref="SessionState.ExpiresAt"/> while live, so the session expires on time even when the silo that
 /// held it was killed; once closed, due at <c>EndedAt + Retention</c>, when its state is deleted. Each tick does one bounded
 /// step and moves the reminder to the next event (or removes it), so a session past expiry is activated once to expire and
-/// once to be purged, never in a loop.
+/// once to be purged, never in a loop. Also here: the memory of recent call ids that makes recording a call idempotent
+/// across a failover.
 /// </summary>
 public sealed partial class SessionGrain : IRemindable
 {
@@ -97,6 +98,25 @@ public sealed partial class SessionGrain : IRemindable
         if (reminder is not null)
         {
             await this.UnregisterReminder(reminder);
+        }
+    }
+
+    /// <summary>How many recent call ids a session remembers (enough for any resend within the gateway's retry budget).</summary>
+    internal const int RememberedCalls = 64;
+
+    private bool IsRecordedCall(Guid callId) => callId != Guid.Empty && S.RecentCallIds.Contains(callId);
+
+    private void RememberCall(Guid callId)
+    {
+        if (callId == Guid.Empty)
+        {
+            return;
+        }
+
+        S.RecentCallIds.Add(callId);
+        if (S.RecentCallIds.Count > RememberedCalls)
+        {
+            S.RecentCallIds.RemoveRange(0, S.RecentCallIds.Count - RememberedCalls);
         }
     }
 

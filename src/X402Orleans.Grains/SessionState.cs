@@ -68,6 +68,9 @@ public sealed class SessionState
 
     /// <summary>Ceiling on the session's total spend per asset (decimal string in the asset's units), or null for none.</summary>
     [Id(18)] public string? MaxTotal { get; set; }
+
+    /// <summary>Ids of the most recently recorded calls (newest last), so a resent outcome is not counted twice.</summary>
+    [Id(19)] public List<Guid> RecentCallIds { get; set; } = [];
 }
 
 /// <summary>A payment authorised by the grain whose outcome is not yet known.</summary>

@@ -16,7 +16,6 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
     private const int LongSessions = 6;
     private const int ShortSessions = 3;
     private const int ShortTtlSeconds = 20;
-    private const int Workers = 3;
 
     [SkippableFact]
     public async Task KillMinus9UnderLoad_LosesNothing_ExpiresOnTime_AndAFullRestartRestoresEverything()
@@ -26,6 +25,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         var logs = Path.Combine(folder, "logs");
         var ports = TestEnvironment.FreePorts(7);
         var cluster = new ClusterNodes(db.ConnectionString, ports, logs, $"t{Guid.NewGuid():N}"[..12]);
+        var failed = false;
         try
         {
             var clock = Stopwatch.StartNew();
@@ -60,25 +60,41 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
                 }
             }
 
-            // Load: workers call the long sessions round robin; a failed tool call is recorded (there should be none).
+            // Load: up to 8 fetches in flight from 4 MCP clients, a new one every 25 ms, walking the long sessions round robin,
+            // so calls stuck on the dead silo hold up no session. A failed tool call is recorded (there should be none).
             var calls = new ConcurrentBag<(string Id, double Start, double End, bool Ok, string Text)>();
             var load = Stopwatch.StartNew();
             using var stop = new CancellationTokenSource();
-            var workers = Enumerable.Range(0, Workers).Select(w => Task.Run(async () =>
+            var agents = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => McpAgent.ConnectAsync(new Uri(gatewayUri, "/mcp"), TestEnvironment.AgentKey)));
+            using var slots = new SemaphoreSlim(8);
+            var running = new ConcurrentBag<Task>();
+            var dispatcher = Task.Run(async () =>
             {
-                await using var agent = await McpAgent.ConnectAsync(new Uri(gatewayUri, "/mcp"), TestEnvironment.AgentKey);
-                for (var n = w; !stop.IsCancellationRequested; n += Workers)
+                for (var n = 0; !stop.IsCancellationRequested; n++)
                 {
+                    await slots.WaitAsync();
                     var id = longIds[n % longIds.Count];
-                    var t0 = load.Elapsed.TotalSeconds;
-                    var result = await agent.FetchAsync(id, TimeSpan.FromSeconds(60));
-                    calls.Add((id, t0, load.Elapsed.TotalSeconds, !result.IsError, result.Text));
-                    if (!result.IsError)
+                    var agent = agents[n % agents.Length];
+                    running.Add(Task.Run(async () =>
                     {
-                        served.AddOrUpdate(id, 1, (_, c) => c + 1);
-                    }
+                        try
+                        {
+                            var t0 = load.Elapsed.TotalSeconds;
+                            var result = await agent.FetchAsync(id, TimeSpan.FromSeconds(60));
+                            calls.Add((id, t0, load.Elapsed.TotalSeconds, !result.IsError, result.Text));
+                            if (!result.IsError)
+                            {
+                                served.AddOrUpdate(id, 1, (_, c) => c + 1);
+                            }
+                        }
+                        finally
+                        {
+                            slots.Release();
+                        }
+                    }));
+                    await Task.Delay(25);
                 }
-            })).ToList();
+            });
 
             await Task.Delay(TimeSpan.FromSeconds(3));
             var killedAt = load.Elapsed.TotalSeconds;
@@ -100,7 +116,13 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
 
             await Task.Delay(TimeSpan.FromSeconds(3));
             await stop.CancelAsync();
-            await Task.WhenAll(workers);
+            await dispatcher;
+            await Task.WhenAll(running);
+            foreach (var agent in agents)
+            {
+                await agent.DisposeAsync();
+            }
+
             var all = calls.ToArray();
             var errors = all.Where(c => !c.Ok).ToList();
             var maxLatency = all.Max(c => c.End - c.Start);
@@ -169,17 +191,25 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
                 output.WriteLine($"--- {node.Name} ({node.LogPath})\n{node.Tail(40)}");
             }
 
+            failed = true;
             throw;
         }
         finally
         {
             await cluster.DisposeAsync();
-            try
+            if (failed)
             {
-                Directory.Delete(folder, recursive: true);
+                output.WriteLine($"logs kept in {logs}");
             }
-            catch (IOException)
+            else
             {
+                try
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
             }
         }
     }

@@ -5,10 +5,12 @@ namespace X402Orleans.Gateway.Sessions;
 
 /// <summary>
 /// Retries a grain call while the cluster recovers from a lost silo: until the dead silo is declared dead, calls routed to
-/// it fail with <see cref="SiloUnavailableException"/> or a rejection, and then succeed on a new activation elsewhere. Only
-/// failures where the call did not run are retried (the target silo was unreachable, the message was rejected, or the
-/// state store reported a transient error), so an agent's call waits a few seconds instead of failing, and a delivered
-/// upstream response is still recorded.
+/// it fail with <see cref="SiloUnavailableException"/> or a rejection, and a call that was in flight when its silo died
+/// times out (the client's response timeout); afterwards the call succeeds on a new activation elsewhere. Retried: an
+/// unreachable silo, a rejected message, a transient state-store error, and a timeout. Only idempotent calls go through
+/// here (authorising a call, reading a status, and recording a call's outcome, which carries a call id the session
+/// remembers), so an agent's call waits through a failover instead of failing, and a delivered upstream response is
+/// counted exactly once.
 /// </summary>
 internal static class ClusterRetry
 {
@@ -37,6 +39,7 @@ internal static class ClusterRetry
     private static bool IsFailover(Exception ex) => ex switch
     {
         SiloUnavailableException => true,
+        TimeoutException => true,
         OrleansMessageRejectionException => true,
         StorageUnavailableException storage => storage.Transient,
         _ => ex.GetType().Name == "ConnectionFailedException",

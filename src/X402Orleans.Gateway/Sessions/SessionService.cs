@@ -179,7 +179,7 @@ public sealed class SessionService
         var context = new ExchangeContext(agentId, _grains.GetGrain<IAgentGrain>(agentId), sessionId, grain, scope!, _policy.WithMaxPayment(ticket.MaxPayment), mayPay, refusal, LimitsFor(agentId));
         var result = await _exchange.RunAsync(context, request, cancellationToken);
         var observed = result.SignInWithXOffered ? ReuseMode.SignInWithX : ReuseMode.Unknown;
-        var outcome = new CallOutcome(true, result.Response.Status, observed, result.ResourceUrl);
+        var outcome = new CallOutcome(true, result.Response.Status, observed, result.ResourceUrl, Guid.NewGuid());
         var completed = await ClusterRetry.RunAsync(() => grain.CompleteCall(agentId, outcome), CancellationToken.None);
         var response = ToResponse(result.Response);
         return new FetchResult(

@@ -1,0 +1,42 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using X402Orleans.Abstractions;
+using X402Orleans.Silo;
+
+namespace X402Orleans.Cluster.Tests;
+
+/// <summary>Recording a call is idempotent per call id, so the gateway can resend it after a failover.</summary>
+public sealed class CallRecordingTests
+{
+    [Fact]
+    public async Task CompleteCall_ResentWithTheSameCallId_CountsOnce()
+    {
+        var ports = TestEnvironment.FreePorts(3);
+        var settings = new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["X402:Storage:Path"] = ":memory:",
+            ["X402:Cluster:SiloPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
+            ["X402:Cluster:GatewayPort"] = ports[2].ToString(CultureInfo.InvariantCulture),
+            ["X402:Wallet:PrivateKey"] = TestEnvironment.WalletKey,
+        };
+        var app = X402Host.CreateWebApp(["--urls", $"http://127.0.0.1:{ports[0].ToString(CultureInfo.InvariantCulture)}"], b => b.Configuration.AddInMemoryCollection(settings));
+        await using (app)
+        {
+            await app.StartAsync();
+            var session = app.Services.GetRequiredService<IGrainFactory>().GetGrain<ISessionGrain>(Guid.NewGuid());
+            Assert.True((await session.Open(new OpenSessionCommand("agent", "https://api.example/x", "exact", null, TimeSpan.FromHours(1), "0.1", true))).Succeeded);
+            Assert.True((await session.Activate("agent", ReuseMode.Free, null)).Succeeded);
+
+            var first = new CallOutcome(true, 200, ReuseMode.Unknown, null, Guid.NewGuid());
+            Assert.Equal(2, (await session.CompleteCall("agent", first)).Session!.CallCount);
+            Assert.Equal(2, (await session.CompleteCall("agent", first)).Session!.CallCount);
+            Assert.Equal(3, (await session.CompleteCall("agent", first with { CallId = Guid.NewGuid() })).Session!.CallCount);
+            Assert.Equal(4, (await session.CompleteCall("agent", first with { CallId = Guid.Empty })).Session!.CallCount);
+            Assert.Equal(5, (await session.CompleteCall("agent", first with { CallId = Guid.Empty })).Session!.CallCount);
+            await app.StopAsync();
+        }
+    }
+}
