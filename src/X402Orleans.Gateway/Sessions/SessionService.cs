@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using X402Orleans.Abstractions;
 using X402Orleans.Gateway.Configuration;
 using X402Orleans.Gateway.Http;
+using X402Orleans.Gateway.Observability;
 using X402Orleans.Payments;
 using X402Orleans.Payments.Policy;
 using X402Orleans.Payments.Scope;
@@ -106,6 +107,7 @@ public sealed class SessionService
             }
         }
 
+        using var call = X402Telemetry.BeginCall("start", sessionId);
         var grain = _grains.GetGrain<ISessionGrain>(sessionId);
         var opened = await grain.Open(new OpenSessionCommand(agentId, scope.Endpoint.AbsoluteUri, ModeName(mode), args.Label, TimeSpan.FromSeconds(ttl), maxPayment, allowRepeat, maxTotal));
         if (!opened.Succeeded)
@@ -139,6 +141,7 @@ public sealed class SessionService
             AccessKind.SignInWithX => "access by sign-in-with-x (already paid)",
             _ => "no payment required",
         };
+        call.Complete(result.Access);
         return new StartResult(
             sessionId.ToString(),
             snapshot.Endpoint,
@@ -158,6 +161,7 @@ public sealed class SessionService
     {
         ArgumentNullException.ThrowIfNull(args);
         var sessionId = ParseId(args.SessionId);
+        using var call = X402Telemetry.BeginCall("fetch", sessionId);
         var grain = _grains.GetGrain<ISessionGrain>(sessionId);
         var ticket = await ClusterRetry.RunAsync(() => grain.AuthorizeCall(agentId, args.Url), cancellationToken);
         if (!ticket.Allowed)
@@ -182,6 +186,7 @@ public sealed class SessionService
         var outcome = new CallOutcome(true, result.Response.Status, observed, result.ResourceUrl, Guid.NewGuid());
         var completed = await ClusterRetry.RunAsync(() => grain.CompleteCall(agentId, outcome), CancellationToken.None);
         var response = ToResponse(result.Response);
+        call.Complete(result.Access);
         return new FetchResult(
             sessionId.ToString(),
             result.Response.Url.AbsoluteUri,
