@@ -276,8 +276,10 @@ public sealed partial class SessionGrain(
         }
 
         // A call authorised before expiry still counts when its response arrives after it: the server served it.
-        if (outcome.Delivered)
+        // A resent outcome (same call id, after a failover) was counted already.
+        if (outcome.Delivered && !IsRecordedCall(outcome.CallId))
         {
+            RememberCall(outcome.CallId);
             S.CallCount++;
             S.LastUsedAt = clock.GetUtcNow();
             if (outcome.ObservedReuse != ReuseMode.Unknown && S.Status == SessionStatus.Active)
