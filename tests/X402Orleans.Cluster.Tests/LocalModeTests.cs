@@ -90,6 +90,68 @@ public sealed class LocalModeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Restart_ExpiresASessionWhoseTimeRanOutWhileStopped_WithoutAnyCall()
+    {
+        var folder = TestEnvironment.TempFolder("x402-local-expiry");
+        var dbPath = Path.Combine(folder, "x402.db");
+        try
+        {
+            var ports = TestEnvironment.FreePorts(3);
+            var environment = new Dictionary<string, string>
+            {
+                ["X402__Storage__Path"] = dbPath,
+                ["X402__Cluster__SiloPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
+                ["X402__Cluster__GatewayPort"] = ports[2].ToString(CultureInfo.InvariantCulture),
+                ["X402__Wallet__PrivateKey"] = TestEnvironment.WalletKey,
+                ["X402__Agents__0__Id"] = TestEnvironment.AgentId,
+                ["X402__Agents__0__ApiKey"] = TestEnvironment.AgentKey,
+                ["X402__Sessions__MinTtlSeconds"] = "5",
+                ["X402__Sessions__ReminderPeriodSeconds"] = "2",
+            };
+            var logs = Path.Combine(folder, "logs");
+            string id;
+            DateTimeOffset expiresAt;
+            await using (var first = NodeProcess.Start("local-expiry-1", TestEnvironment.SiloDll, ports[0], environment, logs))
+            {
+                await first.WaitHealthyAsync(TimeSpan.FromSeconds(90));
+                await using var agent = await McpAgent.ConnectAsync(new Uri(first.BaseUri, "/mcp"), TestEnvironment.AgentKey);
+                var started = (await agent.StartAsync(first.BaseUri + "demo/items/soon", ttlSeconds: 6)).Ok();
+                id = started["session_id"].GetString()!;
+                expiresAt = DateTimeOffset.Parse(started["expires_at"].GetString()!, CultureInfo.InvariantCulture);
+                first.Kill();
+            }
+
+            Assert.Equal("active", await StoredStatusAsync(dbPath, id));
+            var wait = expiresAt - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait);
+            }
+
+            // Started again after the expiry: the stored reminder expires the session although nobody asks for it.
+            await using var second = NodeProcess.Start("local-expiry-2", TestEnvironment.SiloDll, ports[0], environment, logs);
+            await second.WaitHealthyAsync(TimeSpan.FromSeconds(90));
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            string? status;
+            do
+            {
+                await Task.Delay(250);
+                status = await StoredStatusAsync(dbPath, id);
+            }
+            while (status == "active" && DateTime.UtcNow < deadline);
+
+            Assert.Equal("expired", status);
+            output.WriteLine($"expired in the SQLite file {(DateTimeOffset.UtcNow - expiresAt).TotalSeconds:F1}s after expires_at (process was down at expiry)");
+            await second.StopAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task EndedSession_IsPurgedAfterTheRetention()
     {
         var folder = TestEnvironment.TempFolder("x402-purge");
@@ -155,6 +217,25 @@ public sealed class LocalModeTests(ITestOutputHelper output)
 
     internal static async Task<List<string>> LiveAsync(McpAgent agent) =>
         [.. (await agent.StatusAsync()).Ok()["sessions"].EnumerateArray().Select(s => s.GetProperty("session_id").GetString()!).Order(StringComparer.Ordinal)];
+
+    /// <summary>The stored status of a session, read from the SQLite file's JSON (no grain involved).</summary>
+    private static async Task<string?> StoredStatusAsync(string dbPath, string sessionId)
+    {
+        var bytes = Guid.Parse(sessionId).ToByteArray();
+        await using var connection = new SqliteConnection(Silo.Storage.SchemaScripts.SqliteConnectionString(dbPath));
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT PayloadBinary FROM x402_grain_state WHERE GrainIdN0 = $n0 AND GrainIdN1 = $n1 AND GrainIdExtensionString IS NULL";
+        command.Parameters.AddWithValue("$n0", BitConverter.ToInt64(bytes, 0));
+        command.Parameters.AddWithValue("$n1", BitConverter.ToInt64(bytes, 8));
+        if (await command.ExecuteScalarAsync() is not byte[] payload)
+        {
+            return null;
+        }
+
+        using var json = System.Text.Json.JsonDocument.Parse(payload);
+        return json.RootElement.GetProperty("status").GetString();
+    }
 
     private static async Task<long> SessionRowsAsync(string dbPath)
     {
