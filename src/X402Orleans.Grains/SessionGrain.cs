@@ -375,12 +375,23 @@ public sealed partial class SessionGrain(
         DeactivateOnIdle();
     }
 
+    // A timer may tick a little before ExpiresAt by this clock (drift, coarse timers): then it re-arms for the rest instead of
+    // leaving a live session without a timer.
+    private async Task OnExpiryTimerAsync()
+    {
+        await ExpireIfDueAsync();
+        if (IsLive)
+        {
+            ArmExpiryTimer();
+        }
+    }
+
     private void ArmExpiryTimer()
     {
         _expiryTimer?.Dispose();
         var due = S.ExpiresAt - clock.GetUtcNow();
         _expiryTimer = this.RegisterGrainTimer(
-            static (self, _) => self.ExpireIfDueAsync(),
+            static (self, _) => self.OnExpiryTimerAsync(),
             this,
             new GrainTimerCreationOptions(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan) { KeepAlive = false, Interleave = false });
     }
