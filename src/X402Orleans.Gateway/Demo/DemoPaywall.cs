@@ -27,6 +27,7 @@ public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time
     private readonly ConcurrentDictionary<string, long> _served = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _paid = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _usedNonces = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, VerifiedProof> _verifiedProofs = new(StringComparer.Ordinal);
     private long _payments;
     private long _signIns;
 
@@ -94,7 +95,7 @@ public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time
 
         if (route.SignInWithX && request.Headers[X402Headers.SignInWithX].ToString() is { Length: > 0 } proof)
         {
-            if (SiwxSigner.TryVerify(proof, request.Host.Value ?? string.Empty, origin, now, SiwxSigner.DefaultMaxAge, out var address, out _, out _)
+            if (TryAcceptProof(proof, request.Host.Value ?? string.Empty, origin, now, out var address)
                 && _paid.ContainsKey(PaidKey(path, address!)))
             {
                 Interlocked.Increment(ref _signIns);
@@ -140,6 +141,62 @@ public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time
         context.Response.Headers.CacheControl = "no-store";
         await context.Response.WriteAsJsonAsync(new JsonObject());
     }
+
+    /// <summary>
+    /// Checks a sign-in-with-x proof. A proof verified before (the same header bytes for the same origin) is accepted again without
+    /// repeating the ECDSA recovery until it expires (issued-at + 5 minutes, or its own expiration if sooner), as a server keeps a
+    /// verified session; every other check is the same.
+    /// </summary>
+    private bool TryAcceptProof(string proof, string host, Uri origin, DateTimeOffset now, out string? address)
+    {
+        var key = string.Concat(origin.Scheme, "|", host, "|", proof);
+        if (_verifiedProofs.TryGetValue(key, out var verified) && now < verified.ValidUntil)
+        {
+            address = verified.Address;
+            return true;
+        }
+
+        if (!SiwxSigner.TryVerify(proof, host, origin, now, SiwxSigner.DefaultMaxAge, out address, out _, out _))
+        {
+            return false;
+        }
+
+        if (ValidUntil(proof) is { } until)
+        {
+            if (_verifiedProofs.Count >= MaxVerifiedProofs)
+            {
+                _verifiedProofs.Clear();
+            }
+
+            _verifiedProofs[key] = new VerifiedProof(address!, until);
+        }
+
+        return true;
+    }
+
+    private static DateTimeOffset? ValidUntil(string proof)
+    {
+        if (!X402Json.TryDecodeHeader(proof, out var json, out _)
+            || !DateTimeOffset.TryParse(Text(json, "issuedAt"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var issued))
+        {
+            return null;
+        }
+
+        var until = issued + SiwxSigner.DefaultMaxAge;
+        if (Text(json, "expirationTime") is { } text)
+        {
+            if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var expires))
+            {
+                return null;
+            }
+
+            until = expires < until ? expires : until;
+        }
+
+        return until;
+    }
+
+    private static string? Text(JsonNode? json, string name) => json?[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
     private string? Verify(string header, PaymentRequirements requirement, DateTimeOffset now, out string? payer, out string? nonce)
     {
@@ -187,6 +244,10 @@ public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time
         body["settlement"] = "simulated (demo paywall: no chain)";
         await context.Response.WriteAsJsonAsync(body);
     }
+
+    private const int MaxVerifiedProofs = 100_000;
+
+    private sealed record VerifiedProof(string Address, DateTimeOffset ValidUntil);
 
     private static string PaidKey(string path, string payer) => $"{path}|{payer.ToLowerInvariant()}";
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
@@ -193,23 +194,40 @@ public sealed class UpstreamHttp : IDisposable
 
     private static async Task<(byte[] Bytes, bool Truncated)> ReadCappedAsync(HttpContent content, int cap, CancellationToken cancellationToken)
     {
+        // One pooled buffer, grown while the body grows (most bodies are small), and one exact copy out: no per-call 64 KiB
+        // allocation and no MemoryStream.
         await using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        var buffer = new byte[Math.Min(cap + 1, 64 * 1024)];
-        using var collected = new MemoryStream();
-        while (collected.Length <= cap)
+        var limit = cap + 1;
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(limit, 16 * 1024));
+        var length = 0;
+        try
         {
-            var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, cap + 1 - collected.Length)), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
+            while (length < limit)
             {
-                break;
+                if (length == buffer.Length)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(limit, buffer.Length * 2));
+                    buffer.AsSpan(0, length).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+
+                var read = await stream.ReadAsync(buffer.AsMemory(length, Math.Min(buffer.Length, limit) - length), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
             }
 
-            collected.Write(buffer, 0, read);
+            var truncated = length > cap;
+            return (buffer.AsSpan(0, truncated ? cap : length).ToArray(), truncated);
         }
-
-        var truncated = collected.Length > cap;
-        var bytes = collected.ToArray();
-        return truncated ? (bytes[..cap], true) : (bytes, false);
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private static Dictionary<string, string> CollectHeaders(HttpResponseMessage response)
