@@ -1,4 +1,5 @@
 using X402Orleans.Gateway;
+using X402Orleans.Gateway.Observability;
 using X402Orleans.Hosting;
 using X402Orleans.Payments.Signing;
 
@@ -27,8 +28,10 @@ public static class GatewayProcess
         var settings = X402ClusterSettings.Read(builder.Configuration);
         builder.UseOrleansClient(client => ClientHosting.Configure(client, settings));
         builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Http);
+        builder.AddX402Observability();
         var app = builder.Build();
         app.MapX402Gateway();
+        app.MapX402Health();
         app.MapGet("/healthz", (IHostApplicationLifetime lifetime, IClusterClient _) =>
             lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested
                 ? Results.Ok(new { status = "ok", role = "gateway", mode = settings.Cluster.Mode })

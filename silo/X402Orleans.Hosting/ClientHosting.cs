@@ -40,6 +40,7 @@ public static class ClientHosting
         client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(cluster.ResponseTimeoutSeconds));
         var deadline = TimeSpan.FromSeconds(cluster.ConnectTimeoutSeconds);
         client.UseConnectionRetryFilter(new ConnectRetry(deadline));
+        client.AddActivityPropagation();
         client.Services.AddSingleton(settings);
     }
 
