@@ -1,0 +1,80 @@
+using System.Globalization;
+
+namespace X402Orleans.Bench;
+
+/// <summary>Command-line options.</summary>
+internal sealed record BenchOptions
+{
+    public int Sessions { get; init; } = 100_000;
+
+    public bool Quick { get; init; }
+
+    public IReadOnlyList<int> Concurrency { get; init; } = [1, 16, 64];
+
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(1);
+
+    public bool Node { get; init; } = true;
+
+    public bool Scale { get; init; } = true;
+
+    public int SessionsPerAgent { get; init; } = 100;
+
+    public string Storage { get; init; } = ":memory:";
+
+    public string? Output { get; init; }
+
+    public IReadOnlySet<string>? Only { get; init; }
+
+    public TimeSpan? CollectionAge { get; init; }
+
+    public bool Runs(string scenario) => Only is null || Only.Contains(scenario);
+
+    public static string Usage => """
+        X402Orleans benchmark: direct HTTP vs x402_session_fetch vs the official @x402/fetch client vs a no-op MCP tool, the
+        session grain's authorisation turn, and N sessions' memory. Prints a table; writes JSON and Markdown under bench/results/.
+
+          --sessions N         sessions created in the scale step (default 100000; 1000000 for the 1M target)
+          --quick              short windows (1.5 s), 10000 sessions unless --sessions is given
+          --concurrency LIST   comma-separated in-flight calls per scenario (default 1,16,64)
+          --duration SECONDS   measured window per scenario and level (default 5)
+          --warmup SECONDS     unmeasured warm-up before each window (default 1)
+          --sessions-per-agent N  scale step: sessions per agent (default 100)
+          --storage PATH       grain state: :memory: (default) or a SQLite file path
+          --only LIST          only these: direct_http,upstream_http,session_service,gateway_fetch,noop_tool,official_fetch,authorization
+          --collection-age S   Orleans grain collection age in seconds for the run (default: Orleans' own)
+          --no-node            skip the official @x402/fetch client
+          --no-scale           skip the scale step
+          --out DIR            results folder (default bench/results)
+        """;
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var o = new BenchOptions();
+        int? sessions = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--sessions": sessions = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--quick": o = o with { Quick = true, Duration = TimeSpan.FromSeconds(1.5), Warmup = TimeSpan.FromSeconds(0.5) }; break;
+                case "--concurrency": o = o with { Concurrency = [.. Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))] }; break;
+                case "--duration": o = o with { Duration = TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture)) }; break;
+                case "--warmup": o = o with { Warmup = TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture)) }; break;
+                case "--sessions-per-agent": o = o with { SessionsPerAgent = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;
+                case "--storage": o = o with { Storage = Next() }; break;
+                case "--only": o = o with { Only = Next().Split(',').ToHashSet(StringComparer.Ordinal) }; break;
+                case "--collection-age": o = o with { CollectionAge = TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture)) }; break;
+                case "--no-node": o = o with { Node = false }; break;
+                case "--no-scale": o = o with { Scale = false }; break;
+                case "--out": o = o with { Output = Next() }; break;
+                case "-h" or "--help": throw new OperationCanceledException(Usage);
+                default: throw new ArgumentException($"unknown option {args[i]}\n{Usage}");
+            }
+        }
+
+        return o with { Sessions = sessions ?? (o.Quick ? 10_000 : 100_000) };
+    }
+}

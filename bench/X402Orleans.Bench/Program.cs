@@ -1,0 +1,228 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using ModelContextProtocol.Client;
+using X402Orleans.Bench;
+using X402Orleans.Gateway.Http;
+using X402Orleans.Gateway.Sessions;
+using X402Orleans.Payments.Scope;
+using X402Orleans.Payments.Signing;
+using X402Orleans.Payments.Siwx;
+using X402Orleans.Payments.Wire;
+
+// X402Orleans benchmark: one run, side by side, on the real host (see BenchOptions.Usage and README "Benchmarks").
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse(args);
+}
+catch (OperationCanceledException help)
+{
+    Console.WriteLine(help.Message);
+    return 0;
+}
+catch (Exception ex) when (ex is ArgumentException or FormatException)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+
+var root = RepoRoot();
+var outDir = Path.GetFullPath(options.Output ?? Path.Combine(root, "bench", "results"));
+var startedAt = DateTimeOffset.UtcNow;
+var loadAtStart = LoadAverage();
+var machine = MachineInfo.Describe(root);
+var notes = new List<string>
+{
+    "Shared, noisy machine: other work may run at the same time; compare ratios from the same run rather than absolute numbers across runs.",
+    "Client and server share the machine: the silo + gateway + demo paywall run in the benchmark process (server GC, as the host), the C# clients in the same process, the official client in a Node process.",
+    $"Closed loop: each of c workers sends a call, waits for its answer, sends the next; warm-up {options.Warmup.TotalSeconds:0.#} s, window {options.Duration.TotalSeconds:0.#} s per scenario and level.",
+    "direct_http: C# HttpClient GET of /demo/weather with a valid SIGN-IN-WITH-X proof (one round trip). gateway_fetch: x402_session_fetch over MCP Streamable HTTP (C# MCP SDK client) → session grain (authorise) → the same GET with the gateway's cached proof → grain (record). noop_tool: x402_noop on the same gateway (transport + auth floor). official_fetch: @x402/fetch with the SIWX client hook (402 → proof → retry).",
+    "Diagnostic rows: upstream_http is the gateway's own outbound client (UpstreamHttp) sending the same GET with a cached proof; session_service is SessionService.FetchAsync called in-process (grain turns + upstream, no MCP). gateway_fetch minus session_service is the MCP part.",
+    $"Grain state: {options.Storage}; grain collection age: {(options.CollectionAge is { } age ? $"{age.TotalSeconds:0} s" : "Orleans default")}; tracing off (no OTLP endpoint), metric instruments on.",
+};
+Console.Error.WriteLine($"X402Orleans bench on {machine.Cores} cores ({machine.CpuModel}), {machine.Runtime}, {machine.GcMode} GC, commit {machine.Commit}");
+
+var official = options.Node ? await OfficialClient.PrepareAsync(root) : "skipped (--no-node)";
+if (official is not null)
+{
+    notes.Add($"Official client not measured: {official}.");
+}
+
+await using var host = await BenchHost.StartAsync(options.Storage, options.CollectionAge);
+var weather = new Uri(host.Url("/demo/weather"));
+var signer = LocalPrivateKeySigner.FromHex(BenchHost.WalletKey);
+using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false, PooledConnectionLifetime = Timeout.InfiniteTimeSpan, AutomaticDecompression = DecompressionMethods.None });
+
+// MCP clients (one per 16 in-flight calls) and one session per in-flight call; the first start pays, the others reuse by sign-in.
+var maxConcurrency = options.Concurrency.Max();
+var clients = new McpClient[Math.Max(1, (maxConcurrency + 15) / 16)];
+for (var i = 0; i < clients.Length; i++)
+{
+    clients[i] = await host.ConnectAsync();
+}
+
+var sessions = new string[maxConcurrency];
+for (var i = 0; i < sessions.Length; i++)
+{
+    var started = await clients[0].CallToolAsync("x402_session_start", new Dictionary<string, object?> { ["endpoint"] = weather.AbsoluteUri });
+    if (started.IsError == true)
+    {
+        throw new InvalidOperationException("x402_session_start failed: " + string.Join(" ", started.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(t => t.Text)));
+    }
+
+    sessions[i] = System.Text.Json.JsonSerializer.SerializeToElement(started.StructuredContent).GetProperty("session_id").GetString()!;
+}
+
+Console.Error.WriteLine($"host up at {host.BaseUri}; {sessions.Length} sessions started (the first paid 0.001 USDC, simulated settlement)");
+
+var levels = new List<LevelResult>();
+var breakdowns = new Dictionary<int, BreakdownResult>();
+double? officialTrips = null;
+using var breakdown = new Breakdown();
+foreach (var c in options.Concurrency)
+{
+    var results = new Dictionary<string, LoadResult>(StringComparer.Ordinal);
+    var proof = await SignProofAsync(http, weather, signer);
+    if (options.Runs(Report.Direct))
+    {
+        results[Report.Direct] = await Measure(Report.Direct, c, async _ =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, weather);
+            request.Headers.TryAddWithoutValidation(X402Headers.SignInWithX, proof);
+            using var response = await http.SendAsync(request);
+            await response.Content.ReadAsByteArrayAsync();
+            return response.StatusCode == HttpStatusCode.OK;
+        });
+    }
+
+    if (options.Runs(Report.Upstream))
+    {
+        var upstream = host.Services.GetRequiredService<UpstreamHttp>();
+        EndpointScope.TryCreate(weather.AbsoluteUri, ScopeMode.Prefix, out var scope, out _);
+        var headers = new Dictionary<string, string> { [X402Headers.SignInWithX] = proof };
+        var noHeaders = new Dictionary<string, string>();
+        results[Report.Upstream] = await Measure(Report.Upstream, c, async _ =>
+        {
+            var response = await upstream.SendAsync(new UpstreamRequest(HttpMethod.Get, weather, noHeaders, null, TimeSpan.FromSeconds(30)), headers, scope!, CancellationToken.None);
+            return response.Status == 200;
+        });
+    }
+
+    if (options.Runs(Report.Service))
+    {
+        var service = host.Services.GetRequiredService<SessionService>();
+        results[Report.Service] = await Measure(Report.Service, c, async w =>
+        {
+            var r = await service.FetchAsync(BenchHost.AgentId, new FetchArguments(sessions[w], null, null, null, null, null), CancellationToken.None);
+            return r.Status == 200;
+        });
+    }
+
+    if (options.Runs(Report.Gateway))
+    {
+        breakdown.Reset();
+        results[Report.Gateway] = await Measure(Report.Gateway, c, async w =>
+        {
+            var result = await clients[w % clients.Length].CallToolAsync("x402_session_fetch", new Dictionary<string, object?> { ["session_id"] = sessions[w] });
+            return result.IsError != true;
+        });
+        breakdowns[c] = breakdown.Snapshot();
+        Console.Error.WriteLine($"    in the gateway {breakdowns[c].CallMs:F3} ms per fetch (upstream {breakdowns[c].UpstreamMs:F3} ms × {breakdowns[c].UpstreamPerCall})");
+    }
+
+    if (options.Runs(Report.Noop))
+    {
+        results[Report.Noop] = await Measure(Report.Noop, c, async w =>
+        {
+            var result = await clients[w % clients.Length].CallToolAsync("x402_noop", new Dictionary<string, object?> { ["echo"] = "x" });
+            return result.IsError != true;
+        });
+    }
+
+    if (official is null && options.Runs(Report.Official))
+    {
+        var (r, trips) = await OfficialClient.RunAsync(root, weather, BenchHost.WalletKey, c, options.Warmup, options.Duration);
+        results[Report.Official] = r;
+        officialTrips = trips;
+        Print(Report.Official, r);
+    }
+
+    levels.Add(new LevelResult(c, results, Report.Ratios(results)));
+}
+
+var grains = host.Services.GetRequiredService<IGrainFactory>();
+var authorization = options.Runs("authorization") ? await GrainBench.AuthorizationAsync(grains, 64, options.Warmup, options.Duration) : null;
+var scale = options.Scale ? await GrainBench.ScaleAsync(grains, options.Sessions, options.SessionsPerAgent, options.Storage) : null;
+
+notes.Add($"Load average (1/5/15 min) at start: {loadAtStart}; at end: {LoadAverage()}.");
+var report = new BenchReport(
+    startedAt,
+    machine,
+    new { options.Sessions, options.Quick, options.Concurrency, duration_seconds = options.Duration.TotalSeconds, warmup_seconds = options.Warmup.TotalSeconds, options.SessionsPerAgent, options.Storage },
+    levels,
+    breakdowns,
+    officialTrips,
+    authorization,
+    scale,
+    Report.Targets(levels, authorization, scale),
+    notes);
+Console.WriteLine();
+Console.WriteLine(Report.Table(report));
+Directory.CreateDirectory(outDir);
+var stamp = startedAt.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+foreach (var (name, text) in new[] { ($"bench-{stamp}.json", Report.ToJson(report)), ($"bench-{stamp}.md", Report.Markdown(report)), ("latest.json", Report.ToJson(report)), ("latest.md", Report.Markdown(report)) })
+{
+    await File.WriteAllTextAsync(Path.Combine(outDir, name), text);
+}
+
+Console.WriteLine($"results: {Path.Combine(outDir, $"bench-{stamp}.json")} and .md (also latest.json / latest.md)");
+foreach (var client in clients)
+{
+    await client.DisposeAsync();
+}
+
+return 0;
+
+async Task<LoadResult> Measure(string name, int concurrency, Func<int, Task<bool>> call)
+{
+    var result = await LoadRunner.RunAsync(concurrency, options.Warmup, options.Duration, call);
+    Print(name, result);
+    return result;
+}
+
+static void Print(string name, LoadResult r) =>
+    Console.Error.WriteLine($"  {name,-15} c={r.Concurrency,-3} {r.Throughput,8:F0} calls/s  p50 {r.P50Ms,7:F3} ms  p99 {r.P99Ms,7:F3} ms  errors {r.Errors}{(r.FirstError is null ? string.Empty : $" ({r.FirstError})")}");
+
+static async Task<string> SignProofAsync(HttpClient http, Uri url, IPaymentSigner signer)
+{
+    using var challenge = await http.GetAsync(url);
+    if (challenge.StatusCode != HttpStatusCode.PaymentRequired || !challenge.Headers.TryGetValues(X402Headers.PaymentRequired, out var values)
+        || !PaymentRequired.TryDecodeHeader(values.First(), out var required, out var why)
+        || !SiwxChallenge.TryRead(required!.Extensions, out var siwx, out why))
+    {
+        throw new InvalidOperationException($"{url} did not answer with a sign-in-with-x challenge");
+    }
+
+    var proof = await SiwxSigner.SignAsync(siwx!, signer, url);
+    return proof.HeaderValue;
+}
+
+static string LoadAverage() =>
+    File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+static string RepoRoot()
+{
+    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "X402Orleans.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+    }
+
+    throw new InvalidOperationException("run the benchmark from the repository (X402Orleans.sln not found above the current directory)");
+}
