@@ -1,20 +1,17 @@
 using System.Text.Json;
 using ModelContextProtocol.Client;
-using ModelContextProtocol.Protocol;
 
 namespace X402Orleans.Cluster.Tests;
 
-/// <summary>A tool call's result as an agent sees it.</summary>
-public sealed record ToolOutcome(bool IsError, string Text, JsonElement Structured)
+/// <summary>Assertions on a tool call's result.</summary>
+public static class ToolOutcomeAssertions
 {
-    /// <summary>A top-level property of structuredContent.</summary>
-    public JsonElement this[string name] => Structured.GetProperty(name);
-
     /// <summary>Asserts success; returns the outcome.</summary>
-    public ToolOutcome Ok()
+    public static ToolOutcome Ok(this ToolOutcome outcome)
     {
-        Assert.False(IsError, $"expected success, got error: {Text}");
-        return this;
+        ArgumentNullException.ThrowIfNull(outcome);
+        Assert.False(outcome.IsError, $"expected success, got error: {outcome.Text}");
+        return outcome;
     }
 }
 
@@ -26,43 +23,24 @@ public sealed class McpAgent : IAsyncDisposable
     private McpAgent(McpClient client) => _client = client;
 
     /// <summary>Connects to <paramref name="mcp"/>.</summary>
-    public static async Task<McpAgent> ConnectAsync(Uri mcp, string apiKey)
-    {
-        var transport = new HttpClientTransport(new HttpClientTransportOptions
-        {
-            Endpoint = mcp,
-            TransportMode = HttpTransportMode.StreamableHttp,
-            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {apiKey}" },
-            Name = "cluster-tests",
-        });
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        return new McpAgent(await McpClient.CreateAsync(transport, cancellationToken: timeout.Token));
-    }
+    public static async Task<McpAgent> ConnectAsync(Uri mcp, string apiKey) => new(await McpTools.ConnectAsync(mcp, apiKey, "cluster-tests"));
 
     /// <summary>Calls a tool.</summary>
-    public async Task<ToolOutcome> CallAsync(string tool, Dictionary<string, object?> arguments, TimeSpan? timeout = null)
-    {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
-        var result = await _client.CallToolAsync(tool, arguments, cancellationToken: cts.Token);
-        var text = string.Join("\n", result.Content.OfType<TextContentBlock>().Select(t => t.Text));
-        var structured = result.StructuredContent is { } content ? JsonSerializer.SerializeToElement(content) : default;
-        return new ToolOutcome(result.IsError == true, text, structured);
-    }
+    public Task<ToolOutcome> CallAsync(string tool, Dictionary<string, object?> arguments, TimeSpan? timeout = null) =>
+        _client.CallAsync(tool, arguments, timeout ?? TimeSpan.FromSeconds(60));
 
     /// <summary>x402_session_start.</summary>
     public Task<ToolOutcome> StartAsync(string endpoint, int ttlSeconds = 3600) =>
-        CallAsync("x402_session_start", new() { ["endpoint"] = endpoint, ["ttl_seconds"] = ttlSeconds, ["scope"] = "exact" });
+        _client.StartAsync(endpoint, new() { ["ttl_seconds"] = ttlSeconds, ["scope"] = "exact" });
 
     /// <summary>x402_session_fetch.</summary>
-    public Task<ToolOutcome> FetchAsync(string sessionId, TimeSpan? timeout = null) =>
-        CallAsync("x402_session_fetch", new() { ["session_id"] = sessionId }, timeout);
+    public Task<ToolOutcome> FetchAsync(string sessionId, TimeSpan? timeout = null) => _client.FetchAsync(sessionId, timeout: timeout);
 
     /// <summary>x402_session_status for one session, or all live ones.</summary>
-    public Task<ToolOutcome> StatusAsync(string? sessionId = null) =>
-        CallAsync("x402_session_status", sessionId is null ? [] : new() { ["session_id"] = sessionId });
+    public Task<ToolOutcome> StatusAsync(string? sessionId = null) => _client.StatusAsync(sessionId);
 
     /// <summary>x402_session_end.</summary>
-    public Task<ToolOutcome> EndAsync(string sessionId) => CallAsync("x402_session_end", new() { ["session_id"] = sessionId });
+    public Task<ToolOutcome> EndAsync(string sessionId) => _client.EndAsync(sessionId);
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => _client.DisposeAsync();

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-
 namespace X402Orleans.Cluster.Tests;
 
 /// <summary>Where the built hosts are, which PostgreSQL to use, free loopback ports.</summary>
@@ -52,29 +49,7 @@ public static class TestEnvironment
     }
 
     /// <summary>Distinct free loopback TCP ports (held together while chosen, so they differ).</summary>
-    public static int[] FreePorts(int count)
-    {
-        var listeners = new List<TcpListener>();
-        try
-        {
-            for (var i = 0; i < count; i++)
-            {
-                var listener = new TcpListener(IPAddress.Loopback, 0);
-                listener.Start();
-                listeners.Add(listener);
-            }
-
-            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Stop();
-                listener.Dispose();
-            }
-        }
-    }
+    public static int[] FreePorts(int count) => X402Orleans.Testing.FreePorts.Take(count);
 
     /// <summary>A fresh temporary folder for one test (deleted by the caller).</summary>
     public static string TempFolder(string prefix)
@@ -90,16 +65,6 @@ public static class TestEnvironment
         return File.Exists(path) ? path : throw new FileNotFoundException($"{project} is not built ({path}); build X402Orleans.sln first.", path);
     }
 
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "X402Orleans.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("X402Orleans.sln not found above " + AppContext.BaseDirectory);
-    }
+    private static string FindRepoRoot() =>
+        RepositoryRoot.TryFind() ?? throw new InvalidOperationException("X402Orleans.sln not found above " + AppContext.BaseDirectory);
 }

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using X402Orleans.EndToEnd.Tests.Infrastructure;
+using ChildProcess = X402Orleans.Testing.ChildProcess;
 
 namespace X402Orleans.EndToEnd.Tests;
 

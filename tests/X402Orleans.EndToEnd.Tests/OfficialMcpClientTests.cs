@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using X402Orleans.EndToEnd.Tests.Infrastructure;
+using ChildProcess = X402Orleans.Testing.ChildProcess;
+using ProcessOutput = X402Orleans.Testing.ProcessOutput;
 
 namespace X402Orleans.EndToEnd.Tests;
 
@@ -117,7 +119,7 @@ public sealed class OfficialMcpClientTests(StackFixture fixture)
             Step("x402_session_status", new JsonObject { ["session_id"] = "{{session_id}}" }),
             Step("x402_session_end", new JsonObject { ["session_id"] = "{{session_id}}" }));
 
-        var output = await ChildProcess.RunNodeScriptAsync("mcp-client.mjs", input, ClientTimeout);
+        var output = await NodeScript.RunAsync("mcp-client.mjs", input, ClientTimeout);
 
         var tools = output["tools"]!.AsArray().Select(t => t!["name"]!.GetValue<string>()).ToHashSet();
         Assert.Superset(SessionTools.ToHashSet(), tools);

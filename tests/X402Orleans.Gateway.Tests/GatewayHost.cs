@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -104,24 +103,7 @@ public sealed class GatewayHost : IAsyncDisposable
     public string Url(string pathAndQuery) => new Uri(BaseUri, pathAndQuery).AbsoluteUri;
 
     /// <summary>An MCP client over Streamable HTTP, presenting <paramref name="apiKey"/> (none when null).</summary>
-    public async Task<McpClient> ConnectAsync(string? apiKey)
-    {
-        var headers = new Dictionary<string, string>();
-        if (apiKey is not null)
-        {
-            headers["Authorization"] = $"Bearer {apiKey}";
-        }
-
-        var transport = new HttpClientTransport(new HttpClientTransportOptions
-        {
-            Endpoint = McpUri,
-            TransportMode = HttpTransportMode.StreamableHttp,
-            AdditionalHeaders = headers,
-            Name = "gateway-tests",
-        });
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        return await McpClient.CreateAsync(transport, cancellationToken: timeout.Token);
-    }
+    public Task<McpClient> ConnectAsync(string? apiKey) => McpTools.ConnectAsync(McpUri, apiKey, "gateway-tests");
 
     /// <summary>The demo paywall's own counters (what it served and was paid).</summary>
     public async Task<PaywallStats> GetStatsAsync()
@@ -155,41 +137,11 @@ public sealed class GatewayHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _http.Dispose();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try
-        {
-            await _app.StopAsync(timeout.Token);
-        }
-        finally
-        {
-            await _app.DisposeAsync();
-        }
+        await Hosts.StopAndDisposeAsync(_app);
     }
 
     /// <summary>Distinct free loopback TCP ports (held together while chosen, so they differ).</summary>
-    public static int[] FreePorts(int count)
-    {
-        var listeners = new List<TcpListener>();
-        try
-        {
-            for (var i = 0; i < count; i++)
-            {
-                var listener = new TcpListener(IPAddress.Loopback, 0);
-                listener.Start();
-                listeners.Add(listener);
-            }
-
-            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Stop();
-                listener.Dispose();
-            }
-        }
-    }
+    public static int[] FreePorts(int count) => X402Orleans.Testing.FreePorts.Take(count);
 }
 
 /// <summary>The demo paywall's counters.</summary>

@@ -65,7 +65,7 @@ public sealed class HostileServer : IAsyncDisposable
     /// <summary>Starts the server on a free loopback port.</summary>
     public static async Task<HostileServer> StartAsync()
     {
-        var port = FreePort();
+        var port = FreePorts.One();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
@@ -191,12 +191,5 @@ public sealed class HostileServer : IAsyncDisposable
                 await ctx.Response.Body.WriteAsync(chunk, ctx.RequestAborted);
             }
         });
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

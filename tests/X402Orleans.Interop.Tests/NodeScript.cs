@@ -1,8 +1,7 @@
-using System.ComponentModel;
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 using X402Orleans.Payments.Wire;
+using X402Orleans.Testing;
 
 namespace X402Orleans.Interop.Tests;
 
@@ -20,65 +19,10 @@ internal static class NodeScript
     /// <summary>Runs <c>node &lt;script&gt;</c> in <c>tests/interop</c> and returns its JSON answer.</summary>
     public static async Task<JsonObject> RunAsync(string script, JsonObject input)
     {
-        var directory = InteropDirectory.Value;
-        var start = new ProcessStartInfo("node")
+        var line = await ChildProcess.RunNodeScriptAsync(script, InteropDirectory.Value, X402Json.Serialize(input), Timeout);
+        if (!X402Json.TryParseObject(Encoding.UTF8.GetBytes(line), out var json, out _))
         {
-            WorkingDirectory = directory,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardInputEncoding = new UTF8Encoding(false),
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        start.ArgumentList.Add(script);
-
-        Process? started;
-        try
-        {
-            started = Process.Start(start);
-        }
-        catch (Win32Exception ex)
-        {
-            throw new InvalidOperationException($"cannot run node (Node.js >= 20 must be on PATH): {ex.Message}", ex);
-        }
-
-        using var process = started ?? throw new InvalidOperationException($"could not start node {script}");
-        var stdoutTask = process.StandardOutput.ReadToEndAsync();
-        var stderrTask = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.StandardInput.WriteAsync(X402Json.Serialize(input));
-            process.StandardInput.Close();
-        }
-        catch (IOException)
-        {
-            // The script exited before reading its input; its exit code and stderr below say why.
-        }
-
-        using var timeout = new CancellationTokenSource(Timeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"node {script} did not answer within {Timeout.TotalSeconds:0} s; stderr:\n{await stderrTask}");
-        }
-
-        var stdout = await stdoutTask;
-        var stderr = await stderrTask;
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"node {script} exited with {process.ExitCode}; stderr:\n{stderr}");
-        }
-
-        var line = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
-        if (line is null || !X402Json.TryParseObject(Encoding.UTF8.GetBytes(line), out var json, out var error))
-        {
-            throw new InvalidOperationException($"node {script} printed no JSON object on stdout ({stdout.Trim()}); stderr:\n{stderr}");
+            throw new InvalidOperationException($"node {script} printed no JSON object on stdout ({line})");
         }
 
         return json!;
@@ -86,18 +30,9 @@ internal static class NodeScript
 
     private static string FindInteropDirectory()
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "X402Orleans.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        if (directory is null)
-        {
-            throw new InvalidOperationException($"no X402Orleans.sln above {AppContext.BaseDirectory}: cannot locate tests/interop");
-        }
-
-        var interop = Path.Combine(directory.FullName, "tests", "interop");
+        var root = RepositoryRoot.TryFind()
+            ?? throw new InvalidOperationException($"no X402Orleans.sln above {AppContext.BaseDirectory}: cannot locate tests/interop");
+        var interop = Path.Combine(root, "tests", "interop");
         if (!Directory.Exists(Path.Combine(interop, "node_modules")))
         {
             throw new InvalidOperationException($"{Path.Combine(interop, "node_modules")} is missing: run npm ci in tests/interop");

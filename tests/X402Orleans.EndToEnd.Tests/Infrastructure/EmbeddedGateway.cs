@@ -1,10 +1,10 @@
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using ModelContextProtocol.Client;
 using X402Orleans.Silo;
+using X402Orleans.Testing;
 
 namespace X402Orleans.EndToEnd.Tests.Infrastructure;
 
@@ -104,55 +104,11 @@ public sealed class EmbeddedGateway : IAsyncDisposable
     }
 
     /// <summary>A C# MCP client over Streamable HTTP with the agent's key.</summary>
-    public async Task<McpClient> ConnectAsync()
-    {
-        var transport = new HttpClientTransport(new HttpClientTransportOptions
-        {
-            Endpoint = McpUri,
-            TransportMode = HttpTransportMode.StreamableHttp,
-            AdditionalHeaders = HasAgent ? new Dictionary<string, string> { ["Authorization"] = $"Bearer {ApiKey}" } : [],
-            Name = "x402orleans-e2e",
-        });
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        return await McpClient.CreateAsync(transport, cancellationToken: limit.Token);
-    }
+    public Task<McpClient> ConnectAsync() => McpTools.ConnectAsync(McpUri, HasAgent ? ApiKey : null, "x402orleans-e2e");
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try
-        {
-            await _app.StopAsync(limit.Token);
-        }
-        finally
-        {
-            await _app.DisposeAsync();
-        }
-    }
+    public ValueTask DisposeAsync() => Hosts.StopAndDisposeAsync(_app);
 
     /// <summary>Distinct free loopback TCP ports (held together while chosen, so they differ).</summary>
-    public static int[] FreePorts(int count)
-    {
-        var listeners = new List<TcpListener>();
-        try
-        {
-            for (var i = 0; i < count; i++)
-            {
-                var listener = new TcpListener(IPAddress.Loopback, 0);
-                listener.Start();
-                listeners.Add(listener);
-            }
-
-            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Stop();
-                listener.Dispose();
-            }
-        }
-    }
+    public static int[] FreePorts(int count) => X402Orleans.Testing.FreePorts.Take(count);
 }

@@ -1,3 +1,5 @@
+using X402Orleans.Testing;
+
 namespace X402Orleans.EndToEnd.Tests.Infrastructure;
 
 /// <summary>
@@ -68,13 +70,8 @@ internal static class Prerequisites
 
     private static string FindRoot()
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "X402Orleans.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        Require(directory is not null, $"no X402Orleans.sln above {AppContext.BaseDirectory}");
-        return directory!.FullName;
+        var root = RepositoryRoot.TryFind();
+        Require(root is not null, $"no X402Orleans.sln above {AppContext.BaseDirectory}");
+        return root!;
     }
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Text;
 using System.Text.Json.Nodes;
+using ChildProcess = X402Orleans.Testing.ChildProcess;
 
 namespace X402Orleans.EndToEnd.Tests.Infrastructure;
 

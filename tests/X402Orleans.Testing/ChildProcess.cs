@@ -1,24 +1,26 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Text;
-using System.Text.Json.Nodes;
 
-namespace X402Orleans.EndToEnd.Tests.Infrastructure;
+namespace X402Orleans.Testing;
 
 /// <summary>What a finished child process printed.</summary>
 /// <param name="ExitCode">Its exit code.</param>
 /// <param name="Stdout">Everything on stdout.</param>
 /// <param name="Stderr">Everything on stderr.</param>
-internal sealed record ProcessOutput(int ExitCode, string Stdout, string Stderr)
+public sealed record ProcessOutput(int ExitCode, string Stdout, string Stderr)
 {
     /// <summary>The output for an assertion message (stderr clipped to its end).</summary>
     public string Describe() => $"exit {ExitCode}\n--- stdout ---\n{Clip(Stdout)}\n--- stderr ---\n{Clip(Stderr)}";
+
+    /// <summary>The last non-empty line of stdout (trimmed), or null when it printed nothing.</summary>
+    public string? LastLine => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
 
     private static string Clip(string text) => text.Length <= 6000 ? text : "…" + text[^6000..];
 }
 
 /// <summary>Runs short-lived child processes with a hard time limit; a process that overstays is killed with its children.</summary>
-internal static class ChildProcess
+public static class ChildProcess
 {
     /// <summary>Runs <paramref name="fileName"/> to completion, feeding <paramref name="stdin"/> (then closing it).</summary>
     public static async Task<ProcessOutput> RunAsync(
@@ -29,6 +31,7 @@ internal static class ChildProcess
         string? stdin = null,
         IReadOnlyDictionary<string, string>? environment = null)
     {
+        ArgumentNullException.ThrowIfNull(arguments);
         var start = new ProcessStartInfo(fileName)
         {
             WorkingDirectory = workingDirectory,
@@ -82,19 +85,19 @@ internal static class ChildProcess
         return new ProcessOutput(process.ExitCode, await stdout, await stderr);
     }
 
-    /// <summary>Runs a script in tests/interop with JSON on stdin and parses the one JSON line it prints (see tests/interop/README.md).</summary>
-    public static async Task<JsonObject> RunNodeScriptAsync(string script, JsonObject input, TimeSpan timeout)
+    /// <summary>
+    /// Runs <c>node &lt;script&gt;</c> in <paramref name="workingDirectory"/> with <paramref name="stdin"/> and returns the last line it
+    /// printed on stdout (the scripts in tests/interop answer with one JSON line). A non-zero exit or no output fails with the output.
+    /// </summary>
+    public static async Task<string> RunNodeScriptAsync(string script, string workingDirectory, string stdin, TimeSpan timeout)
     {
-        var output = await RunAsync("node", [script], Prerequisites.Interop, timeout, input.ToJsonString());
+        var output = await RunAsync("node", [script], workingDirectory, timeout, stdin);
         if (output.ExitCode != 0)
         {
             throw new InvalidOperationException($"node {script} failed: {output.Describe()}");
         }
 
-        var line = output.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
-        return line is not null && JsonNode.Parse(line) is JsonObject json
-            ? json
-            : throw new InvalidOperationException($"node {script} printed no JSON object: {output.Describe()}");
+        return output.LastLine ?? throw new InvalidOperationException($"node {script} printed nothing on stdout: {output.Describe()}");
     }
 
     /// <summary>Starts a process, turning "not found" into a prerequisite failure.</summary>
