@@ -33,7 +33,7 @@ public static class ClientHosting
         }
         else
         {
-            client.UseLocalhostClustering(cluster.GatewayPort);
+            client.UseLocalhostClustering(cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
         }
 
         client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(cluster.GatewayListRefreshSeconds));
