@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -38,7 +36,7 @@ internal sealed class BenchHost : IAsyncDisposable
 
     public static async Task<BenchHost> StartAsync(string storage, TimeSpan? collectionAge)
     {
-        var ports = FreePorts(3);
+        var ports = X402Orleans.Testing.FreePorts.Take(3);
         var baseUri = new Uri($"http://127.0.0.1:{ports[0]}");
         var settings = new Dictionary<string, string?>
         {
@@ -97,30 +95,6 @@ internal sealed class BenchHost : IAsyncDisposable
         finally
         {
             await App.DisposeAsync();
-        }
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var listeners = new List<TcpListener>();
-        try
-        {
-            for (var i = 0; i < count; i++)
-            {
-                var listener = new TcpListener(IPAddress.Loopback, 0);
-                listener.Start();
-                listeners.Add(listener);
-            }
-
-            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Stop();
-                listener.Dispose();
-            }
         }
     }
 }
