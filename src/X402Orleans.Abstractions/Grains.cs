@@ -21,10 +21,21 @@ public interface ISessionGrain : IGrainWithGuidKey
     /// <summary>Marks a starting session failed (the first request did not succeed) and deactivates it.</summary>
     Task<SessionResult> Abandon(string agentId, string reason);
 
-    /// <summary>Authorises one call to <paramref name="url"/> (null: the endpoint).</summary>
+    /// <summary>Checks whether a call to <paramref name="url"/> (null: the endpoint) would be allowed, without counting it.</summary>
     Task<CallTicket> AuthorizeCall(string agentId, string? url);
 
-    /// <summary>Records one call's outcome; counts it when delivered.</summary>
+    /// <summary>
+    /// The hot path of a reused call, in one turn: authorises a call to <paramref name="url"/> (null: the endpoint), counts it
+    /// and persists the count before answering. Idempotent per <paramref name="callId"/>: resending the same call after a
+    /// failover returns the ticket again without counting twice. A call that then gets no answer is uncounted by
+    /// <see cref="CompleteCall"/> with an undelivered outcome carrying the same id.
+    /// </summary>
+    Task<CallTicket> BeginCall(string agentId, string? url, Guid callId);
+
+    /// <summary>
+    /// Records one call's outcome, once per call id: a delivered call not yet counted is counted (and a reuse mode the server
+    /// reported is noted); an undelivered call that <see cref="BeginCall"/> counted is uncounted.
+    /// </summary>
     Task<SessionResult> CompleteCall(string agentId, CallOutcome outcome);
 
     /// <summary>The session as its owner sees it.</summary>

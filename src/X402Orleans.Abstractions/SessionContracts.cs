@@ -137,7 +137,8 @@ public sealed record CallTicket(
     [property: Id(6)] string MaxPayment,
     [property: Id(7)] bool AllowRepeatPayments,
     [property: Id(8)] string Endpoint,
-    [property: Id(9)] string Scope);
+    [property: Id(9)] string Scope,
+    [property: Id(10)] long CallCount = 0);
 
 /// <summary>
 /// How a call through a session went. <see cref="CallId"/> (the gateway's id of this one call) makes recording it idempotent:
@@ -168,7 +169,30 @@ public sealed record SessionSnapshot(
     [property: Id(11)] ReuseMode Reuse,
     [property: Id(12)] IReadOnlyList<PaymentReceipt> Payments,
     [property: Id(13)] string MaxPayment,
-    [property: Id(14)] string? ResourceUrl);
+    [property: Id(14)] string? ResourceUrl,
+    [property: Id(15)] IReadOnlyList<AssetTotal>? Totals = null)
+{
+    /// <summary>What the session paid in total per asset (every payment, also those whose receipts are no longer kept).</summary>
+    public IReadOnlyList<AssetTotal> PaidTotals => Totals ?? [];
+}
+
+/// <summary>A session's total spend in one asset.</summary>
+[GenerateSerializer, Immutable]
+public sealed record AssetTotal(
+    [property: Id(0)] string Network,
+    [property: Id(1)] string Asset,
+    [property: Id(2)] string Symbol,
+    [property: Id(3)] int Decimals,
+    [property: Id(4)] string AmountAtomic,
+    [property: Id(5)] long Payments)
+{
+    /// <summary>Whether this total is for the asset <paramref name="asset"/> on <paramref name="network"/>.</summary>
+    public bool Is(string network, string asset) => Network == network && string.Equals(Asset, asset, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>This total with one more payment of <paramref name="amount"/> atomic units.</summary>
+    public AssetTotal Add(System.Numerics.BigInteger amount) =>
+        this with { AmountAtomic = (System.Numerics.BigInteger.Parse(AmountAtomic, System.Globalization.CultureInfo.InvariantCulture) + amount).ToString(System.Globalization.CultureInfo.InvariantCulture), Payments = Payments + 1 };
+}
 
 /// <summary>A session operation's result: a snapshot, or an error code and message an agent can act on.</summary>
 [GenerateSerializer, Immutable]

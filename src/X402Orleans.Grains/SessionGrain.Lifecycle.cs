@@ -101,8 +101,12 @@ public sealed partial class SessionGrain : IRemindable
         }
     }
 
-    /// <summary>How many recent call ids a session remembers (enough for any resend within the gateway's retry budget).</summary>
-    internal const int RememberedCalls = 64;
+    /// <summary>
+    /// How many recent call ids a session remembers: enough for a resend within the gateway's retry budget and for the
+    /// uncounting of a call that got no answer while this many later calls on the same session began. Bounded, so a
+    /// session's state write does not grow with its history.
+    /// </summary>
+    internal const int RememberedCalls = 32;
 
     private bool IsRecordedCall(Guid callId) => callId != Guid.Empty && S.RecentCallIds.Contains(callId);
 
@@ -119,6 +123,8 @@ public sealed partial class SessionGrain : IRemindable
             S.RecentCallIds.RemoveRange(0, S.RecentCallIds.Count - RememberedCalls);
         }
     }
+
+    private void ForgetCall(Guid callId) => S.RecentCallIds.Remove(callId);
 
     private static partial class LifecycleLog
     {

@@ -20,6 +20,7 @@ public sealed partial class SessionGrain(
     ILogger<SessionGrain> logger) : Grain, ISessionGrain
 {
     private IGrainTimer? _expiryTimer;
+    private EndpointScope? _scope;
 
     private SessionState S => state.State;
 
@@ -30,15 +31,18 @@ public sealed partial class SessionGrain(
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // Only live sessions get a timer. A session already past expiry is marked expired once and never re-armed, so an
-        // activation caused by a late call cannot loop expire → deactivate → activate.
+        UpgradeState();
+        // Only live sessions get a timer, and only where no stored reminder covers expiry (with reminders the lifecycle
+        // reminder is due at expires_at, and every call checks the clock, so a per-activation timer would only cost memory).
+        // A session already past expiry is marked expired once and never re-armed, so an activation caused by a late call
+        // cannot loop expire → deactivate → activate.
         if (IsLive)
         {
             if (clock.GetUtcNow() >= S.ExpiresAt)
             {
                 await ExpireAsync();
             }
-            else
+            else if (!HasReminders)
             {
                 ArmExpiryTimer();
             }
@@ -74,7 +78,11 @@ public sealed partial class SessionGrain(
         };
         await state.WriteStateAsync();
         await GrainFactory.GetGrain<IAgentGrain>(command.AgentId).Register(Id);
-        ArmExpiryTimer();
+        if (!HasReminders)
+        {
+            ArmExpiryTimer();
+        }
+
         await ScheduleLifecycleReminderAsync();
         Log.Opened(logger, Id, command.AgentId, command.Endpoint);
         return SessionResult.Ok(Snapshot());
@@ -112,7 +120,7 @@ public sealed partial class SessionGrain(
 
         if (S.MaxTotal is not null && AtomicAmount.TryParseDecimal(S.MaxTotal, quote.Decimals, out var maxTotal, out _))
         {
-            var spent = S.Payments.Where(p => SameAsset(p.Network, p.Asset, quote)).Aggregate(BigInteger.Zero, (sum, p) => sum + BigInteger.Parse(p.AmountAtomic, CultureInfo.InvariantCulture))
+            var spent = S.PaidTotals.Where(t => t.Is(quote.Network, quote.Asset)).Aggregate(BigInteger.Zero, (sum, t) => sum + BigInteger.Parse(t.AmountAtomic, CultureInfo.InvariantCulture))
                 + S.Pending.Where(p => SameAsset(p.Quote.Network, p.Quote.Asset, quote)).Aggregate(BigInteger.Zero, (sum, p) => sum + BigInteger.Parse(p.Quote.AmountAtomic, CultureInfo.InvariantCulture));
             if (spent + amount > maxTotal)
             {
@@ -155,7 +163,7 @@ public sealed partial class SessionGrain(
         string outcomeName;
         if (outcome.Settled && outcome.Receipt is not null)
         {
-            S.Payments.Add(outcome.Receipt);
+            AddReceipt(outcome.Receipt);
             await budget.Commit(pending.ReservationId);
             outcomeName = "settled";
             Log.Paid(logger, Id, outcome.Receipt.AmountAtomic, outcome.Receipt.Asset, outcome.Receipt.Network, outcome.Receipt.Transaction);
@@ -237,16 +245,93 @@ public sealed partial class SessionGrain(
     public async Task<CallTicket> AuthorizeCall(string agentId, string? url)
     {
         var refusal = await CheckUsableAsync(agentId, allowStarting: false);
-        if (refusal is not null)
+        return refusal is null ? TicketFor(url) : Refused(refusal, url);
+    }
+
+    /// <inheritdoc />
+    public async Task<CallTicket> BeginCall(string agentId, string? url, Guid callId)
+    {
+        // A resent call (same id, after a failover) was authorised and counted already: answer it again, even if the session
+        // closed meanwhile, since the count the agent will see includes it.
+        if (state.RecordExists && S.AgentId == agentId && IsRecordedCall(callId))
         {
-            // "Not found" (another agent's, a failed or a missing session) must look the same whatever exists: no endpoint,
-            // scope or payment policy of the session in the ticket.
-            return refusal.Error == SessionErrorCode.NotFound
-                ? new CallTicket(false, SessionErrorCode.NotFound, refusal.Message, url ?? string.Empty, ReuseMode.Unknown, null, string.Empty, false, string.Empty, string.Empty)
-                : Ticket(refusal.Error, refusal.Message, url ?? string.Empty);
+            return TicketFor(url);
         }
 
-        if (!EndpointScope.TryParseMode(S.Scope, out var mode) || !EndpointScope.TryCreate(S.Endpoint, mode, out var scope, out _))
+        var refusal = await CheckUsableAsync(agentId, allowStarting: false);
+        if (refusal is not null)
+        {
+            return Refused(refusal, url);
+        }
+
+        var ticket = TicketFor(url);
+        if (!ticket.Allowed)
+        {
+            return ticket;
+        }
+
+        RememberCall(callId);
+        S.CallCount++;
+        S.LastUsedAt = clock.GetUtcNow();
+        await state.WriteStateAsync();
+        return ticket with { CallCount = S.CallCount };
+    }
+
+    /// <inheritdoc />
+    public async Task<SessionResult> CompleteCall(string agentId, CallOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        if (!state.RecordExists || S.AgentId != agentId)
+        {
+            return NotFound();
+        }
+
+        var counted = IsRecordedCall(outcome.CallId);
+        var changed = false;
+        if (outcome.Delivered)
+        {
+            // A call authorised before expiry still counts when its response arrives after it: the server served it.
+            // A call counted by BeginCall, or a resent outcome (same call id, after a failover), is not counted twice.
+            if (!counted)
+            {
+                RememberCall(outcome.CallId);
+                S.CallCount++;
+                S.LastUsedAt = clock.GetUtcNow();
+                changed = true;
+            }
+
+            if (outcome.ObservedReuse != ReuseMode.Unknown && S.Status == SessionStatus.Active && S.Reuse != outcome.ObservedReuse)
+            {
+                S.Reuse = outcome.ObservedReuse;
+                changed = true;
+            }
+
+            if (S.ResourceUrl is null && outcome.ResourceUrl is not null)
+            {
+                S.ResourceUrl = outcome.ResourceUrl;
+                changed = true;
+            }
+        }
+        else if (counted)
+        {
+            // BeginCall counted it, but the server's answer never reached the agent: take it back, once.
+            ForgetCall(outcome.CallId);
+            S.CallCount--;
+            changed = true;
+        }
+
+        if (changed)
+        {
+            await state.WriteStateAsync();
+        }
+
+        return SessionResult.Ok(Snapshot());
+    }
+
+    private CallTicket TicketFor(string? url)
+    {
+        var scope = ParsedScope();
+        if (scope is null)
         {
             return Ticket(SessionErrorCode.InvalidState, "The session's endpoint is no longer valid.", url ?? string.Empty);
         }
@@ -261,37 +346,27 @@ public sealed partial class SessionGrain(
             return Ticket(SessionErrorCode.OutOfScope, $"url is invalid: {why}", url);
         }
 
-        return scope!.Covers(target!)
+        return scope.Covers(target!)
             ? Ticket(SessionErrorCode.None, string.Empty, target!.AbsoluteUri)
             : Ticket(SessionErrorCode.OutOfScope, $"url {target!.AbsoluteUri} is outside the session's scope ({S.Scope} {S.Endpoint})", url);
     }
 
-    /// <inheritdoc />
-    public async Task<SessionResult> CompleteCall(string agentId, CallOutcome outcome)
+    // "Not found" (another agent's, a failed or a missing session) must look the same whatever exists: no endpoint, scope or
+    // payment policy of the session in the ticket.
+    private CallTicket Refused(SessionResult refusal, string? url) =>
+        refusal.Error == SessionErrorCode.NotFound
+            ? new CallTicket(false, SessionErrorCode.NotFound, refusal.Message, url ?? string.Empty, ReuseMode.Unknown, null, string.Empty, false, string.Empty, string.Empty)
+            : Ticket(refusal.Error, refusal.Message, url ?? string.Empty);
+
+    // The endpoint and scope never change after Open, so they are parsed once per activation.
+    private EndpointScope? ParsedScope()
     {
-        ArgumentNullException.ThrowIfNull(outcome);
-        if (!state.RecordExists || S.AgentId != agentId)
+        if (_scope is null && EndpointScope.TryParseMode(S.Scope, out var mode) && EndpointScope.TryCreate(S.Endpoint, mode, out var scope, out _))
         {
-            return NotFound();
+            _scope = scope;
         }
 
-        // A call authorised before expiry still counts when its response arrives after it: the server served it.
-        // A resent outcome (same call id, after a failover) was counted already.
-        if (outcome.Delivered && !IsRecordedCall(outcome.CallId))
-        {
-            RememberCall(outcome.CallId);
-            S.CallCount++;
-            S.LastUsedAt = clock.GetUtcNow();
-            if (outcome.ObservedReuse != ReuseMode.Unknown && S.Status == SessionStatus.Active)
-            {
-                S.Reuse = outcome.ObservedReuse;
-            }
-
-            S.ResourceUrl ??= outcome.ResourceUrl;
-            await state.WriteStateAsync();
-        }
-
-        return SessionResult.Ok(Snapshot());
+        return _scope;
     }
 
     /// <inheritdoc />
@@ -397,12 +472,51 @@ public sealed partial class SessionGrain(
     }
 
     private CallTicket Ticket(SessionErrorCode error, string message, string url) =>
-        new(error == SessionErrorCode.None, error, message, url, S.Reuse, S.ResourceUrl, S.MaxPayment, S.AllowRepeatPayments, S.Endpoint, S.Scope);
+        new(error == SessionErrorCode.None, error, message, url, S.Reuse, S.ResourceUrl, S.MaxPayment, S.AllowRepeatPayments, S.Endpoint, S.Scope, S.CallCount);
 
     private SessionResult NotFound() => SessionResult.Fail(SessionErrorCode.NotFound, $"Session not found: {Id}");
 
     private SessionSnapshot Snapshot() =>
-        new(Id, S.AgentId, S.Endpoint, S.Scope, S.Label, S.Status, S.CreatedAt, S.ExpiresAt, S.EndedAt, S.CallCount, S.LastUsedAt, S.Reuse, [.. S.Payments], S.MaxPayment, S.ResourceUrl);
+        new(Id, S.AgentId, S.Endpoint, S.Scope, S.Label, S.Status, S.CreatedAt, S.ExpiresAt, S.EndedAt, S.CallCount, S.LastUsedAt, S.Reuse, [.. S.Payments], S.MaxPayment, S.ResourceUrl, [.. S.PaidTotals]);
+
+    /// <summary>How many receipts a session keeps in its state: the first and the newest.</summary>
+    internal const int MaxReceiptsKept = 20;
+
+    private void AddReceipt(PaymentReceipt receipt)
+    {
+        var amount = BigInteger.Parse(receipt.AmountAtomic, CultureInfo.InvariantCulture);
+        var index = S.PaidTotals.FindIndex(t => t.Is(receipt.Network, receipt.Asset));
+        if (index < 0)
+        {
+            S.PaidTotals.Add(new AssetTotal(receipt.Network, receipt.Asset, receipt.Symbol, receipt.Decimals, "0", 0).Add(amount));
+        }
+        else
+        {
+            S.PaidTotals[index] = S.PaidTotals[index].Add(amount);
+        }
+
+        S.Payments.Add(receipt);
+        if (S.Payments.Count > MaxReceiptsKept)
+        {
+            S.Payments.RemoveAt(1);
+        }
+    }
+
+    // Records written before PaidTotals existed kept every receipt: their totals are computed once from them.
+    private void UpgradeState()
+    {
+        if (!state.RecordExists || S.PaidTotals.Count > 0 || S.Payments.Count == 0)
+        {
+            return;
+        }
+
+        var receipts = S.Payments;
+        S.Payments = [];
+        foreach (var receipt in receipts)
+        {
+            AddReceipt(receipt);
+        }
+    }
 
     private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 

@@ -57,7 +57,11 @@ public sealed class SessionState
     /// <summary>The resource URL the server named when paid (echoed in later proofs).</summary>
     [Id(14)] public string? ResourceUrl { get; set; }
 
-    /// <summary>Settled payments.</summary>
+    /// <summary>
+    /// Receipts of settled payments: the first (the start's) and the newest, at most <see cref="SessionGrain.MaxReceiptsKept"/>,
+    /// so the record does not grow with a pay-per-call session's history. Every payment is in <see cref="PaidTotals"/> and in
+    /// the agent's payment log.
+    /// </summary>
     [Id(15)] public List<PaymentReceipt> Payments { get; set; } = [];
 
     /// <summary>Payments authorised but not yet recorded as settled or failed.</summary>
@@ -71,6 +75,12 @@ public sealed class SessionState
 
     /// <summary>Ids of the most recently recorded calls (newest last), so a resent outcome is not counted twice.</summary>
     [Id(19)] public List<Guid> RecentCallIds { get; set; } = [];
+
+    /// <summary>
+    /// Total paid per asset over every settled payment. Empty in records written before it existed: then it is computed from
+    /// <see cref="Payments"/> (which then still held every receipt) on activation.
+    /// </summary>
+    [Id(30)] public List<AssetTotal> PaidTotals { get; set; } = [];
 }
 
 /// <summary>A payment authorised by the grain whose outcome is not yet known.</summary>

@@ -1,4 +1,7 @@
 using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using X402Orleans.Abstractions;
 using X402Orleans.Grains;
 using X402Orleans.Grains.Storage;
@@ -34,6 +37,40 @@ public sealed class StateJsonTests
         Assert.Equal("0xabc", receipt.Transaction);
         Assert.Equal("1000", receipt.AmountAtomic);
         Assert.True(receipt.Simulated);
+    }
+
+    [Fact]
+    public async Task SessionV1Document_IsServedWithItsTotalsAndCallCount_WhenActivatedFromStorage()
+    {
+        var ports = TestEnvironment.FreePorts(3);
+        var settings = new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["X402:Storage:Path"] = ":memory:",
+            ["X402:Cluster:SiloPort"] = ports[1].ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["X402:Cluster:GatewayPort"] = ports[2].ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["X402:Wallet:PrivateKey"] = TestEnvironment.WalletKey,
+        };
+        var app = X402Orleans.Silo.X402Host.CreateWebApp(["--urls", $"http://127.0.0.1:{ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture)}"], b => b.Configuration.AddInMemoryCollection(settings));
+        await using (app)
+        {
+            await app.StartAsync();
+            var old = new StateJsonSerializer().Deserialize<SessionState>(new BinaryData(Encoding.UTF8.GetBytes(SessionV1)))!;
+            old.ExpiresAt = DateTimeOffset.UtcNow.AddHours(1);
+            var grain = app.Services.GetRequiredService<IGrainFactory>().GetGrain<ISessionGrain>(Guid.NewGuid());
+            var storage = app.Services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Sessions);
+            await storage.WriteStateAsync("session", grain.GetGrainId(), new Orleans.GrainState<SessionState>(old));
+
+            var ticket = await grain.BeginCall("agent-a", null, Guid.NewGuid());
+            var session = (await grain.GetStatus("agent-a")).Session!;
+
+            Assert.True(ticket.Allowed, ticket.Message);
+            Assert.Equal(8, session.CallCount);
+            var total = Assert.Single(session.PaidTotals);
+            Assert.Equal(("1000", 1L, "USDC"), (total.AmountAtomic, total.Payments, total.Symbol));
+            Assert.Equal("0xabc", Assert.Single(session.Payments).Transaction);
+            await app.StopAsync();
+        }
     }
 
     [Fact]

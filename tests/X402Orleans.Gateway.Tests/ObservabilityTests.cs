@@ -105,8 +105,8 @@ public sealed class ObservabilityTests
 
         var mcpCall = trace.FirstOrDefault(a => a.Source.Name == "Experimental.ModelContextProtocol" && Under(fetch, a));
         Assert.True(mcpCall is not null, "the MCP tools/call span is an ancestor of x402.session.fetch: " + Describe(trace));
-        Assert.Contains(trace, a => a.Source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal) && a.DisplayName.Contains("AuthorizeCall", StringComparison.Ordinal) && Under(a, fetch));
-        Assert.Contains(trace, a => a.Source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal) && a.DisplayName.Contains("CompleteCall", StringComparison.Ordinal) && Under(a, fetch));
+        Assert.Contains(trace, a => a.Source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal) && a.DisplayName.Contains("BeginCall", StringComparison.Ordinal) && Under(a, fetch));
+        Assert.DoesNotContain(trace, a => a.Source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal) && a.DisplayName.Contains("CompleteCall", StringComparison.Ordinal) && Under(a, fetch));
         var upstream = Assert.Single(trace, a => a.OperationName == "x402.upstream GET" && Under(a, fetch));
         Assert.Equal(200, upstream.GetTagItem("http.response.status_code"));
         Assert.Equal(Weather, upstream.GetTagItem("url.path"));

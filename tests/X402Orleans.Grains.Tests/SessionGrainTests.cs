@@ -212,6 +212,73 @@ public sealed class SessionGrainTests(SessionsClusterFixture fixture)
     }
 
     [Fact]
+    public async Task BeginCall_CountsAndPersistsTheCall_InOneTurn()
+    {
+        var agent = NewAgent();
+        var (grain, _, _) = await OpenActiveAsync(_grains, agent);
+        fixture.Services.Clock.Advance(TimeSpan.FromMinutes(1));
+        var at = Now;
+
+        var ticket = await grain.BeginCall(agent, Endpoint + "/items/1", Guid.NewGuid());
+        await DeactivateAllIdleAsync(_grains);
+        var status = await grain.GetStatus(agent);
+
+        Assert.True(ticket.Allowed, ticket.Message);
+        Assert.Equal(Endpoint + "/items/1", ticket.Url);
+        Assert.Equal(2, ticket.CallCount);
+        Assert.Equal(2, status.Session!.CallCount);
+        Assert.Equal(at, status.Session.LastUsedAt);
+    }
+
+    [Fact]
+    public async Task BeginCall_CountsOnce_WhenResentWithTheSameCallId()
+    {
+        var agent = NewAgent();
+        var (grain, _, _) = await OpenActiveAsync(_grains, agent);
+        var callId = Guid.NewGuid();
+
+        var first = await grain.BeginCall(agent, null, callId);
+        var resent = await grain.BeginCall(agent, null, callId);
+        var delivered = await grain.CompleteCall(agent, Delivered() with { CallId = callId });
+
+        Assert.Equal(2, first.CallCount);
+        Assert.True(resent.Allowed);
+        Assert.Equal(2, resent.CallCount);
+        Assert.Equal(2, delivered.Session!.CallCount);
+    }
+
+    [Fact]
+    public async Task CompleteCall_UncountsOnce_WhenABegunCallGotNoAnswer()
+    {
+        var agent = NewAgent();
+        var (grain, _, _) = await OpenActiveAsync(_grains, agent);
+        var callId = Guid.NewGuid();
+        await grain.BeginCall(agent, null, callId);
+        var undelivered = new CallOutcome(false, 0, ReuseMode.Unknown, null, callId);
+
+        var once = await grain.CompleteCall(agent, undelivered);
+        var twice = await grain.CompleteCall(agent, undelivered);
+
+        Assert.Equal(1, once.Session!.CallCount);
+        Assert.Equal(1, twice.Session!.CallCount);
+    }
+
+    [Fact]
+    public async Task BeginCall_DoesNotCount_WhenRefused()
+    {
+        var agent = NewAgent();
+        var (grain, _, _) = await OpenActiveAsync(_grains, agent);
+
+        var outside = await grain.BeginCall(agent, "https://elsewhere.example/x", Guid.NewGuid());
+        var stranger = await grain.BeginCall(NewAgent(), null, Guid.NewGuid());
+
+        Assert.Equal(SessionErrorCode.OutOfScope, outside.Error);
+        Assert.Equal(SessionErrorCode.NotFound, stranger.Error);
+        Assert.Equal(string.Empty, stranger.Endpoint);
+        Assert.Equal(1, (await grain.GetStatus(agent)).Session!.CallCount);
+    }
+
+    [Fact]
     public async Task CompleteCall_UpdatesReuse_WhenServerReportsAnotherMode()
     {
         var agent = NewAgent();
@@ -342,6 +409,32 @@ public sealed class SessionGrainTests(SessionsClusterFixture fixture)
         Assert.Equal(new[] { receipt }, payments);
         var attempt = Assert.Single(await _grains.GetGrain<IAgentGrain>(agent).ListAttempts(10));
         Assert.Equal(("settled", receipt.Transaction), (attempt.Outcome, attempt.Transaction));
+    }
+
+    [Fact]
+    public async Task RecordPayment_KeepsFirstAndNewestReceiptsAndEveryPaymentInTotals_WhenPayingPerCall()
+    {
+        var agent = NewAgent();
+        var grain = _grains.GetGrain<ISessionGrain>(Guid.NewGuid());
+        await grain.Open(Command(agent, maxPayment: "0.05", allowRepeatPayments: true) with { MaxTotal = "0.05" });
+        var paid = new List<PaymentReceipt>();
+        for (var i = 1; i <= 30; i++)
+        {
+            var decision = await grain.AuthorizePayment(agent, Quote("1000"));
+            Assert.True(decision.Approved, decision.Message);
+            var receipt = Receipt("1000", Now) with { Transaction = "0x" + i.ToString("x64", System.Globalization.CultureInfo.InvariantCulture) };
+            await grain.RecordPayment(agent, new PaymentOutcome(decision.ReservationId, true, receipt, null));
+            paid.Add(receipt);
+        }
+
+        var session = (await grain.GetStatus(agent)).Session!;
+        var overTotal = await grain.AuthorizePayment(agent, Quote("20001"));
+
+        Assert.Equal([paid[0], .. paid.TakeLast(19)], session.Payments);
+        var total = Assert.Single(session.PaidTotals);
+        Assert.Equal(("30000", 30L), (total.AmountAtomic, total.Payments));
+        Assert.False(overTotal.Approved);
+        Assert.Contains("max_total", overTotal.Message, StringComparison.Ordinal);
     }
 
     [Fact]

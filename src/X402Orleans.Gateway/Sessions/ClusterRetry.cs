@@ -8,8 +8,8 @@ namespace X402Orleans.Gateway.Sessions;
 /// it fail with <see cref="SiloUnavailableException"/> or a rejection, and a call that was in flight when its silo died
 /// times out (the client's response timeout); afterwards the call succeeds on a new activation elsewhere. Retried: an
 /// unreachable silo, a rejected message, a transient state-store error, and a timeout. Only idempotent calls go through
-/// here (authorising a call, reading a status, and recording a call's outcome, which carries a call id the session
-/// remembers), so an agent's call waits through a failover instead of failing, and a delivered upstream response is
+/// here (beginning a call and recording its outcome, both carrying a call id the session remembers, and reading a
+/// status), so an agent's call waits through a failover instead of failing, and a delivered upstream response is
 /// counted exactly once.
 /// </summary>
 internal static class ClusterRetry
@@ -35,6 +35,9 @@ internal static class ClusterRetry
             }
         }
     }
+
+    /// <summary>Whether <paramref name="ex"/> says the cluster (or its state store) could not serve a call.</summary>
+    public static bool IsClusterFailure(Exception ex) => IsFailover(ex) || ex is OrleansException or StorageUnavailableException;
 
     private static bool IsFailover(Exception ex) => ex switch
     {

@@ -34,6 +34,7 @@ public sealed class SessionService
     private readonly ProofCache _proofs;
     private readonly X402Options _options;
     private readonly PaymentPolicy _policy;
+    private readonly SessionRoutes _routes;
 
     internal SessionService(IGrainFactory grains, PaymentExchange exchange, ProofCache proofs, IOptions<X402Options> options)
     {
@@ -42,6 +43,7 @@ public sealed class SessionService
         _proofs = proofs;
         _options = options.Value;
         _policy = PolicyFrom(_options.Payments);
+        _routes = new SessionRoutes(_policy);
     }
 
     /// <summary>The configured payment policy.</summary>
@@ -156,35 +158,60 @@ public sealed class SessionService
             false);
     }
 
-    /// <summary>Calls through a session.</summary>
+    /// <summary>
+    /// Calls through a session. One grain turn in the common case: <see cref="ISessionGrain.BeginCall"/> authorises the call and
+    /// persists its count before the request goes out; a second turn only records what else happened (the call got no answer
+    /// and is uncounted, or the server reported another reuse mode); payments record themselves through their own turns.
+    /// </summary>
     public async Task<FetchResult> FetchAsync(string agentId, FetchArguments args, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
         var sessionId = ParseId(args.SessionId);
         using var call = X402Telemetry.BeginCall("fetch", sessionId);
         var grain = _grains.GetGrain<ISessionGrain>(sessionId);
-        var ticket = await ClusterRetry.RunAsync(() => grain.AuthorizeCall(agentId, args.Url), cancellationToken);
+        var callId = Guid.NewGuid();
+        var ticket = await ClusterRetry.RunAsync(() => grain.BeginCall(agentId, args.Url, callId), cancellationToken);
         if (!ticket.Allowed)
         {
             throw new ToolError(ticket.Message);
         }
 
-        _ = EndpointScope.TryParseMode(ticket.Scope, out var mode);
-        if (!EndpointScope.TryCreate(ticket.Endpoint, mode, out var scope, out _))
+        ExchangeResult result;
+        try
         {
-            throw new ToolError("the session's endpoint is no longer valid");
+            var route = _routes.For(ticket);
+            var request = RequestArguments.Build(new Uri(ticket.Url), args.Method, args.Headers, args.Body, args.TimeoutMs, _options.Http);
+            var refusal = ticket.Reuse == ReuseMode.SignInWithX
+                ? "the server did not accept this wallet's sign-in-with-x proof and demands payment, but the session does not allow repeat payments"
+                : "the server demands payment and the session does not allow repeat payments";
+            var context = new ExchangeContext(agentId, _grains.GetGrain<IAgentGrain>(agentId), sessionId, grain, route.Scope, route.Policy, ticket.AllowRepeatPayments, refusal, LimitsFor(agentId));
+            result = await _exchange.RunAsync(context, request, cancellationToken);
+        }
+        catch (Exception)
+        {
+            // Counted when it began, but no answer reaches the agent: take the count back before answering. If even that
+            // fails (the cluster is unreachable), the agent still gets the call's own error; the count keeps this one call.
+            var undelivered = new CallOutcome(false, 0, ReuseMode.Unknown, null, callId);
+            try
+            {
+                await ClusterRetry.RunAsync(() => grain.CompleteCall(agentId, undelivered), CancellationToken.None);
+            }
+            catch (Exception ex) when (ClusterRetry.IsClusterFailure(ex))
+            {
+            }
+
+            throw;
         }
 
-        var request = RequestArguments.Build(new Uri(ticket.Url), args.Method, args.Headers, args.Body, args.TimeoutMs, _options.Http);
-        var mayPay = ticket.AllowRepeatPayments;
-        var refusal = ticket.Reuse == ReuseMode.SignInWithX
-            ? "the server did not accept this wallet's sign-in-with-x proof and demands payment, but the session does not allow repeat payments"
-            : "the server demands payment and the session does not allow repeat payments";
-        var context = new ExchangeContext(agentId, _grains.GetGrain<IAgentGrain>(agentId), sessionId, grain, scope!, _policy.WithMaxPayment(ticket.MaxPayment), mayPay, refusal, LimitsFor(agentId));
-        var result = await _exchange.RunAsync(context, request, cancellationToken);
         var observed = result.SignInWithXOffered ? ReuseMode.SignInWithX : ReuseMode.Unknown;
-        var outcome = new CallOutcome(true, result.Response.Status, observed, result.ResourceUrl, Guid.NewGuid());
-        var completed = await ClusterRetry.RunAsync(() => grain.CompleteCall(agentId, outcome), CancellationToken.None);
+        var callCount = ticket.CallCount;
+        if ((observed != ReuseMode.Unknown && observed != ticket.Reuse) || (ticket.ResourceUrl is null && result.ResourceUrl is not null))
+        {
+            var outcome = new CallOutcome(true, result.Response.Status, observed, result.ResourceUrl, callId);
+            var completed = await ClusterRetry.RunAsync(() => grain.CompleteCall(agentId, outcome), CancellationToken.None);
+            callCount = completed.Session?.CallCount ?? callCount;
+        }
+
         var response = ToResponse(result.Response);
         call.Complete(result.Access);
         return new FetchResult(
@@ -192,7 +219,7 @@ public sealed class SessionService
             result.Response.Url.AbsoluteUri,
             result.Access switch { AccessKind.Paid => "paid", AccessKind.SignInWithX => "sign-in-with-x", _ => "free" },
             result.Receipt is null ? null : ToInfo(result.Receipt),
-            completed.Session?.CallCount ?? 0,
+            callCount,
             response.Status,
             response.ContentType,
             response.Headers,
@@ -226,7 +253,7 @@ public sealed class SessionService
         var result = await _grains.GetGrain<ISessionGrain>(id).End(agentId);
         var s = result.Session ?? throw new ToolError(result.Message);
         _proofs.Forget(id, new Uri(s.Endpoint));
-        return new EndResult(id.ToString(), s.Endpoint, result.Message, s.CallCount, Totals(s.Payments));
+        return new EndResult(id.ToString(), s.Endpoint, result.Message, s.CallCount, Totals(s.PaidTotals));
     }
 
     /// <summary>The daily limits that apply to an agent.</summary>
@@ -291,21 +318,14 @@ public sealed class SessionService
         s.LastUsedAt is { } u ? Iso(u) : null,
         ReuseName(s.Reuse),
         s.MaxPayment,
-        Totals(s.Payments),
+        Totals(s.PaidTotals),
         [.. s.Payments.Select(ToInfo)]);
 
     internal static PaymentInfo ToInfo(PaymentReceipt r) =>
         new(AtomicAmount.Format(BigInteger.Parse(r.AmountAtomic, CultureInfo.InvariantCulture), r.Decimals), r.AmountAtomic, r.Asset, r.Symbol, r.Network, r.PayTo, r.Payer, r.Transaction, r.Simulated);
 
-    internal static IReadOnlyList<AmountInfo> Totals(IReadOnlyList<PaymentReceipt> payments) =>
-        [.. payments
-            .GroupBy(p => (p.Network, Asset: p.Asset.ToLowerInvariant()))
-            .Select(g =>
-            {
-                var first = g.First();
-                var total = g.Aggregate(BigInteger.Zero, (sum, p) => sum + BigInteger.Parse(p.AmountAtomic, CultureInfo.InvariantCulture));
-                return new AmountInfo(AtomicAmount.Format(total, first.Decimals), total.ToString(CultureInfo.InvariantCulture), first.Symbol, first.Asset, first.Network);
-            })];
+    internal static IReadOnlyList<AmountInfo> Totals(IReadOnlyList<AssetTotal> totals) =>
+        [.. totals.Select(t => new AmountInfo(AtomicAmount.Format(BigInteger.Parse(t.AmountAtomic, CultureInfo.InvariantCulture), t.Decimals), t.AmountAtomic, t.Symbol, t.Asset, t.Network))];
 
     internal static string ModeName(ScopeMode mode) => mode == ScopeMode.Exact ? "exact" : "prefix";
 
