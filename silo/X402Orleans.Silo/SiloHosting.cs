@@ -49,6 +49,16 @@ public static class SiloHosting
                 o.MinimumReminderPeriod = lifecycle.ReminderPeriod;
             }
         });
+        silo.Configure<GrainCollectionOptions>(o =>
+        {
+            // Idle sessions leave memory after their own age; the collector must look at least twice per that age.
+            o.ClassSpecificCollectionAge[typeof(SessionGrain).FullName!] = lifecycle.IdleCollectionAge;
+            var quantum = TimeSpan.FromSeconds(Math.Max(1, lifecycle.IdleCollectionAge.TotalSeconds / 2));
+            if (quantum < o.CollectionQuantum)
+            {
+                o.CollectionQuantum = quantum;
+            }
+        });
         silo.AddIncomingGrainCallFilter<StorageExceptionFilter>();
 
         if (cluster.IsAdoNet)
@@ -138,7 +148,8 @@ public static class SiloHosting
     {
         var retention = ReadSeconds(configuration, "X402:Sessions:RetentionSeconds", TimeSpan.FromDays(7), TimeSpan.Zero, TimeSpan.FromDays(3650));
         var period = ReadSeconds(configuration, "X402:Sessions:ReminderPeriodSeconds", TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
-        return new SessionLifecycleOptions { Retention = retention, ReminderPeriod = period };
+        var idle = ReadSeconds(configuration, "X402:Sessions:IdleCollectionSeconds", TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        return new SessionLifecycleOptions { Retention = retention, ReminderPeriod = period, IdleCollectionAge = idle };
     }
 
     private static TimeSpan ReadSeconds(IConfiguration configuration, string key, TimeSpan fallback, TimeSpan min, TimeSpan max)

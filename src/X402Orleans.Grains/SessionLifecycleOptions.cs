@@ -15,4 +15,11 @@ public sealed class SessionLifecycleOptions
     /// lowers Orleans' minimum reminder period to this when it is shorter (test clusters only).
     /// </summary>
     public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long a session grain stays in memory without a call before Orleans collects it (default 5 minutes;
+    /// <c>X402:Sessions:IdleCollectionSeconds</c>). Its state stays in storage and its reminder still expires it on time;
+    /// the next call reactivates it.
+    /// </summary>
+    public TimeSpan IdleCollectionAge { get; set; } = TimeSpan.FromMinutes(5);
 }
