@@ -202,6 +202,13 @@ public sealed class SqliteGroupCommitTests : IDisposable
     }
 
     [Fact]
+    public async Task AdoNetReminderTable_MeetsTheSameContract_OnTheSameSchema()
+    {
+        await using var env = await StartAsync();
+        await AssertReminderContractAsync(await env.StartAdoNetReminderTableAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task AdoNetReminderRows_AreReadAndWrittenBySqliteReminderTable_AndBack()
     {
         await using var env = await StartAsync();
