@@ -42,7 +42,7 @@ internal sealed record BenchOptions
           --warmup SECONDS     unmeasured warm-up before each window (default 1)
           --sessions-per-agent N  scale step: sessions per agent (default 100)
           --storage PATH       grain state: :memory: (default) or a SQLite file path
-          --only LIST          only these: direct_http,upstream_http,session_service,gateway_fetch,noop_tool,official_fetch,authorization
+          --only LIST          only these: direct_http,upstream_http,session_service,gateway_fetch,noop_tool,official_fetch,authorization (storage: SQLite write bench only)
           --collection-age S   Orleans grain collection age in seconds for the run (default: Orleans' own)
           --no-node            skip the official @x402/fetch client
           --no-scale           skip the scale step

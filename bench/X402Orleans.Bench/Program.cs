@@ -27,6 +27,11 @@ catch (Exception ex) when (ex is ArgumentException or FormatException)
     return 2;
 }
 
+if (options.Runs("storage") && options.Only is not null)
+{
+    return await StorageBench.RunAsync(options);
+}
+
 var root = RepoRoot();
 var outDir = Path.GetFullPath(options.Output ?? Path.Combine(root, "bench", "results"));
 var startedAt = DateTimeOffset.UtcNow;

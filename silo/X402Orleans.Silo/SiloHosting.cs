@@ -1,12 +1,15 @@
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 using X402Orleans.Grains;
 using X402Orleans.Grains.Storage;
 using X402Orleans.Hosting;
 using X402Orleans.Silo.Storage;
+using X402Orleans.Silo.Storage.Sqlite;
 
 namespace X402Orleans.Silo;
 
@@ -101,13 +104,7 @@ public static class SiloHosting
             return;
         }
 
-        var sqlite = SchemaScripts.SqliteConnectionString(settings.Storage.ResolvedPath);
-        AddGuardedAdoNetStorage(silo, SqliteInvariant, sqlite, serializer);
-        silo.UseAdoNetReminderService(o =>
-        {
-            o.Invariant = SqliteInvariant;
-            o.ConnectionString = sqlite;
-        });
+        AddGroupCommitSqlite(silo, SchemaScripts.SqliteConnectionString(settings.Storage.ResolvedPath), serializer);
     }
 
     /// <summary>
@@ -128,6 +125,24 @@ public static class SiloHosting
         options.NumMissedTableIAmAliveLimit = 3;
         options.TableRefreshTimeout = TimeSpan.FromSeconds(Math.Max(5, cluster.IAmAliveSeconds * 2));
         options.DeathVoteExpirationTimeout = TimeSpan.FromSeconds(Math.Max(30, cluster.ProbeTimeoutSeconds * cluster.MissedProbesLimit * 4));
+    }
+
+    /// <summary>
+    /// Local mode on a file: grain state and reminders through one group-committed SQLite writer (<see cref="SqliteWriter"/>:
+    /// WAL, synchronous=FULL, one transaction and one fsync per batch of queued writes), same tables and rows as the ADO.NET providers.
+    /// </summary>
+    private static void AddGroupCommitSqlite(ISiloBuilder silo, string connectionString, StateJsonSerializer serializer)
+    {
+        silo.Services.AddSingleton(sp => new SqliteWriter(connectionString, sp.GetRequiredService<ILogger<SqliteWriter>>()));
+        silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Sessions, (sp, _) => new GuardedGrainStorage(
+            new SqliteGrainStorage(
+                sp.GetRequiredService<SqliteWriter>(),
+                sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+                serializer,
+                sp.GetRequiredService<IActivatorProvider>()),
+            sp.GetRequiredService<ILogger<GuardedGrainStorage>>()));
+        silo.Services.AddSingleton<IReminderTable, SqliteReminderTable>();
+        silo.AddReminders();
     }
 
     private static void AddGuardedAdoNetStorage(ISiloBuilder silo, string invariant, string connectionString, StateJsonSerializer serializer)
