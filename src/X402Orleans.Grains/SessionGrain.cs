@@ -71,9 +71,13 @@ public sealed partial class SessionGrain(
             MaxPayment = command.MaxPayment,
             AllowRepeatPayments = command.AllowRepeatPayments,
             MaxTotal = command.MaxTotal,
+            IdempotencyKey = command.IdempotencyKey,
         };
         await state.WriteStateAsync();
-        await GrainFactory.GetGrain<IAgentGrain>(command.AgentId).Register(Id);
+
+        // The page is persisted with the session's next write (activation or close); until then a close from a fresh activation
+        // does not know it and the agent searches its live pages.
+        S.IndexPage = await GrainFactory.GetGrain<IAgentGrain>(command.AgentId).Register(Id);
         ArmExpiryTimer();
         await ScheduleLifecycleReminderAsync();
         Log.Opened(logger, Id, command.AgentId, command.Endpoint);
@@ -370,7 +374,13 @@ public sealed partial class SessionGrain(
         X402Diagnostics.SessionClosed(S.Status, S.CallCount > 0);
         _expiryTimer?.Dispose();
         _expiryTimer = null;
-        await GrainFactory.GetGrain<IAgentGrain>(S.AgentId).Unregister(Id);
+        await GrainFactory.GetGrain<IAgentGrain>(S.AgentId).Unregister(Id, S.IndexPage ?? -1);
+        if (S.Status == SessionStatus.Failed)
+        {
+            // A start that failed frees its idempotency key, so a retry with the key starts afresh.
+            await ReleaseIdempotencyKeyAsync();
+        }
+
         await ScheduleLifecycleReminderAsync();
         DeactivateOnIdle();
     }
