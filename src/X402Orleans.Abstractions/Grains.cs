@@ -45,17 +45,30 @@ public interface ISessionGrain : IGrainWithGuidKey
     Task<SessionResult> End(string agentId);
 }
 
-/// <summary>One agent's index: its sessions and its idempotency keys (keyed by agent id).</summary>
+/// <summary>
+/// One agent's index (keyed by agent id): its live sessions, its idempotency keys and its payment audit log. The agent's own
+/// record holds only counters and page numbers; sessions and attempts live in bounded pages and each idempotency key in its
+/// own record, so nothing the agent stores grows with its history.
+/// </summary>
 public interface IAgentGrain : IGrainWithStringKey
 {
-    /// <summary>Adds a session to the agent's index.</summary>
-    Task Register(Guid sessionId);
+    /// <summary>Adds a session to the agent's index; returns the index page it went to (pass it to <see cref="Unregister"/>).</summary>
+    Task<long> Register(Guid sessionId);
 
-    /// <summary>Removes a session from the agent's list of live sessions.</summary>
-    Task Unregister(Guid sessionId);
+    /// <summary>
+    /// Removes a session from the agent's list of live sessions. <paramref name="page"/> is the page <see cref="Register"/>
+    /// returned, or -1 when unknown (a session registered by an earlier version), which searches every live page.
+    /// </summary>
+    Task Unregister(Guid sessionId, long page);
 
-    /// <summary>The agent's live (starting or active) session ids.</summary>
+    /// <summary>The agent's live (starting or active) session ids, oldest first (reads every live page; prefer <see cref="ListSessionsPage"/>).</summary>
     Task<IReadOnlyList<Guid>> ListSessions();
+
+    /// <summary>
+    /// At most <paramref name="limit"/> live session ids, oldest first, from position <paramref name="from"/> (0: the start; otherwise
+    /// a <see cref="SessionIndexPage.Next"/> returned earlier). Each live session is listed once across the pages.
+    /// </summary>
+    Task<SessionIndexPage> ListSessionsPage(long from, int limit);
 
     /// <summary>
     /// Claims <paramref name="key"/> for a new session with the given argument fingerprint. Returns the session id the key maps
@@ -72,6 +85,12 @@ public interface IAgentGrain : IGrainWithStringKey
     /// <summary>The agent's payment attempts, newest first.</summary>
     Task<IReadOnlyList<PaymentAttempt>> ListAttempts(int limit);
 }
+
+/// <summary>One page of an agent's live sessions.</summary>
+[GenerateSerializer, Immutable]
+public sealed record SessionIndexPage(
+    [property: Id(0)] IReadOnlyList<Guid> SessionIds,
+    [property: Id(1)] long? Next);
 
 /// <summary>The result of claiming an idempotency key.</summary>
 [GenerateSerializer, Immutable]

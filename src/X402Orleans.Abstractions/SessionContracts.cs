@@ -73,7 +73,8 @@ public sealed record OpenSessionCommand(
     [property: Id(4)] TimeSpan Ttl,
     [property: Id(5)] string MaxPayment,
     [property: Id(6)] bool AllowRepeatPayments,
-    [property: Id(7)] string? MaxTotal = null);
+    [property: Id(7)] string? MaxTotal = null,
+    [property: Id(8)] string? IdempotencyKey = null);
 
 /// <summary>A payment the gateway wants to make for a session, in atomic units.</summary>
 [GenerateSerializer, Immutable]

@@ -81,11 +81,18 @@ public sealed partial class SessionGrain : IRemindable
     private async Task PurgeAsync()
     {
         var callCount = S.CallCount;
+        await ReleaseIdempotencyKeyAsync();
         await state.ClearStateAsync();
         await DropLifecycleReminderAsync();
         LifecycleLog.Purged(logger, Id, callCount);
         DeactivateOnIdle();
     }
+
+    /// <summary>Deletes the session's idempotency key record (the key lives exactly as long as its session).</summary>
+    private Task ReleaseIdempotencyKeyAsync() =>
+        S.IdempotencyKey is { } key
+            ? GrainFactory.GetGrain<IIdempotencyGrain>(IdempotencyGrain.KeyFor(S.AgentId, key)).Release(Id)
+            : Task.CompletedTask;
 
     private async Task DropLifecycleReminderAsync()
     {

@@ -75,9 +75,13 @@ public sealed partial class SessionGrain(
             MaxPayment = command.MaxPayment,
             AllowRepeatPayments = command.AllowRepeatPayments,
             MaxTotal = command.MaxTotal,
+            IdempotencyKey = command.IdempotencyKey,
         };
+
+        // Listed with the agent first, so the session's one write also records its index page. Should that write fail, the
+        // agent lists an id whose status answers "not found", which listing skips.
+        S.IndexPage = await GrainFactory.GetGrain<IAgentGrain>(command.AgentId).Register(Id);
         await state.WriteStateAsync();
-        await GrainFactory.GetGrain<IAgentGrain>(command.AgentId).Register(Id);
         if (!HasReminders)
         {
             ArmExpiryTimer();
@@ -445,7 +449,13 @@ public sealed partial class SessionGrain(
         X402Diagnostics.SessionClosed(S.Status, S.CallCount > 0);
         _expiryTimer?.Dispose();
         _expiryTimer = null;
-        await GrainFactory.GetGrain<IAgentGrain>(S.AgentId).Unregister(Id);
+        await GrainFactory.GetGrain<IAgentGrain>(S.AgentId).Unregister(Id, S.IndexPage ?? -1);
+        if (S.Status == SessionStatus.Failed)
+        {
+            // A start that failed frees its idempotency key, so a retry with the key starts afresh.
+            await ReleaseIdempotencyKeyAsync();
+        }
+
         await ScheduleLifecycleReminderAsync();
         DeactivateOnIdle();
     }

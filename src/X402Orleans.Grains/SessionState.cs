@@ -81,6 +81,12 @@ public sealed class SessionState
     /// <see cref="Payments"/> (which then still held every receipt) on activation.
     /// </summary>
     [Id(30)] public List<AssetTotal> PaidTotals { get; set; } = [];
+
+    /// <summary>The agent index page the session is listed in (null: not known, e.g. registered by an earlier version).</summary>
+    [Id(20)] public long? IndexPage { get; set; }
+
+    /// <summary>The idempotency key the session was started under, released when the session fails or is purged.</summary>
+    [Id(21)] public string? IdempotencyKey { get; set; }
 }
 
 /// <summary>A payment authorised by the grain whose outcome is not yet known.</summary>
@@ -100,21 +106,91 @@ public sealed class PendingPayment
     [Id(3)] public string BudgetKey { get; set; } = string.Empty;
 }
 
-/// <summary>The persisted state of an agent's index.</summary>
+/// <summary>
+/// The persisted state of an agent's index: page numbers only, so the record stays the same size whatever the agent's history.
+/// Sessions and attempts live in page grains, idempotency keys in one grain each. <see cref="Sessions"/>,
+/// <see cref="IdempotencyKeys"/> and <see cref="Attempts"/> are the layout of schema version 1, read once on activation, moved
+/// into the new structures and written back empty.
+/// </summary>
 [GenerateSerializer]
 public sealed class AgentState
+{
+    /// <summary>Current contract version.</summary>
+    public const int CurrentSchemaVersion = 2;
+
+    /// <summary>Contract version.</summary>
+    [Id(0)] public int SchemaVersion { get; set; } = CurrentSchemaVersion;
+
+    /// <summary>Version 1: live session ids (now in session pages; empty once migrated).</summary>
+    [Id(1)] public HashSet<Guid> Sessions { get; set; } = [];
+
+    /// <summary>Version 1: idempotency keys → (session id, argument fingerprint) (now one grain per key; empty once migrated).</summary>
+    [Id(2)] public Dictionary<string, IdempotencyEntry> IdempotencyKeys { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Version 1: payment attempts, oldest first (now in audit pages; empty once migrated).</summary>
+    [Id(3)] public List<PaymentAttempt> Attempts { get; set; } = [];
+
+    /// <summary>The audit page new attempts are appended to.</summary>
+    [Id(4)] public long AuditPage { get; set; }
+
+    /// <summary>The session page new sessions are added to.</summary>
+    [Id(5)] public long SessionPage { get; set; }
+
+    /// <summary>Session pages that may hold live sessions, ascending (a page leaves once it is full and empty).</summary>
+    [Id(6)] public List<long> LiveSessionPages { get; set; } = [];
+
+    /// <summary>Whether the record still holds members of the version 1 layout.</summary>
+    internal bool HasLegacyMembers => Sessions.Count > 0 || IdempotencyKeys.Count > 0 || Attempts.Count > 0;
+}
+
+/// <summary>One page of an agent's payment audit log: at most <see cref="PageSizes.Audit"/> attempts, oldest first; never rewritten once full.</summary>
+[GenerateSerializer]
+public sealed class AuditPageState
 {
     /// <summary>Contract version.</summary>
     [Id(0)] public int SchemaVersion { get; set; } = 1;
 
-    /// <summary>Live session ids.</summary>
-    [Id(1)] public HashSet<Guid> Sessions { get; set; } = [];
+    /// <summary>Attempts, oldest first.</summary>
+    [Id(1)] public List<PaymentAttempt> Entries { get; set; } = [];
+}
 
-    /// <summary>Idempotency keys → (session id, argument fingerprint).</summary>
-    [Id(2)] public Dictionary<string, IdempotencyEntry> IdempotencyKeys { get; set; } = new(StringComparer.Ordinal);
+/// <summary>One page of an agent's session index: the live sessions among the at most <see cref="PageSizes.Sessions"/> added to it.</summary>
+[GenerateSerializer]
+public sealed class SessionPageState
+{
+    /// <summary>Contract version.</summary>
+    [Id(0)] public int SchemaVersion { get; set; } = 1;
 
-    /// <summary>Payment attempts, oldest first (the newest <see cref="AgentGrain.MaxAuditEntries"/> are kept).</summary>
-    [Id(3)] public List<PaymentAttempt> Attempts { get; set; } = [];
+    /// <summary>How many sessions were ever added (slots used).</summary>
+    [Id(1)] public int Added { get; set; }
+
+    /// <summary>Live sessions by slot, ascending.</summary>
+    [Id(2)] public List<SessionSlot> Live { get; set; } = [];
+}
+
+/// <summary>A live session in a session page.</summary>
+[GenerateSerializer]
+public sealed class SessionSlot
+{
+    /// <summary>Position in the page (order added).</summary>
+    [Id(0)] public int Slot { get; set; }
+
+    /// <summary>The session.</summary>
+    [Id(1)] public Guid SessionId { get; set; }
+}
+
+/// <summary>One idempotency key of one agent.</summary>
+[GenerateSerializer]
+public sealed class IdempotencyState
+{
+    /// <summary>Contract version.</summary>
+    [Id(0)] public int SchemaVersion { get; set; } = 1;
+
+    /// <summary>The session created under the key.</summary>
+    [Id(1)] public Guid SessionId { get; set; }
+
+    /// <summary>Fingerprint of the start arguments.</summary>
+    [Id(2)] public string Fingerprint { get; set; } = string.Empty;
 }
 
 /// <summary>An idempotency key's binding.</summary>

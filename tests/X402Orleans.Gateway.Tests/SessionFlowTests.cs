@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 
 namespace X402Orleans.Gateway.Tests;
@@ -89,6 +90,46 @@ public sealed class SessionFlowTests(GatewayFixture fixture)
         var final = await Host.GetStatsAsync();
         Assert.Equal(after.ServedOn("/demo/weather"), final.ServedOn("/demo/weather"));
         Assert.Equal(after.Payments, final.Payments);
+    }
+
+    [Fact]
+    public async Task SessionStatus_ListsEachLiveSessionOnceOldestFirst_WhenPagedWithCursor()
+    {
+        var agent = fixture.AgentA;
+        var started = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            started.Add((await agent.StartAsync(Host.Url("/demo/free"), new() { ["label"] = "paged " + i.ToString(CultureInfo.InvariantCulture) })).Ok().Structured.Str("session_id"));
+        }
+
+        (await agent.EndAsync(started[2])).Ok();
+
+        var listed = new List<string>();
+        string? cursor = null;
+        var pages = 0;
+        do
+        {
+            var arguments = new Dictionary<string, object?> { ["limit"] = 2 };
+            if (cursor is not null)
+            {
+                arguments["cursor"] = cursor;
+            }
+
+            var page = (await agent.CallAsync(McpCalls.Status, arguments)).Ok();
+            Assert.InRange(page.SessionIds().Count, 0, 2);
+            listed.AddRange(page.SessionIds());
+            cursor = page["next_cursor"].ValueKind == JsonValueKind.Null ? null : page["next_cursor"].GetString();
+            Assert.True(++pages < 500, "paging did not end");
+        }
+        while (cursor is not null);
+
+        Assert.Equal(listed.Distinct().Count(), listed.Count);
+        Assert.Equal([started[0], started[1], started[3], started[4]], listed.Where(started.Contains));
+        Assert.Equal((await agent.StatusAsync()).Ok().SessionIds().Order(StringComparer.Ordinal), listed.Order(StringComparer.Ordinal));
+        foreach (var id in started.Where(id => id != started[2]))
+        {
+            (await agent.EndAsync(id)).Ok();
+        }
     }
 
     [Fact]

@@ -29,11 +29,12 @@ public sealed class AgentGrainTests(SessionsClusterFixture fixture)
         var agent = _grains.GetGrain<IAgentGrain>(NewAgent());
         var a = Guid.NewGuid();
         var b = Guid.NewGuid();
-        await agent.Register(a);
+        var page = await agent.Register(a);
         await agent.Register(b);
 
-        await agent.Unregister(a);
-        await agent.Unregister(Guid.NewGuid());
+        await agent.Unregister(a, page);
+        await agent.Unregister(Guid.NewGuid(), page);
+        await agent.Unregister(Guid.NewGuid(), -1);
 
         Assert.Equal(new[] { b }, await agent.ListSessions());
     }

@@ -4,7 +4,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.Hosting;
 using Orleans.TestingHost;
+using Orleans.Storage;
 using X402Orleans.Grains;
+using X402Orleans.Grains.Storage;
 
 namespace X402Orleans.Grains.Tests;
 
@@ -47,7 +49,7 @@ public abstract class FakeClockSiloConfigurator : ISiloConfigurator
     {
         ArgumentNullException.ThrowIfNull(siloBuilder);
         var services = Services;
-        siloBuilder.AddMemoryGrainStorage(StorageNames.Sessions);
+        siloBuilder.AddMemoryGrainStorage(StorageNames.Sessions, o => o.GrainStorageSerializer = new StateJsonSerializer());
 
         // The session grain reads its clock under the project's own key, while Orleans drives grain timers (and
         // IGrainRuntime.TimeProvider) from its keyed "Orleans.Grains" clock: the keys differ, so the one fake is registered
@@ -86,6 +88,10 @@ public abstract class ClusterFixture<TConfigurator> : IAsyncLifetime
 
     /// <summary>Grain factory of the cluster's client.</summary>
     public IGrainFactory Grains => Cluster.GrainFactory;
+
+    /// <summary>The silo's grain storage (stored JSON, as in production), for tests that read or write records directly.</summary>
+    public IGrainStorage Storage =>
+        (Cluster.Primary as InProcessSiloHandle ?? throw new InvalidOperationException("The silo is not in-process.")).SiloHost.Services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Sessions);
 
     /// <summary>The cluster's fake grain clock and captured logs.</summary>
     public ClusterServices Services { get; } = new TConfigurator().Services;

@@ -70,9 +70,9 @@ public static class McpTools
         return client.CallAsync(Fetch, arguments, timeout);
     }
 
-    /// <summary>x402_session_status (one session, or the caller's active sessions).</summary>
+    /// <summary>x402_session_status (one session, or the first 200 of the caller's active sessions, the most one page holds).</summary>
     public static Task<ToolOutcome> StatusAsync(this McpClient client, string? sessionId = null, TimeSpan? timeout = null) =>
-        client.CallAsync(Status, sessionId is null ? [] : new Dictionary<string, object?> { ["session_id"] = sessionId }, timeout);
+        client.CallAsync(Status, sessionId is null ? new Dictionary<string, object?> { ["limit"] = 200 } : new Dictionary<string, object?> { ["session_id"] = sessionId }, timeout);
 
     /// <summary>x402_session_end.</summary>
     public static Task<ToolOutcome> EndAsync(this McpClient client, string sessionId, TimeSpan? timeout = null) =>

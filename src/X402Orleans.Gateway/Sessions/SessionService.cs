@@ -111,7 +111,7 @@ public sealed class SessionService
 
         using var call = X402Telemetry.BeginCall("start", sessionId);
         var grain = _grains.GetGrain<ISessionGrain>(sessionId);
-        var opened = await grain.Open(new OpenSessionCommand(agentId, scope.Endpoint.AbsoluteUri, ModeName(mode), args.Label, TimeSpan.FromSeconds(ttl), maxPayment, allowRepeat, maxTotal));
+        var opened = await grain.Open(new OpenSessionCommand(agentId, scope.Endpoint.AbsoluteUri, ModeName(mode), args.Label, TimeSpan.FromSeconds(ttl), maxPayment, allowRepeat, maxTotal, args.IdempotencyKey));
         if (!opened.Succeeded)
         {
             throw new ToolError(opened.Message);
@@ -125,12 +125,8 @@ public sealed class SessionService
         }
         catch (ToolError ex)
         {
+            // Abandoning fails the session, which releases its idempotency key.
             await grain.Abandon(agentId, ex.Message);
-            if (args.IdempotencyKey is { } k)
-            {
-                await agent.ReleaseIdempotencyKey(k, sessionId);
-            }
-
             throw new ToolError($"session not started: {ex.Message}");
         }
 
@@ -228,8 +224,8 @@ public sealed class SessionService
             response.Truncated);
     }
 
-    /// <summary>One session, or the caller's live sessions.</summary>
-    public async Task<StatusResult> StatusAsync(string agentId, string? sessionId)
+    /// <summary>One session, or one page of the caller's live sessions (oldest first).</summary>
+    public async Task<StatusResult> StatusAsync(string agentId, string? sessionId, string? cursor = null, int? limit = null)
     {
         if (!string.IsNullOrEmpty(sessionId))
         {
@@ -238,12 +234,19 @@ public sealed class SessionService
             return result.Session is { } s ? new StatusResult([ToInfo(s)]) : throw new ToolError(result.Message);
         }
 
-        var ids = await _grains.GetGrain<IAgentGrain>(agentId).ListSessions();
-        var snapshots = await Task.WhenAll(ids.Select(id => _grains.GetGrain<ISessionGrain>(id).GetStatus(agentId)));
-        return new StatusResult([.. snapshots
-            .Where(r => r.Session is { Status: SessionStatus.Active or SessionStatus.Starting })
-            .Select(r => ToInfo(r.Session!))
-            .OrderBy(s => s.CreatedAt, StringComparer.Ordinal)]);
+        var take = limit ?? DefaultStatusLimit;
+        if (take is < 1 or > MaxStatusLimit)
+        {
+            throw new ToolError($"limit must be between 1 and {MaxStatusLimit.ToString(CultureInfo.InvariantCulture)} (got {take.ToString(CultureInfo.InvariantCulture)})");
+        }
+
+        var page = await _grains.GetGrain<IAgentGrain>(agentId).ListSessionsPage(ParseCursor(cursor), take);
+        var snapshots = await Task.WhenAll(page.SessionIds.Select(id => _grains.GetGrain<ISessionGrain>(id).GetStatus(agentId)));
+        return new StatusResult(
+            [.. snapshots
+                .Where(r => r.Session is { Status: SessionStatus.Active or SessionStatus.Starting })
+                .Select(r => ToInfo(r.Session!))],
+            page.Next is { } next ? CursorPrefix + next.ToString(CultureInfo.InvariantCulture) : null);
     }
 
     /// <summary>Ends a session.</summary>
@@ -291,6 +294,23 @@ public sealed class SessionService
         var headers = response.Headers.Where(h => SelectedHeaders.Contains(h.Key)).ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase);
         return new ResponseInfo(response.Status, response.ContentType, headers, text.Length > max ? text[..max] : text, response.IsText ? "text" : "base64", truncated);
     }
+
+    /// <summary>Sessions listed per x402_session_status page when no limit is given.</summary>
+    public const int DefaultStatusLimit = 50;
+
+    /// <summary>Most sessions one x402_session_status page lists.</summary>
+    public const int MaxStatusLimit = 200;
+
+    private const string CursorPrefix = "s1.";
+
+    /// <summary>The index position a status cursor stands for (the cursor is opaque to callers: a version tag and a position).</summary>
+    private static long ParseCursor(string? cursor) =>
+        string.IsNullOrEmpty(cursor)
+            ? 0
+            : cursor.StartsWith(CursorPrefix, StringComparison.Ordinal)
+                && long.TryParse(cursor.AsSpan(CursorPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var position)
+                ? position
+                : throw new ToolError($"cursor is not one returned by x402_session_status (got '{RequestArguments.Clip(cursor)}')");
 
     private static Guid ParseId(string? sessionId) =>
         Guid.TryParseExact(sessionId?.Trim() ?? string.Empty, "D", out var id) ? id : throw new ToolError($"session_id must be a UUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301 (got '{RequestArguments.Clip(sessionId ?? string.Empty)}')");

@@ -79,7 +79,8 @@ public sealed record AmountInfo(
 
 /// <summary>Output of x402_session_status.</summary>
 public sealed record StatusResult(
-    [property: JsonPropertyName("sessions"), Description("The requested session, or the caller's live sessions.")] IReadOnlyList<SessionInfo> Sessions);
+    [property: JsonPropertyName("sessions"), Description("The requested session, or one page of the caller's live sessions, oldest first.")] IReadOnlyList<SessionInfo> Sessions,
+    [property: JsonPropertyName("next_cursor"), Description("Pass as cursor to list the next page of live sessions; null when there are no more.")] string? NextCursor = null);
 
 /// <summary>Output of x402_session_end.</summary>
 public sealed record EndResult(

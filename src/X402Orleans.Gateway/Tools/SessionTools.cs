@@ -49,14 +49,17 @@ public sealed class SessionTools(SessionService sessions, ToolRunner runner)
 
     /// <summary>x402_session_status.</summary>
     [McpServerTool(Name = "x402_session_status", Title = "Show x402 sessions", UseStructuredContent = true, OutputSchemaType = typeof(StatusResult), ReadOnly = true, Destructive = false, Idempotent = true, OpenWorld = false)]
-    [Description("Show one session in detail (endpoint, scope, status, expiry, call count, payments), or, without session_id, your active sessions.")]
+    [Description("Show one session in detail (endpoint, scope, status, expiry, call count, payments), or, without session_id, your active sessions, oldest first, one page at a time: pass the returned next_cursor as cursor for the next page (next_cursor is null after the last page; a page may hold fewer than limit sessions).")]
     public Task<ModelContextProtocol.Protocol.CallToolResult> Status(
-        [Description("A session_id; omit to list your active sessions.")] string? session_id = null) =>
+        [Description("A session_id; omit to list your active sessions.")] string? session_id = null,
+        [Description("Without session_id: the next_cursor of the previous page; omit for the first page.")] string? cursor = null,
+        [Description("Without session_id: most sessions per page, 1..200 (default 50).")] int? limit = null) =>
         runner.RunAsync(
-            agent => sessions.StatusAsync(agent, session_id),
-            r => r.Sessions.Count == 0
+            agent => sessions.StatusAsync(agent, session_id, cursor, limit),
+            r => (r.Sessions.Count == 0
                 ? "No active sessions."
-                : string.Join("\n", r.Sessions.Select(s => $"{s.SessionId}: {s.Status}, {s.Endpoint} ({s.Scope}), {s.CallCount} calls, expires {s.ExpiresAt}, paid {(s.TotalPaid.Count == 0 ? "nothing" : string.Join(" + ", s.TotalPaid.Select(t => $"{t.Amount} {t.Symbol}")))}")));
+                : string.Join("\n", r.Sessions.Select(s => $"{s.SessionId}: {s.Status}, {s.Endpoint} ({s.Scope}), {s.CallCount} calls, expires {s.ExpiresAt}, paid {(s.TotalPaid.Count == 0 ? "nothing" : string.Join(" + ", s.TotalPaid.Select(t => $"{t.Amount} {t.Symbol}")))}")))
+                + (r.NextCursor is null ? string.Empty : $"\nMore sessions: call again with cursor {r.NextCursor}."));
 
     /// <summary>x402_session_end.</summary>
     [McpServerTool(Name = "x402_session_end", Title = "End an x402 session", UseStructuredContent = true, OutputSchemaType = typeof(EndResult), Destructive = true, Idempotent = true, OpenWorld = false)]

@@ -1,0 +1,206 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Orleans.Runtime;
+using X402Orleans.Abstractions;
+
+namespace X402Orleans.Grains;
+
+/// <summary>How many entries one page of an agent's index holds.</summary>
+public static class PageSizes
+{
+    /// <summary>Payment attempts per audit page.</summary>
+    public const int Audit = 100;
+
+    /// <summary>Sessions added per session page.</summary>
+    public const int Sessions = 100;
+
+    /// <summary>The key of page <paramref name="page"/> of <paramref name="agentId"/> (the page number is always the last segment).</summary>
+    public static string PageKey(string agentId, long page) => agentId + "/" + page.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>How an append to a page went.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PageAppend(
+    [property: Id(0)] int Accepted,
+    [property: Id(1)] bool Full);
+
+/// <summary>A live session in a session page, with its slot.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PageEntry(
+    [property: Id(0)] int Slot,
+    [property: Id(1)] Guid SessionId);
+
+/// <summary>One page of an agent's audit log (key: <see cref="PageSizes.PageKey"/>). Only the agent grain calls it.</summary>
+public interface IAuditPageGrain : IGrainWithStringKey
+{
+    /// <summary>Appends attempts, oldest first, while the page has room; says how many were taken and whether the page is now full.</summary>
+    Task<PageAppend> Append(IReadOnlyList<PaymentAttempt> attempts);
+
+    /// <summary>The page's attempts, newest first.</summary>
+    Task<IReadOnlyList<PaymentAttempt>> ListNewestFirst();
+
+    /// <summary>Deletes the page.</summary>
+    Task Clear();
+}
+
+/// <summary>One page of an agent's live sessions (key: <see cref="PageSizes.PageKey"/>). Only the agent grain calls it.</summary>
+public interface ISessionPageGrain : IGrainWithStringKey
+{
+    /// <summary>Adds sessions while the page has slots (a session already in the page counts as taken).</summary>
+    Task<PageAppend> Add(IReadOnlyList<Guid> sessionIds);
+
+    /// <summary>Removes a session; returns how many live sessions remain, or -1 when it was not in the page. A full page left empty deletes itself.</summary>
+    Task<int> Remove(Guid sessionId);
+
+    /// <summary>At most <paramref name="max"/> live sessions from slot <paramref name="fromSlot"/> on, ascending.</summary>
+    Task<IReadOnlyList<PageEntry>> List(int fromSlot, int max);
+}
+
+/// <summary>
+/// One idempotency key of one agent (key: <see cref="KeyFor"/>). Holds the session created under the key until that session
+/// fails or is purged, so the key record lives exactly as long as its session.
+/// </summary>
+public interface IIdempotencyGrain : IGrainWithStringKey
+{
+    /// <summary>Binds the key to <paramref name="proposedSessionId"/> unless it is bound already (same contract as <see cref="IAgentGrain.ClaimIdempotencyKey"/>).</summary>
+    Task<IdempotencyClaim> Claim(string fingerprint, Guid proposedSessionId);
+
+    /// <summary>Unbinds the key when it is bound to <paramref name="sessionId"/>.</summary>
+    Task Release(Guid sessionId);
+}
+
+/// <inheritdoc cref="IAuditPageGrain" />
+public sealed class AuditPageGrain([PersistentState("audit", StorageNames.Sessions)] IPersistentState<AuditPageState> state) : Grain, IAuditPageGrain
+{
+    /// <inheritdoc />
+    public async Task<PageAppend> Append(IReadOnlyList<PaymentAttempt> attempts)
+    {
+        ArgumentNullException.ThrowIfNull(attempts);
+        var entries = state.State.Entries;
+        var take = Math.Min(attempts.Count, PageSizes.Audit - entries.Count);
+        if (take > 0)
+        {
+            entries.AddRange(attempts.Take(take));
+            await state.WriteStateAsync();
+        }
+
+        return new PageAppend(Math.Max(take, 0), entries.Count >= PageSizes.Audit);
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<PaymentAttempt>> ListNewestFirst() =>
+        Task.FromResult<IReadOnlyList<PaymentAttempt>>([.. state.State.Entries.AsEnumerable().Reverse()]);
+
+    /// <inheritdoc />
+    public async Task Clear()
+    {
+        if (state.RecordExists)
+        {
+            await state.ClearStateAsync();
+        }
+
+        DeactivateOnIdle();
+    }
+}
+
+/// <inheritdoc cref="ISessionPageGrain" />
+public sealed class SessionPageGrain([PersistentState("sessions", StorageNames.Sessions)] IPersistentState<SessionPageState> state) : Grain, ISessionPageGrain
+{
+    /// <inheritdoc />
+    public async Task<PageAppend> Add(IReadOnlyList<Guid> sessionIds)
+    {
+        ArgumentNullException.ThrowIfNull(sessionIds);
+        var page = state.State;
+        var accepted = 0;
+        var changed = false;
+        foreach (var id in sessionIds)
+        {
+            if (page.Live.Exists(s => s.SessionId == id))
+            {
+                accepted++;
+                continue;
+            }
+
+            if (page.Added >= PageSizes.Sessions)
+            {
+                break;
+            }
+
+            page.Live.Add(new SessionSlot { Slot = page.Added++, SessionId = id });
+            accepted++;
+            changed = true;
+        }
+
+        if (changed)
+        {
+            await state.WriteStateAsync();
+        }
+
+        return new PageAppend(accepted, page.Added >= PageSizes.Sessions);
+    }
+
+    /// <inheritdoc />
+    public async Task<int> Remove(Guid sessionId)
+    {
+        var page = state.State;
+        if (page.Live.RemoveAll(s => s.SessionId == sessionId) == 0)
+        {
+            return -1;
+        }
+
+        if (page.Live.Count == 0 && page.Added >= PageSizes.Sessions)
+        {
+            await state.ClearStateAsync();
+            DeactivateOnIdle();
+        }
+        else
+        {
+            await state.WriteStateAsync();
+        }
+
+        return page.Live.Count;
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<PageEntry>> List(int fromSlot, int max) =>
+        Task.FromResult<IReadOnlyList<PageEntry>>([.. state.State.Live.Where(s => s.Slot >= fromSlot).Take(Math.Max(max, 0)).Select(s => new PageEntry(s.Slot, s.SessionId))]);
+}
+
+/// <inheritdoc cref="IIdempotencyGrain" />
+public sealed class IdempotencyGrain([PersistentState("key", StorageNames.Sessions)] IPersistentState<IdempotencyState> state) : Grain, IIdempotencyGrain
+{
+    /// <summary>
+    /// The grain key of <paramref name="key"/> for <paramref name="agentId"/>: the agent id, '/', and the SHA-256 of the key in hex,
+    /// so any key (up to 200 characters, any printable character) gives a short key of plain characters.
+    /// </summary>
+    public static string KeyFor(string agentId, string key)
+    {
+        ArgumentNullException.ThrowIfNull(agentId);
+        ArgumentNullException.ThrowIfNull(key);
+        return agentId + "/" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+    }
+
+    /// <inheritdoc />
+    public async Task<IdempotencyClaim> Claim(string fingerprint, Guid proposedSessionId)
+    {
+        if (state.RecordExists)
+        {
+            return new IdempotencyClaim(state.State.SessionId, false, state.State.Fingerprint == fingerprint);
+        }
+
+        state.State = new IdempotencyState { SessionId = proposedSessionId, Fingerprint = fingerprint };
+        await state.WriteStateAsync();
+        return new IdempotencyClaim(proposedSessionId, true, true);
+    }
+
+    /// <inheritdoc />
+    public async Task Release(Guid sessionId)
+    {
+        if (state.RecordExists && state.State.SessionId == sessionId)
+        {
+            await state.ClearStateAsync();
+            DeactivateOnIdle();
+        }
+    }
+}
