@@ -21,7 +21,11 @@ internal sealed record BenchOptions
 
     public int SessionsPerAgent { get; init; } = 100;
 
-    public string Storage { get; init; } = ":memory:";
+    /// <summary><c>file</c> (a new SQLite file in the temp folder: the durable default of the one-command run), <c>:memory:</c>, or a path.</summary>
+    public string Storage { get; init; } = "file";
+
+    /// <summary>Starts by one agent in the start-history step (0: skipped).</summary>
+    public int StartHistory { get; init; }
 
     public string? Output { get; init; }
 
@@ -41,8 +45,13 @@ internal sealed record BenchOptions
           --duration SECONDS   measured window per scenario and level (default 5)
           --warmup SECONDS     unmeasured warm-up before each window (default 1)
           --sessions-per-agent N  scale step: sessions per agent (default 100)
-          --storage PATH       grain state: :memory: (default) or a SQLite file path
-          --only LIST          only these: direct_http,upstream_http,session_service,gateway_fetch,noop_tool,official_fetch,authorization (storage: SQLite write bench only)
+          --storage PATH       grain state: file (default: a new SQLite file in the temp folder, as the one-command run
+                               keeps state durably), :memory:, or a SQLite file path. With a file, the in-memory target
+                               is measured on a second, :memory: host in the same run
+          --start-history N    one agent makes N starts (16 in flight); p50 of its first vs its last 1 000 (default 0: skip;
+                               the issue's comparison is 100000)
+          --only LIST          only these: direct_http,upstream_http,session_service,gateway_fetch,noop_tool,session_start,
+                               official_fetch,authorization,memory (storage: SQLite write bench only)
           --collection-age S   Orleans grain collection age in seconds for the run (default: Orleans' own)
           --no-node            skip the official @x402/fetch client
           --no-scale           skip the scale step
@@ -65,6 +74,7 @@ internal sealed record BenchOptions
                 case "--warmup": o = o with { Warmup = TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture)) }; break;
                 case "--sessions-per-agent": o = o with { SessionsPerAgent = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;
                 case "--storage": o = o with { Storage = Next() }; break;
+                case "--start-history": o = o with { StartHistory = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;
                 case "--only": o = o with { Only = Next().Split(',').ToHashSet(StringComparer.Ordinal) }; break;
                 case "--collection-age": o = o with { CollectionAge = TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture)) }; break;
                 case "--no-node": o = o with { Node = false }; break;

@@ -44,7 +44,7 @@ var notes = new List<string>
     $"Closed loop: each of c workers sends a call, waits for its answer, sends the next; warm-up {options.Warmup.TotalSeconds:0.#} s, window {options.Duration.TotalSeconds:0.#} s per scenario and level.",
     "direct_http: C# HttpClient GET of /demo/weather with a valid SIGN-IN-WITH-X proof (one round trip). gateway_fetch: x402_session_fetch over MCP Streamable HTTP (C# MCP SDK client) → session grain (authorise) → the same GET with the gateway's cached proof → grain (record). noop_tool: x402_noop on the same gateway (transport + auth floor). official_fetch: @x402/fetch with the SIWX client hook (402 → proof → retry).",
     "Diagnostic rows: upstream_http is the gateway's own outbound client (UpstreamHttp) sending the same GET with a cached proof; session_service is SessionService.FetchAsync called in-process (grain turns + upstream, no MCP). gateway_fetch minus session_service is the MCP part.",
-    $"Grain state: {options.Storage}; grain collection age: {(options.CollectionAge is { } age ? $"{age.TotalSeconds:0} s" : "Orleans default")}; tracing off (no OTLP endpoint), metric instruments on.",
+    $"Grain state: {(options.Storage == "file" ? "a new SQLite file (the one-command run's durable default: WAL, synchronous=FULL, group commit)" : options.Storage)}; grain collection age: {(options.CollectionAge is { } age ? $"{age.TotalSeconds:0} s" : "Orleans default")}; tracing off (no OTLP endpoint), metric instruments on.",
 };
 Console.Error.WriteLine($"X402Orleans bench on {machine.Cores} cores ({machine.CpuModel}), {machine.Runtime}, {machine.GcMode} GC, commit {machine.Commit}");
 
@@ -54,7 +54,9 @@ if (official is not null)
     notes.Add($"Official client not measured: {official}.");
 }
 
-await using var host = await BenchHost.StartAsync(options.Storage, options.CollectionAge);
+var storage = options.Storage == "file" ? Path.Combine(Path.GetTempPath(), $"x402-bench-{Guid.NewGuid():N}.db") : options.Storage;
+var durable = storage != ":memory:";
+await using var host = await BenchHost.StartAsync(storage, options.CollectionAge);
 var weather = new Uri(host.Url("/demo/weather"));
 var signer = LocalPrivateKeySigner.FromHex(BenchHost.WalletKey);
 using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false, PooledConnectionLifetime = Timeout.InfiniteTimeSpan, AutomaticDecompression = DecompressionMethods.None });
@@ -70,13 +72,7 @@ for (var i = 0; i < clients.Length; i++)
 var sessions = new string[maxConcurrency];
 for (var i = 0; i < sessions.Length; i++)
 {
-    var started = await clients[0].CallToolAsync("x402_session_start", new Dictionary<string, object?> { ["endpoint"] = weather.AbsoluteUri });
-    if (started.IsError == true)
-    {
-        throw new InvalidOperationException("x402_session_start failed: " + string.Join(" ", started.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(t => t.Text)));
-    }
-
-    sessions[i] = System.Text.Json.JsonSerializer.SerializeToElement(started.StructuredContent).GetProperty("session_id").GetString()!;
+    sessions[i] = await DurableBench.StartSessionAsync(clients[0], weather.AbsoluteUri);
 }
 
 Console.Error.WriteLine($"host up at {host.BaseUri}; {sessions.Length} sessions started (the first paid 0.001 USDC, simulated settlement)");
@@ -145,6 +141,12 @@ foreach (var c in options.Concurrency)
         });
     }
 
+    if (options.Runs(Report.Start))
+    {
+        var paid = host.Url(DurableBench.PaidRoute);
+        results[Report.Start] = await Measure(Report.Start, c, w => DurableBench.StartAsync(clients[w % clients.Length], paid, mustPay: true));
+    }
+
     if (official is null && options.Runs(Report.Official))
     {
         var (r, trips) = await OfficialClient.RunAsync(root, weather, BenchHost.WalletKey, c, options.Warmup, options.Duration);
@@ -156,9 +158,41 @@ foreach (var c in options.Concurrency)
     levels.Add(new LevelResult(c, results, Report.Ratios(results)));
 }
 
+MemoryComparison? memory = null;
+if (durable && options.Runs("memory"))
+{
+    // The in-memory target, side by side in the same run: a second host with grain state in memory, c=1.
+    await using var memoryHost = await BenchHost.StartAsync(":memory:", options.CollectionAge);
+    await using var memoryClient = await memoryHost.ConnectAsync();
+    var memoryWeather = new Uri(memoryHost.Url("/demo/weather"));
+    var memorySession = await DurableBench.StartSessionAsync(memoryClient, memoryWeather.AbsoluteUri);
+    var memoryProof = await SignProofAsync(http, memoryWeather, signer);
+    var memoryDirect = await Measure("direct_http (:memory: host)", 1, async _ =>
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, memoryWeather);
+        request.Headers.TryAddWithoutValidation(X402Headers.SignInWithX, memoryProof);
+        using var response = await http.SendAsync(request);
+        await response.Content.ReadAsByteArrayAsync();
+        return response.StatusCode == HttpStatusCode.OK;
+    });
+    var memoryGateway = await Measure("gateway_fetch (:memory: host)", 1, async _ =>
+        (await memoryClient.CallToolAsync("x402_session_fetch", new Dictionary<string, object?> { ["session_id"] = memorySession })).IsError != true);
+    memory = new MemoryComparison(memoryDirect, memoryGateway);
+}
+
+StartHistoryResult? history = null;
+if (options.StartHistory > 0)
+{
+    Console.Error.WriteLine($"start history: {options.StartHistory:N0} starts by one agent on {DurableBench.FreeRoute} …");
+    history = await DurableBench.HistoryAsync(clients, host.Url(DurableBench.FreeRoute), options.StartHistory, 16, 1000);
+    Console.Error.WriteLine($"  first {history.Window} p50 {history.FirstP50Ms:F3} ms, last {history.Window} p50 {history.LastP50Ms:F3} ms ({history.Seconds:F0} s, {history.Errors} errors)");
+}
+
 var grains = host.Services.GetRequiredService<IGrainFactory>();
 var authorization = options.Runs("authorization") ? await GrainBench.AuthorizationAsync(grains, 64, options.Warmup, options.Duration) : null;
-var scale = options.Scale ? await GrainBench.ScaleAsync(grains, options.Sessions, options.SessionsPerAgent, options.Storage) : null;
+var bytesBefore = durable ? DurableBench.DatabaseBytes(storage) : 0;
+var scale = options.Scale ? await GrainBench.ScaleAsync(grains, options.Sessions, options.SessionsPerAgent, storage) : null;
+double? diskPerSession = durable && scale is { Sessions: > 0 } ? (DurableBench.DatabaseBytes(storage) - bytesBefore) / (double)scale.Sessions : null;
 
 notes.Add($"Load average (1/5/15 min) at start: {loadAtStart}; at end: {LoadAverage()}.");
 var report = new BenchReport(
@@ -170,7 +204,10 @@ var report = new BenchReport(
     officialTrips,
     authorization,
     scale,
-    Report.Targets(levels, authorization, scale),
+    memory,
+    history,
+    diskPerSession,
+    Report.Targets(levels, authorization, scale, memory, history, diskPerSession, durable),
     notes);
 Console.WriteLine();
 Console.WriteLine(Report.Table(report));
@@ -185,6 +222,15 @@ Console.WriteLine($"results: {Path.Combine(outDir, $"bench-{stamp}.json")} and .
 foreach (var client in clients)
 {
     await client.DisposeAsync();
+}
+
+if (options.Storage == "file")
+{
+    await host.DisposeAsync();
+    foreach (var file in new[] { storage, storage + "-wal", storage + "-shm" })
+    {
+        File.Delete(file);
+    }
 }
 
 return 0;

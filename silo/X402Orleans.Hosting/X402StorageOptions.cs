@@ -31,6 +31,18 @@ public sealed class X402StorageOptions
     [Range(1, 1000, ErrorMessage = "X402:Storage:MaxPoolSize must be 1..1000")]
     public int MaxPoolSize { get; set; } = 20;
 
+    /// <summary>
+    /// Local mode: how durable a committed SQLite write is. <c>Normal</c> (default): WAL with <c>synchronous=NORMAL</c> — a write
+    /// the grain was told is stored survives the process being killed (kill -9, crash, OOM) because it is in the OS page cache
+    /// of the WAL file; an OS crash or power loss can lose the writes since the last checkpoint. <c>Full</c>: every commit also
+    /// fsyncs the WAL (survives power loss), shared by every write in the batch, at the cost of one fsync per batch.
+    /// </summary>
+    [RegularExpression("^(?i:normal|full)$", ErrorMessage = "X402:Storage:Synchronous must be Normal or Full")]
+    public string Synchronous { get; set; } = "Normal";
+
+    /// <summary>Whether every commit fsyncs (<see cref="Synchronous"/> is <c>Full</c>).</summary>
+    public bool FsyncEveryCommit => string.Equals(Synchronous, "full", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Whether <see cref="Path"/> asks for in-memory state.</summary>
     public bool IsInMemory => string.Equals(Path?.Trim(), InMemory, StringComparison.Ordinal);
 

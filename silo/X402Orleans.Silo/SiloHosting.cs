@@ -104,7 +104,7 @@ public static class SiloHosting
             return;
         }
 
-        AddGroupCommitSqlite(silo, SchemaScripts.SqliteConnectionString(settings.Storage.ResolvedPath), serializer);
+        AddGroupCommitSqlite(silo, SchemaScripts.SqliteConnectionString(settings.Storage.ResolvedPath), serializer, settings.Storage.FsyncEveryCommit);
     }
 
     /// <summary>
@@ -129,11 +129,12 @@ public static class SiloHosting
 
     /// <summary>
     /// Local mode on a file: grain state and reminders through one group-committed SQLite writer (<see cref="SqliteWriter"/>:
-    /// WAL, synchronous=FULL, one transaction and one fsync per batch of queued writes), same tables and rows as the ADO.NET providers.
+    /// WAL, one transaction per batch of queued writes, synchronous per <c>X402:Storage:Synchronous</c>), same tables and rows as
+    /// the ADO.NET providers.
     /// </summary>
-    private static void AddGroupCommitSqlite(ISiloBuilder silo, string connectionString, StateJsonSerializer serializer)
+    private static void AddGroupCommitSqlite(ISiloBuilder silo, string connectionString, StateJsonSerializer serializer, bool fsyncEveryCommit)
     {
-        silo.Services.AddSingleton(sp => new SqliteWriter(connectionString, sp.GetRequiredService<ILogger<SqliteWriter>>()));
+        silo.Services.AddSingleton(sp => new SqliteWriter(connectionString, sp.GetRequiredService<ILogger<SqliteWriter>>(), fsyncEveryCommit: fsyncEveryCommit));
         silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Sessions, (sp, _) => new GuardedGrainStorage(
             new SqliteGrainStorage(
                 sp.GetRequiredService<SqliteWriter>(),

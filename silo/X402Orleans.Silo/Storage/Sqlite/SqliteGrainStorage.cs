@@ -12,7 +12,7 @@ namespace X402Orleans.Silo.Storage.Sqlite;
 /// file written by either provider is read by the other. ETag = the row's Version; the first write (no ETag) inserts version 1,
 /// every later write needs the current version and increments it; a stale or missing ETag throws
 /// <see cref="InconsistentStateException"/>. Clearing deletes the row (the ADO.NET provider's <c>DeleteStateOnClear</c>).
-/// A write or clear completes only after its batch was committed with <c>synchronous=FULL</c> (durable across power loss).
+/// A write or clear completes only after its batch was committed (see <see cref="SqliteWriter"/> for the durability levels).
 /// </summary>
 public sealed class SqliteGrainStorage : IGrainStorage
 {

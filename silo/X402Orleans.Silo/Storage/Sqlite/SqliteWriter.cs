@@ -10,8 +10,11 @@ namespace X402Orleans.Silo.Storage.Sqlite;
 /// reports null to its own caller; if BEGIN, any statement or COMMIT fails, the transaction is rolled back and every caller
 /// in the batch gets that failure (none of them is told its write was recorded).
 /// <para>
-/// Durability: <c>journal_mode=WAL</c> with <c>synchronous=FULL</c>: the WAL is fsynced at every COMMIT, so a completed
-/// write survives a process kill and a power loss. Reads do not go through the queue: they use their own pooled connections
+/// Durability: <c>journal_mode=WAL</c>. With <c>synchronous=NORMAL</c> (the default, <c>X402:Storage:Synchronous=Normal</c>)
+/// a committed batch is in the WAL file (OS page cache) before any caller is answered, so a completed write survives the
+/// process being killed; an OS crash or power loss may lose the batches since the last checkpoint. With <c>synchronous=FULL</c>
+/// (<c>fsyncEveryCommit</c>) the WAL is also fsynced at every COMMIT, one fsync shared by the whole batch, so a completed write
+/// survives a power loss too. Reads do not go through the queue: they use their own pooled connections
 /// (<see cref="OpenReader"/>), which WAL lets run alongside the writer.
 /// </para>
 /// </summary>
@@ -29,11 +32,13 @@ public sealed partial class SqliteWriter : IDisposable
     private SqliteConnection? _connection;
     private SqliteCommand? _begin;
     private SqliteCommand? _commit;
+    private readonly string _synchronous;
     private bool _stopping;
 
     /// <summary>Starts the writer thread; the connection opens at the first batch (after the schema was applied).</summary>
-    public SqliteWriter(string connectionString, ILogger<SqliteWriter> logger, int maxBatch = DefaultMaxBatch)
+    public SqliteWriter(string connectionString, ILogger<SqliteWriter> logger, int maxBatch = DefaultMaxBatch, bool fsyncEveryCommit = false)
     {
+        _synchronous = fsyncEveryCommit ? "FULL" : "NORMAL";
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
         ArgumentNullException.ThrowIfNull(logger);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
@@ -202,7 +207,7 @@ public sealed partial class SqliteWriter : IDisposable
             connection.Open();
             using (var pragmas = connection.CreateCommand())
             {
-                pragmas.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000;";
+                pragmas.CommandText = $"PRAGMA journal_mode = WAL; PRAGMA synchronous = {_synchronous}; PRAGMA busy_timeout = 30000;";
                 pragmas.ExecuteNonQuery();
             }
 
