@@ -26,7 +26,7 @@ public static class GatewayProcess
 
         configure?.Invoke(builder);
         var settings = X402ClusterSettings.Read(builder.Configuration);
-        builder.UseOrleansClient(client => ClientHosting.Configure(client, settings));
+        builder.UseOrleansClient(client => ClientHosting.Configure(client, settings, X402Observability.TracingEnabled(builder.Configuration)));
         builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Http);
         builder.AddX402Observability();
         var app = builder.Build();

@@ -13,7 +13,10 @@ public static class ClientHosting
     /// start before the silos; re-reads the silo list every <c>GatewayListRefreshSeconds</c>; gives up on an unanswered call after
     /// <c>ResponseTimeoutSeconds</c>.
     /// </summary>
-    public static void Configure(IClientBuilder client, X402ClusterSettings settings)
+    /// <param name="client">The Orleans client builder.</param>
+    /// <param name="settings">The validated cluster settings.</param>
+    /// <param name="propagateActivities">Carry trace context into grain calls (only worth it when traces are recorded).</param>
+    public static void Configure(IClientBuilder client, X402ClusterSettings settings, bool propagateActivities = true)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(settings);
@@ -40,7 +43,11 @@ public static class ClientHosting
         client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(cluster.ResponseTimeoutSeconds));
         var deadline = TimeSpan.FromSeconds(cluster.ConnectTimeoutSeconds);
         client.UseConnectionRetryFilter(new ConnectRetry(deadline));
-        client.AddActivityPropagation();
+        if (propagateActivities)
+        {
+            client.AddActivityPropagation();
+        }
+
         client.Services.AddSingleton(settings);
     }
 

@@ -242,7 +242,7 @@ public sealed class LocalModeTests(ITestOutputHelper output)
         await using var connection = new SqliteConnection(Silo.Storage.SchemaScripts.SqliteConnectionString(dbPath));
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM x402_grain_state WHERE GrainTypeString LIKE '%session%' AND PayloadBinary IS NOT NULL";
+        command.CommandText = "SELECT count(*) FROM x402_grain_state WHERE GrainTypeString = 'session' AND PayloadBinary IS NOT NULL";
         return (long)(await command.ExecuteScalarAsync())!;
     }
 }

@@ -21,13 +21,13 @@ public sealed record UpstreamRequest(HttpMethod Method, Uri Url, IReadOnlyDictio
 /// <summary>What came back, with the body read up to the configured cap.</summary>
 /// <param name="Status">HTTP status.</param>
 /// <param name="Url">URL that answered (after in-scope redirects).</param>
-/// <param name="Headers">Response and content headers, lower-case names.</param>
+/// <param name="Headers">Response and content headers, lower-case names, looked up case-insensitively.</param>
 /// <param name="Body">Body bytes read (at most the cap).</param>
 /// <param name="Truncated">Whether the body was longer than the cap.</param>
 public sealed record UpstreamResponse(int Status, Uri Url, IReadOnlyDictionary<string, string> Headers, byte[] Body, bool Truncated)
 {
     /// <summary>A header value, or null.</summary>
-    public string? Header(string name) => Headers.GetValueOrDefault(name.ToLowerInvariant());
+    public string? Header(string name) => Headers.GetValueOrDefault(name);
 
     /// <summary>The media type, e.g. application/json.</summary>
     public string? ContentType => Header("content-type");

@@ -40,6 +40,17 @@ public static class X402Observability
     /// <summary>The configuration section.</summary>
     public const string SectionName = "X402:Observability";
 
+    /// <summary>
+    /// Whether traces are recorded: <c>X402:Observability:Tracing</c>, else on exactly when an OTLP endpoint is set. With tracing
+    /// off, nothing propagates trace context either (no Orleans activity propagation, no <c>traceparent</c> on upstream calls):
+    /// it would cost every call and serve no one.
+    /// </summary>
+    public static bool TracingEnabled(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return configuration.GetValue<bool?>($"{SectionName}:Tracing") ?? !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+    }
+
     /// <summary>Adds OpenTelemetry metrics and traces and the health checks. Call once per host.</summary>
     public static TBuilder AddX402Observability<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
@@ -47,7 +58,7 @@ public static class X402Observability
         ArgumentNullException.ThrowIfNull(builder);
         var configuration = builder.Configuration;
         var otlp = !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-        var tracing = configuration.GetValue<bool?>($"{SectionName}:Tracing") ?? otlp;
+        var tracing = TracingEnabled(configuration);
         var serviceName = configuration[$"{SectionName}:ServiceName"] ?? configuration["OTEL_SERVICE_NAME"] ?? "x402orleans";
 
         var telemetry = builder.Services.AddOpenTelemetry()

@@ -43,42 +43,57 @@ internal static class RequestArguments
             throw new ToolError($"a {verb} request cannot carry a body; use POST, PUT or PATCH");
         }
 
-        var checkedHeaders = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        if (headers is not null)
+        if (headers is null or { Count: 0 })
         {
-            if (headers.Count > MaxHeaders)
-            {
-                throw new ToolError($"headers has more than {MaxHeaders} entries");
-            }
-
-            foreach (var (name, value) in headers)
-            {
-                if (string.IsNullOrEmpty(name) || name.Length > 256 || !name.All(IsTokenChar))
-                {
-                    throw new ToolError($"header name '{Clip(name)}' is not a valid HTTP header name");
-                }
-
-                if (X402Headers.Reserved.Contains(name))
-                {
-                    throw new ToolError($"header '{name}' is set by the gateway and cannot be supplied by the caller");
-                }
-
-                if (Forbidden.Contains(name))
-                {
-                    throw new ToolError($"header '{name}' cannot be supplied by the caller");
-                }
-
-                if (value is null || value.Length > MaxHeaderValueChars || value.Any(c => c is '\r' or '\n' or '\0'))
-                {
-                    throw new ToolError($"header '{name}' has an invalid value (missing, longer than {MaxHeaderValueChars} characters, or containing line breaks)");
-                }
-
-                checkedHeaders[name] = value;
-            }
+            return new UpstreamRequest(Verb(verb), url, NoHeaders, body, TimeSpan.FromMilliseconds(timeout));
         }
 
-        return new UpstreamRequest(new HttpMethod(verb), url, checkedHeaders, body, TimeSpan.FromMilliseconds(timeout));
+        var checkedHeaders = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        if (headers.Count > MaxHeaders)
+        {
+            throw new ToolError($"headers has more than {MaxHeaders} entries");
+        }
+
+        foreach (var (name, value) in headers)
+        {
+            if (string.IsNullOrEmpty(name) || name.Length > 256 || !name.All(IsTokenChar))
+            {
+                throw new ToolError($"header name '{Clip(name)}' is not a valid HTTP header name");
+            }
+
+            if (X402Headers.Reserved.Contains(name))
+            {
+                throw new ToolError($"header '{name}' is set by the gateway and cannot be supplied by the caller");
+            }
+
+            if (Forbidden.Contains(name))
+            {
+                throw new ToolError($"header '{name}' cannot be supplied by the caller");
+            }
+
+            if (value is null || value.Length > MaxHeaderValueChars || value.Any(c => c is '\r' or '\n' or '\0'))
+            {
+                throw new ToolError($"header '{name}' has an invalid value (missing, longer than {MaxHeaderValueChars} characters, or containing line breaks)");
+            }
+
+            checkedHeaders[name] = value;
+        }
+
+        return new UpstreamRequest(Verb(verb), url, checkedHeaders, body, TimeSpan.FromMilliseconds(timeout));
     }
+
+    private static readonly Dictionary<string, string> NoHeaders = new(StringComparer.OrdinalIgnoreCase);
+
+    private static HttpMethod Verb(string verb) => verb switch
+    {
+        "GET" => HttpMethod.Get,
+        "POST" => HttpMethod.Post,
+        "PUT" => HttpMethod.Put,
+        "PATCH" => HttpMethod.Patch,
+        "DELETE" => HttpMethod.Delete,
+        "HEAD" => HttpMethod.Head,
+        _ => new HttpMethod(verb),
+    };
 
     public static string Clip(string text) => text.Length <= 64 ? text : text[..64] + "…";
 
