@@ -52,6 +52,7 @@ internal sealed class BenchHost : IAsyncDisposable
             ["X402:Agents:0:Id"] = AgentId,
             ["X402:Agents:0:ApiKey"] = AgentKey,
             ["X402:Diagnostics:NoopTool"] = "true",
+            ["X402:Sessions:IdleCollectionSeconds"] = collectionAge is { } idle ? idle.TotalSeconds.ToString(CultureInfo.InvariantCulture) : null,
         };
         var app = X402Host.CreateWebApp(["--urls", baseUri.GetLeftPart(UriPartial.Authority)], b =>
         {

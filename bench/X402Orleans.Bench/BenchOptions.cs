@@ -52,7 +52,8 @@ internal sealed record BenchOptions
                                the issue's comparison is 100000)
           --only LIST          only these: direct_http,upstream_http,session_service,gateway_fetch,noop_tool,session_start,
                                official_fetch,authorization,memory (storage: SQLite write bench only)
-          --collection-age S   Orleans grain collection age in seconds for the run (default: Orleans' own)
+          --collection-age S   grain collection age in seconds for the run, sessions included (X402:Sessions:IdleCollectionSeconds;
+                               default: the host's own, 300 s for sessions)
           --no-node            skip the official @x402/fetch client
           --no-scale           skip the scale step
           --out DIR            results folder (default bench/results)

@@ -11,8 +11,9 @@ namespace X402Orleans.Grains;
 
 /// <summary>
 /// One x402 session. Non-reentrant: each turn checks the clock, authorises or records, persists and returns; the HTTP request runs
-/// in the gateway between turns. Expires by a grain timer (and by the clock check on every call, so a missed timer never lets an
-/// expired session be used); ends on request. Either way it persists and deactivates.
+/// in the gateway between turns (a reused call costs one turn, <see cref="BeginCall"/>). Expires by its stored lifecycle reminder
+/// (or, where no reminder service runs, a grain timer), and by the clock check on every call, so a late tick never lets an
+/// expired session be used; ends on request. Either way it persists and deactivates.
 /// </summary>
 public sealed partial class SessionGrain(
     [PersistentState("session", StorageNames.Sessions)] IPersistentState<SessionState> state,
