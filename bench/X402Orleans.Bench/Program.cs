@@ -32,6 +32,11 @@ if (options.Runs("storage") && options.Only is not null)
     return await StorageBench.RunAsync(options);
 }
 
+if (options.Runs("crypto") && options.Only is not null)
+{
+    return CryptoBench.Run(options);
+}
+
 var root = RepoRoot();
 var outDir = Path.GetFullPath(options.Output ?? Path.Combine(root, "bench", "results"));
 var startedAt = DateTimeOffset.UtcNow;

@@ -167,39 +167,10 @@ public static class ExactEvmScheme
             return false;
         }
 
-        var digest = Sha3Keccack.Current.CalculateHash(Eip712TypedDataSigner.Current.EncodeTypedData(typedDataJson));
-        address = SignatureBytes.Recover(digest, signature!);
+        address = SignatureBytes.Recover(SignatureBytes.TypedDataDigest(typedDataJson), signature!);
         return address is not null;
     }
 
     private static JsonArray Fields(params (string Name, string Type)[] fields) =>
         new(fields.Select(f => (JsonNode)new JsonObject { ["name"] = f.Name, ["type"] = f.Type }).ToArray());
-}
-
-/// <summary>65-byte r‖s‖v signatures: shape check and public-key recovery over a 32-byte digest.</summary>
-internal static class SignatureBytes
-{
-    public static bool IsRecoverable65(string? signature)
-    {
-        if (signature is not { Length: 132 } || !signature.StartsWith("0x", StringComparison.Ordinal) || signature.AsSpan(2).ContainsAnyExcept("0123456789abcdefABCDEF"))
-        {
-            return false;
-        }
-
-        var v = Convert.ToByte(signature[130..], 16);
-        return v is 27 or 28;
-    }
-
-    public static string? Recover(byte[] digest, string signature)
-    {
-        try
-        {
-            var ecdsa = EthECDSASignatureFactory.ExtractECDSASignature(signature);
-            return EthECKey.RecoverFromSignature(ecdsa, digest).GetPublicAddress();
-        }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidOperationException or IndexOutOfRangeException)
-        {
-            return null;
-        }
-    }
 }

@@ -1,20 +1,22 @@
-using Nethereum.Signer;
-using Nethereum.Signer.EIP712;
+using System.Security.Cryptography;
+using NBitcoin.Secp256k1;
+using X402Orleans.Payments.Evm;
 
 namespace X402Orleans.Payments.Signing;
 
 /// <summary>
 /// Signs with a secp256k1 private key held in memory. The key is never exposed: <see cref="ToString"/> shows only the
-/// address, and errors about a bad key never echo it.
+/// address, and errors about a bad key never echo it. Signing runs on NBitcoin.Secp256k1 (RFC 6979 nonces, low s), byte-identical to
+/// Nethereum's and viem's signatures.
 /// </summary>
 public sealed class LocalPrivateKeySigner : IPaymentSigner
 {
-    private readonly EthECKey _key;
+    private readonly ECPrivKey _key;
 
-    private LocalPrivateKeySigner(EthECKey key)
+    private LocalPrivateKeySigner(ECPrivKey key)
     {
         _key = key;
-        Address = key.GetPublicAddress();
+        Address = SignatureBytes.AddressOf(key.CreatePubKey());
     }
 
     /// <inheritdoc />
@@ -39,17 +41,10 @@ public sealed class LocalPrivateKeySigner : IPaymentSigner
         var bytes = Convert.FromHexString(hex);
         try
         {
-            if (bytes.All(b => b == 0))
-            {
-                throw new FormatException("The wallet private key is not a valid secp256k1 key.");
-            }
-
-            return new LocalPrivateKeySigner(new EthECKey(bytes, true));
-        }
-        catch (ArgumentException)
-        {
-            // Nethereum refuses scalars outside [1, n − 1]; its message is replaced so the contract (FormatException) holds.
-            throw new FormatException("The wallet private key is not a valid secp256k1 key.");
+            // 0 and scalars ≥ n (the group order) are refused.
+            return ECPrivKey.TryCreate(bytes, out var key) && key is not null
+                ? new LocalPrivateKeySigner(key)
+                : throw new FormatException("The wallet private key is not a valid secp256k1 key.");
         }
         finally
         {
@@ -67,15 +62,33 @@ public sealed class LocalPrivateKeySigner : IPaymentSigner
     }
 
     /// <summary>Creates a signer with a fresh random key (development only: the key exists nowhere else).</summary>
-    public static LocalPrivateKeySigner Generate() => new(EthECKey.GenerateKey());
+    public static LocalPrivateKeySigner Generate()
+    {
+        Span<byte> bytes = stackalloc byte[32];
+        try
+        {
+            while (true)
+            {
+                RandomNumberGenerator.Fill(bytes);
+                if (ECPrivKey.TryCreate(bytes, out var key) && key is not null)
+                {
+                    return new LocalPrivateKeySigner(key);
+                }
+            }
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(bytes);
+        }
+    }
 
     /// <inheritdoc />
     public ValueTask<string> SignTypedDataAsync(string typedDataJson, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(Eip712TypedDataSigner.Current.SignTypedDataV4(typedDataJson, _key));
+        ValueTask.FromResult(SignatureBytes.Sign(_key, SignatureBytes.TypedDataDigest(typedDataJson)));
 
     /// <inheritdoc />
     public ValueTask<string> SignMessageAsync(string message, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(new EthereumMessageSigner().EncodeUTF8AndSign(message, _key));
+        ValueTask.FromResult(SignatureBytes.Sign(_key, SignatureBytes.MessageDigest(message)));
 
     /// <inheritdoc />
     public override string ToString() => $"LocalPrivateKeySigner({Address})";

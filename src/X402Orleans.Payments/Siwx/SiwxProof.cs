@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Nethereum.Signer;
 using X402Orleans.Payments.Evm;
 using X402Orleans.Payments.Signing;
 using X402Orleans.Payments.Wire;
@@ -164,17 +163,7 @@ public static class SiwxSigner
         }
 
         var message = SiwxMessage.Build(info, claimed!, chainId);
-        string recovered;
-        try
-        {
-            recovered = new EthereumMessageSigner().EncodeUTF8AndEcRecover(message, signature);
-        }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidOperationException)
-        {
-            error = "invalid_siwx_signature";
-            return false;
-        }
-
+        var recovered = SignatureBytes.Recover(SignatureBytes.MessageDigest(message), signature!);
         if (!EvmAddress.AreEqual(recovered, claimed))
         {
             error = "invalid_siwx_signature";
