@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Orleans.Concurrency;
 using Orleans.Runtime;
 using X402Orleans.Abstractions;
 
@@ -70,48 +71,80 @@ public interface IIdempotencyGrain : IGrainWithStringKey
     Task Release(Guid sessionId);
 }
 
-/// <inheritdoc cref="IAuditPageGrain" />
-public sealed class AuditPageGrain([PersistentState("audit", StorageNames.Sessions)] IPersistentState<AuditPageState> state) : Grain, IAuditPageGrain
+/// <summary>
+/// <inheritdoc cref="IAuditPageGrain" path="/summary" />
+/// Reentrant with group commit (<see cref="GroupWrite{TState}"/>): concurrent appends share one write, each answered once stored.
+/// </summary>
+[Reentrant]
+public sealed class AuditPageGrain : Grain, IAuditPageGrain
 {
+    private readonly IPersistentState<AuditPageState> _state;
+    private readonly GroupWrite<AuditPageState> _writes;
+
+    /// <summary>Creates the page over its persisted record.</summary>
+    public AuditPageGrain([PersistentState("audit", StorageNames.Sessions)] IPersistentState<AuditPageState> state)
+    {
+        _state = state;
+        _writes = new GroupWrite<AuditPageState>(state, DeactivateOnIdle);
+    }
+
     /// <inheritdoc />
     public async Task<PageAppend> Append(IReadOnlyList<PaymentAttempt> attempts)
     {
         ArgumentNullException.ThrowIfNull(attempts);
-        var entries = state.State.Entries;
-        var take = Math.Min(attempts.Count, PageSizes.Audit - entries.Count);
-        if (take > 0)
-        {
-            entries.AddRange(attempts.Take(take));
-            await state.WriteStateAsync();
-        }
-
-        return new PageAppend(Math.Max(take, 0), entries.Count >= PageSizes.Audit);
+        var entries = _state.State.Entries;
+        var take = Math.Max(Math.Min(attempts.Count, PageSizes.Audit - entries.Count), 0);
+        entries.AddRange(attempts.Take(take));
+        var answer = new PageAppend(take, entries.Count >= PageSizes.Audit);
+        await _writes.CompleteAsync(take > 0);
+        return answer;
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<PaymentAttempt>> ListNewestFirst() =>
-        Task.FromResult<IReadOnlyList<PaymentAttempt>>([.. state.State.Entries.AsEnumerable().Reverse()]);
+    public async Task<IReadOnlyList<PaymentAttempt>> ListNewestFirst()
+    {
+        IReadOnlyList<PaymentAttempt> entries = [.. _state.State.Entries.AsEnumerable().Reverse()];
+        await _writes.StoredAsync();
+        return entries;
+    }
 
     /// <inheritdoc />
     public async Task Clear()
     {
-        if (state.RecordExists)
+        // Only a page the agent has left behind is cleared, so nothing appends to it meanwhile.
+        await _writes.StoredAsync();
+        if (_state.RecordExists)
         {
-            await state.ClearStateAsync();
+            await _writes.ClearAsync();
         }
 
         DeactivateOnIdle();
     }
 }
 
-/// <inheritdoc cref="ISessionPageGrain" />
-public sealed class SessionPageGrain([PersistentState("sessions", StorageNames.Sessions)] IPersistentState<SessionPageState> state) : Grain, ISessionPageGrain
+/// <summary>
+/// <inheritdoc cref="ISessionPageGrain" path="/summary" />
+/// Reentrant with group commit (<see cref="GroupWrite{TState}"/>): concurrent adds and removes share one write, each answered
+/// once stored.
+/// </summary>
+[Reentrant]
+public sealed class SessionPageGrain : Grain, ISessionPageGrain
 {
+    private readonly IPersistentState<SessionPageState> _state;
+    private readonly GroupWrite<SessionPageState> _writes;
+
+    /// <summary>Creates the page over its persisted record.</summary>
+    public SessionPageGrain([PersistentState("sessions", StorageNames.Sessions)] IPersistentState<SessionPageState> state)
+    {
+        _state = state;
+        _writes = new GroupWrite<SessionPageState>(state, DeactivateOnIdle);
+    }
+
     /// <inheritdoc />
     public async Task<PageAppend> Add(IReadOnlyList<Guid> sessionIds)
     {
         ArgumentNullException.ThrowIfNull(sessionIds);
-        var page = state.State;
+        var page = _state.State;
         var accepted = 0;
         var changed = false;
         foreach (var id in sessionIds)
@@ -132,39 +165,43 @@ public sealed class SessionPageGrain([PersistentState("sessions", StorageNames.S
             changed = true;
         }
 
-        if (changed)
-        {
-            await state.WriteStateAsync();
-        }
-
-        return new PageAppend(accepted, page.Added >= PageSizes.Sessions);
+        var answer = new PageAppend(accepted, page.Added >= PageSizes.Sessions);
+        await _writes.CompleteAsync(changed);
+        return answer;
     }
 
     /// <inheritdoc />
     public async Task<int> Remove(Guid sessionId)
     {
-        var page = state.State;
+        var page = _state.State;
         if (page.Live.RemoveAll(s => s.SessionId == sessionId) == 0)
         {
+            await _writes.StoredAsync();
             return -1;
         }
 
-        if (page.Live.Count == 0 && page.Added >= PageSizes.Sessions)
+        var remaining = page.Live.Count;
+        if (remaining == 0 && page.Added >= PageSizes.Sessions)
         {
-            await state.ClearStateAsync();
+            // Full and empty: nothing is added to it again, so the record goes.
+            await _writes.ClearAsync();
             DeactivateOnIdle();
         }
         else
         {
-            await state.WriteStateAsync();
+            await _writes.PersistAsync();
         }
 
-        return page.Live.Count;
+        return remaining;
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<PageEntry>> List(int fromSlot, int max) =>
-        Task.FromResult<IReadOnlyList<PageEntry>>([.. state.State.Live.Where(s => s.Slot >= fromSlot).Take(Math.Max(max, 0)).Select(s => new PageEntry(s.Slot, s.SessionId))]);
+    public async Task<IReadOnlyList<PageEntry>> List(int fromSlot, int max)
+    {
+        IReadOnlyList<PageEntry> entries = [.. _state.State.Live.Where(s => s.Slot >= fromSlot).Take(Math.Max(max, 0)).Select(s => new PageEntry(s.Slot, s.SessionId))];
+        await _writes.StoredAsync();
+        return entries;
+    }
 }
 
 /// <inheritdoc cref="IIdempotencyGrain" />
