@@ -18,7 +18,9 @@ namespace X402Orleans.Grains;
 /// and deactivates the grain.
 /// </summary>
 [Reentrant]
-public sealed partial class AgentGrain : Grain, IAgentGrain
+public sealed partial class AgentGrain(
+    [PersistentState("agent", StorageNames.Sessions)] IPersistentState<AgentState> state,
+    ILogger<AgentGrain> logger) : GroupCommitGrain<AgentState>(state), IAgentGrain
 {
     /// <summary>How many payment attempts the audit log keeps per agent.</summary>
     public const int MaxAuditEntries = 1000;
@@ -31,19 +33,7 @@ public sealed partial class AgentGrain : Grain, IAgentGrain
 
     private const int MigrationBatch = 64;
 
-    private readonly IPersistentState<AgentState> _state;
-    private readonly GroupWrite<AgentState> _writes;
-    private readonly ILogger<AgentGrain> _logger;
-
-    /// <summary>Creates the grain over its persisted record.</summary>
-    public AgentGrain([PersistentState("agent", StorageNames.Sessions)] IPersistentState<AgentState> state, ILogger<AgentGrain> logger)
-    {
-        _state = state;
-        _writes = new GroupWrite<AgentState>(state, DeactivateOnIdle);
-        _logger = logger;
-    }
-
-    private AgentState S => _state.State;
+    private AgentState S => Storage.State;
 
     private string AgentId => this.GetPrimaryKeyString();
 
@@ -63,7 +53,7 @@ public sealed partial class AgentGrain : Grain, IAgentGrain
     {
         ArgumentNullException.ThrowIfNull(attempt);
         await AppendAttemptsAsync([attempt]);
-        await _writes.StoredAsync();
+        await Writes.StoredAsync();
     }
 
     /// <inheritdoc />
@@ -78,7 +68,7 @@ public sealed partial class AgentGrain : Grain, IAgentGrain
             result.AddRange(entries.Take(take - result.Count));
         }
 
-        await _writes.StoredAsync();
+        await Writes.StoredAsync();
         return result;
     }
 
@@ -86,7 +76,7 @@ public sealed partial class AgentGrain : Grain, IAgentGrain
     public async Task<long> Register(Guid sessionId)
     {
         var page = await AddSessionsAsync([sessionId]);
-        await _writes.StoredAsync();
+        await Writes.StoredAsync();
         return page;
     }
 
@@ -102,11 +92,11 @@ public sealed partial class AgentGrain : Grain, IAgentGrain
                 continue;
             }
 
-            await _writes.CompleteAsync(remaining == 0 && candidate != S.SessionPage && S.LiveSessionPages.Remove(candidate));
+            await Writes.CompleteAsync(remaining == 0 && candidate != S.SessionPage && S.LiveSessionPages.Remove(candidate));
             return;
         }
 
-        await _writes.StoredAsync();
+        await Writes.StoredAsync();
     }
 
     /// <inheritdoc />
@@ -137,7 +127,7 @@ public sealed partial class AgentGrain : Grain, IAgentGrain
             if (visited++ == MaxPagesPerList)
             {
                 // Bounded work per call: the caller continues from this page.
-                await _writes.StoredAsync();
+                await Writes.StoredAsync();
                 return new SessionIndexPage([.. found.Select(f => f.SessionId)], page * PageSizes.Sessions);
             }
 
@@ -145,12 +135,12 @@ public sealed partial class AgentGrain : Grain, IAgentGrain
             found.AddRange(entries.Select(e => ((page * PageSizes.Sessions) + e.Slot, e.SessionId)));
             if (found.Count > take)
             {
-                await _writes.StoredAsync();
+                await Writes.StoredAsync();
                 return new SessionIndexPage([.. found.Take(take).Select(f => f.SessionId)], found[take].Position);
             }
         }
 
-        await _writes.StoredAsync();
+        await Writes.StoredAsync();
         return new SessionIndexPage([.. found.Select(f => f.SessionId)], null);
     }
 
@@ -179,7 +169,7 @@ public sealed partial class AgentGrain : Grain, IAgentGrain
             {
                 // Only the first caller back from the full page moves on; the others retry on the new page.
                 S.AuditPage++;
-                await _writes.PersistAsync();
+                await Writes.PersistAsync();
                 if (page + 1 - KeptAuditPages >= 0)
                 {
                     await AuditPage(page + 1 - KeptAuditPages).Clear();
@@ -201,7 +191,7 @@ public sealed partial class AgentGrain : Grain, IAgentGrain
                 // Listed in the same turn as the write is asked for, so any caller answered later waits for it (the caller
                 // does so with StoredAsync); listing a page before it holds a session is harmless.
                 S.LiveSessionPages.Add(page);
-                _writes.Schedule();
+                Writes.Schedule();
             }
 
             var result = await SessionPage(page).Add([.. sessionIds.Skip(offset)]);
@@ -215,7 +205,7 @@ public sealed partial class AgentGrain : Grain, IAgentGrain
             {
                 // Only the first caller back from the full page moves on; the others retry on the new page.
                 S.SessionPage++;
-                _writes.Schedule();
+                Writes.Schedule();
             }
         }
 
@@ -243,8 +233,8 @@ public sealed partial class AgentGrain : Grain, IAgentGrain
         S.IdempotencyKeys.Clear();
         S.Attempts.Clear();
         S.SchemaVersion = AgentState.CurrentSchemaVersion;
-        await _writes.PersistAsync();
-        Log.Migrated(_logger, AgentId, sessions, keys, attempts);
+        await Writes.PersistAsync();
+        Log.Migrated(logger, AgentId, sessions, keys, attempts);
     }
 
     private static partial class Log

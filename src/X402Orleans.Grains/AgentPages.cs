@@ -76,35 +76,26 @@ public interface IIdempotencyGrain : IGrainWithStringKey
 /// Reentrant with group commit (<see cref="GroupWrite{TState}"/>): concurrent appends share one write, each answered once stored.
 /// </summary>
 [Reentrant]
-public sealed class AuditPageGrain : Grain, IAuditPageGrain
+public sealed class AuditPageGrain([PersistentState("audit", StorageNames.Sessions)] IPersistentState<AuditPageState> state)
+    : GroupCommitGrain<AuditPageState>(state), IAuditPageGrain
 {
-    private readonly IPersistentState<AuditPageState> _state;
-    private readonly GroupWrite<AuditPageState> _writes;
-
-    /// <summary>Creates the page over its persisted record.</summary>
-    public AuditPageGrain([PersistentState("audit", StorageNames.Sessions)] IPersistentState<AuditPageState> state)
-    {
-        _state = state;
-        _writes = new GroupWrite<AuditPageState>(state, DeactivateOnIdle);
-    }
-
     /// <inheritdoc />
     public async Task<PageAppend> Append(IReadOnlyList<PaymentAttempt> attempts)
     {
         ArgumentNullException.ThrowIfNull(attempts);
-        var entries = _state.State.Entries;
+        var entries = Storage.State.Entries;
         var take = Math.Max(Math.Min(attempts.Count, PageSizes.Audit - entries.Count), 0);
         entries.AddRange(attempts.Take(take));
         var answer = new PageAppend(take, entries.Count >= PageSizes.Audit);
-        await _writes.CompleteAsync(take > 0);
+        await Writes.CompleteAsync(take > 0);
         return answer;
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<PaymentAttempt>> ListNewestFirst()
     {
-        IReadOnlyList<PaymentAttempt> entries = [.. _state.State.Entries.AsEnumerable().Reverse()];
-        await _writes.StoredAsync();
+        IReadOnlyList<PaymentAttempt> entries = [.. Storage.State.Entries.AsEnumerable().Reverse()];
+        await Writes.StoredAsync();
         return entries;
     }
 
@@ -112,10 +103,10 @@ public sealed class AuditPageGrain : Grain, IAuditPageGrain
     public async Task Clear()
     {
         // Only a page the agent has left behind is cleared, so nothing appends to it meanwhile.
-        await _writes.StoredAsync();
-        if (_state.RecordExists)
+        await Writes.StoredAsync();
+        if (Storage.RecordExists)
         {
-            await _writes.ClearAsync();
+            await Writes.ClearAsync();
         }
 
         DeactivateOnIdle();
@@ -128,23 +119,14 @@ public sealed class AuditPageGrain : Grain, IAuditPageGrain
 /// once stored.
 /// </summary>
 [Reentrant]
-public sealed class SessionPageGrain : Grain, ISessionPageGrain
+public sealed class SessionPageGrain([PersistentState("sessions", StorageNames.Sessions)] IPersistentState<SessionPageState> state)
+    : GroupCommitGrain<SessionPageState>(state), ISessionPageGrain
 {
-    private readonly IPersistentState<SessionPageState> _state;
-    private readonly GroupWrite<SessionPageState> _writes;
-
-    /// <summary>Creates the page over its persisted record.</summary>
-    public SessionPageGrain([PersistentState("sessions", StorageNames.Sessions)] IPersistentState<SessionPageState> state)
-    {
-        _state = state;
-        _writes = new GroupWrite<SessionPageState>(state, DeactivateOnIdle);
-    }
-
     /// <inheritdoc />
     public async Task<PageAppend> Add(IReadOnlyList<Guid> sessionIds)
     {
         ArgumentNullException.ThrowIfNull(sessionIds);
-        var page = _state.State;
+        var page = Storage.State;
         var accepted = 0;
         var changed = false;
         foreach (var id in sessionIds)
@@ -166,17 +148,17 @@ public sealed class SessionPageGrain : Grain, ISessionPageGrain
         }
 
         var answer = new PageAppend(accepted, page.Added >= PageSizes.Sessions);
-        await _writes.CompleteAsync(changed);
+        await Writes.CompleteAsync(changed);
         return answer;
     }
 
     /// <inheritdoc />
     public async Task<int> Remove(Guid sessionId)
     {
-        var page = _state.State;
+        var page = Storage.State;
         if (page.Live.RemoveAll(s => s.SessionId == sessionId) == 0)
         {
-            await _writes.StoredAsync();
+            await Writes.StoredAsync();
             return -1;
         }
 
@@ -184,12 +166,12 @@ public sealed class SessionPageGrain : Grain, ISessionPageGrain
         if (remaining == 0 && page.Added >= PageSizes.Sessions)
         {
             // Full and empty: nothing is added to it again, so the record goes.
-            await _writes.ClearAsync();
+            await Writes.ClearAsync();
             DeactivateOnIdle();
         }
         else
         {
-            await _writes.PersistAsync();
+            await Writes.PersistAsync();
         }
 
         return remaining;
@@ -198,8 +180,8 @@ public sealed class SessionPageGrain : Grain, ISessionPageGrain
     /// <inheritdoc />
     public async Task<IReadOnlyList<PageEntry>> List(int fromSlot, int max)
     {
-        IReadOnlyList<PageEntry> entries = [.. _state.State.Live.Where(s => s.Slot >= fromSlot).Take(Math.Max(max, 0)).Select(s => new PageEntry(s.Slot, s.SessionId))];
-        await _writes.StoredAsync();
+        IReadOnlyList<PageEntry> entries = [.. Storage.State.Live.Where(s => s.Slot >= fromSlot).Take(Math.Max(max, 0)).Select(s => new PageEntry(s.Slot, s.SessionId))];
+        await Writes.StoredAsync();
         return entries;
     }
 }

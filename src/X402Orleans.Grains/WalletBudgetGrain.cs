@@ -40,26 +40,17 @@ public sealed record AssetLabel([property: Id(0)] string Symbol, [property: Id(1
 /// is ever reported or counted.
 /// </summary>
 [Reentrant]
-public sealed class WalletBudgetGrain : Grain, IWalletBudgetGrain
+public sealed class WalletBudgetGrain([PersistentState("budget", StorageNames.Sessions)] IPersistentState<WalletBudgetState> state)
+    : GroupCommitGrain<WalletBudgetState>(state), IWalletBudgetGrain
 {
-    private readonly IPersistentState<WalletBudgetState> _state;
-    private readonly GroupWrite<WalletBudgetState> _writes;
-
-    /// <summary>Creates the grain over its persisted state.</summary>
-    public WalletBudgetGrain([PersistentState("budget", StorageNames.Sessions)] IPersistentState<WalletBudgetState> state)
-    {
-        _state = state;
-        _writes = new GroupWrite<WalletBudgetState>(state, DeactivateOnIdle);
-    }
-
-    private WalletBudgetState S => _state.State;
+    private WalletBudgetState S => Storage.State;
 
     /// <inheritdoc />
     public async Task<BudgetDecision> Reserve(BudgetRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         var (decision, changed) = Decide(request);
-        await _writes.CompleteAsync(changed);
+        await Writes.CompleteAsync(changed);
         return decision;
     }
 
@@ -74,11 +65,11 @@ public sealed class WalletBudgetGrain : Grain, IWalletBudgetGrain
             Add(S.AgentCommitted, AgentKey(request.AgentId, request.AssetKey), amount);
         }
 
-        return _writes.CompleteAsync(changed);
+        return Writes.CompleteAsync(changed);
     }
 
     /// <inheritdoc />
-    public Task Release(Guid reservationId) => _writes.CompleteAsync(S.Reservations.Remove(reservationId));
+    public Task Release(Guid reservationId) => Writes.CompleteAsync(S.Reservations.Remove(reservationId));
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<AssetSpend>> GetSpend(string agentId)
@@ -91,7 +82,7 @@ public sealed class WalletBudgetGrain : Grain, IWalletBudgetGrain
             Reserved(r => r.AssetKey == a.Key).ToString(CultureInfo.InvariantCulture),
             Get(S.AgentCommitted, AgentKey(agentId, a.Key)).ToString(CultureInfo.InvariantCulture),
             Reserved(r => r.AgentId == agentId && r.AssetKey == a.Key).ToString(CultureInfo.InvariantCulture)))];
-        await _writes.StoredAsync();
+        await Writes.StoredAsync();
         return spend;
     }
 
