@@ -124,4 +124,26 @@ public sealed class GroupCommitTests(SessionsClusterFixture fixture)
 
         Assert.Empty(await agent.ListSessions());
     }
+
+    [Fact]
+    public async Task Register_FailsEveryRacingCallerAndListsNone_WhenTheSharedPageWriteFails()
+    {
+        var agentId = NewAgent();
+        var agent = _grains.GetGrain<IAgentGrain>(agentId);
+        var firstPage = _grains.GetGrain<ISessionPageGrain>(PageSizes.PageKey(agentId, 0));
+        var ids = Enumerable.Range(0, 3).Select(_ => Guid.NewGuid()).ToList();
+
+        var (hold, calls) = await RaceBehindHeldWriteAsync(firstPage, () => agent.Register(ids[0]), ids.Skip(1).Select(id => (Func<Task<long>>)(() => agent.Register(id))));
+        hold.Fail(new StorageUnavailableException("injected write failure"));
+        foreach (var call in calls)
+        {
+            await Assert.ThrowsAsync<StorageUnavailableException>(() => call);
+        }
+
+        Assert.True(await EventuallyAsync(async () => await ActivationCountAsync(_grains, firstPage) == 0), "the failed page activation stayed");
+        Assert.Empty(await agent.ListSessions());
+        var retried = Guid.NewGuid();
+        Assert.Equal(0, await agent.Register(retried));
+        Assert.Equal([retried], await agent.ListSessions());
+    }
 }
