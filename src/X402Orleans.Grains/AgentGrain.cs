@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 using Orleans.Runtime;
 using X402Orleans.Abstractions;
 
@@ -11,10 +12,15 @@ namespace X402Orleans.Grains;
 /// remembers its page, so ending it touches one page), and each idempotency key to its own <see cref="IIdempotencyGrain"/>
 /// (released by its session). So a start costs the same for an agent's 100 000th session as for its first. The grain only
 /// ever calls those page and key grains, which call nobody, so no call chain can come back to it.
+/// Reentrant with group commit (<see cref="GroupWrite{TState}"/>), like its page grains: a call changes the page numbers only
+/// synchronously and at most once per page (a page is left for the next only by the caller that still sees it as the newest), asks
+/// for the write in the same turn, and answers only once everything it changed or saw is stored. A failed write fails its callers
+/// and deactivates the grain.
 /// </summary>
+[Reentrant]
 public sealed partial class AgentGrain(
     [PersistentState("agent", StorageNames.Sessions)] IPersistentState<AgentState> state,
-    ILogger<AgentGrain> logger) : Grain, IAgentGrain
+    ILogger<AgentGrain> logger) : GroupCommitGrain<AgentState>(state), IAgentGrain
 {
     /// <summary>How many payment attempts the audit log keeps per agent.</summary>
     public const int MaxAuditEntries = 1000;
@@ -27,7 +33,7 @@ public sealed partial class AgentGrain(
 
     private const int MigrationBatch = 64;
 
-    private AgentState S => state.State;
+    private AgentState S => Storage.State;
 
     private string AgentId => this.GetPrimaryKeyString();
 
@@ -47,6 +53,7 @@ public sealed partial class AgentGrain(
     {
         ArgumentNullException.ThrowIfNull(attempt);
         await AppendAttemptsAsync([attempt]);
+        await Writes.StoredAsync();
     }
 
     /// <inheritdoc />
@@ -61,11 +68,17 @@ public sealed partial class AgentGrain(
             result.AddRange(entries.Take(take - result.Count));
         }
 
+        await Writes.StoredAsync();
         return result;
     }
 
     /// <inheritdoc />
-    public Task<long> Register(Guid sessionId) => AddSessionsAsync([sessionId]);
+    public async Task<long> Register(Guid sessionId)
+    {
+        var page = await AddSessionsAsync([sessionId]);
+        await Writes.StoredAsync();
+        return page;
+    }
 
     /// <inheritdoc />
     public async Task Unregister(Guid sessionId, long page)
@@ -79,13 +92,11 @@ public sealed partial class AgentGrain(
                 continue;
             }
 
-            if (remaining == 0 && candidate != S.SessionPage && S.LiveSessionPages.Remove(candidate))
-            {
-                await state.WriteStateAsync();
-            }
-
+            await Writes.CompleteAsync(remaining == 0 && candidate != S.SessionPage && S.LiveSessionPages.Remove(candidate));
             return;
         }
+
+        await Writes.StoredAsync();
     }
 
     /// <inheritdoc />
@@ -116,6 +127,7 @@ public sealed partial class AgentGrain(
             if (visited++ == MaxPagesPerList)
             {
                 // Bounded work per call: the caller continues from this page.
+                await Writes.StoredAsync();
                 return new SessionIndexPage([.. found.Select(f => f.SessionId)], page * PageSizes.Sessions);
             }
 
@@ -123,10 +135,12 @@ public sealed partial class AgentGrain(
             found.AddRange(entries.Select(e => ((page * PageSizes.Sessions) + e.Slot, e.SessionId)));
             if (found.Count > take)
             {
+                await Writes.StoredAsync();
                 return new SessionIndexPage([.. found.Take(take).Select(f => f.SessionId)], found[take].Position);
             }
         }
 
+        await Writes.StoredAsync();
         return new SessionIndexPage([.. found.Select(f => f.SessionId)], null);
     }
 
@@ -148,15 +162,17 @@ public sealed partial class AgentGrain(
         var offset = 0;
         while (offset < attempts.Count)
         {
-            var result = await AuditPage(S.AuditPage).Append([.. attempts.Skip(offset)]);
+            var page = S.AuditPage;
+            var result = await AuditPage(page).Append([.. attempts.Skip(offset)]);
             offset += result.Accepted;
-            if (result.Full)
+            if (result.Full && page == S.AuditPage)
             {
+                // Only the first caller back from the full page moves on; the others retry on the new page.
                 S.AuditPage++;
-                await state.WriteStateAsync();
-                if (S.AuditPage - KeptAuditPages >= 0)
+                await Writes.PersistAsync();
+                if (page + 1 - KeptAuditPages >= 0)
                 {
-                    await AuditPage(S.AuditPage - KeptAuditPages).Clear();
+                    await AuditPage(page + 1 - KeptAuditPages).Clear();
                 }
             }
         }
@@ -169,29 +185,27 @@ public sealed partial class AgentGrain(
         var last = S.SessionPage;
         while (offset < sessionIds.Count)
         {
-            var changed = false;
-            if (!S.LiveSessionPages.Contains(S.SessionPage))
+            var page = S.SessionPage;
+            if (!S.LiveSessionPages.Contains(page))
             {
-                S.LiveSessionPages.Add(S.SessionPage);
-                changed = true;
+                // Listed in the same turn as the write is asked for, so any caller answered later waits for it (the caller
+                // does so with StoredAsync); listing a page before it holds a session is harmless.
+                S.LiveSessionPages.Add(page);
+                Writes.Schedule();
             }
 
-            var result = await SessionPage(S.SessionPage).Add([.. sessionIds.Skip(offset)]);
+            var result = await SessionPage(page).Add([.. sessionIds.Skip(offset)]);
             offset += result.Accepted;
             if (result.Accepted > 0)
             {
-                last = S.SessionPage;
+                last = page;
             }
 
-            if (result.Full)
+            if (result.Full && page == S.SessionPage)
             {
+                // Only the first caller back from the full page moves on; the others retry on the new page.
                 S.SessionPage++;
-                changed = true;
-            }
-
-            if (changed)
-            {
-                await state.WriteStateAsync();
+                Writes.Schedule();
             }
         }
 
@@ -219,7 +233,7 @@ public sealed partial class AgentGrain(
         S.IdempotencyKeys.Clear();
         S.Attempts.Clear();
         S.SchemaVersion = AgentState.CurrentSchemaVersion;
-        await state.WriteStateAsync();
+        await Writes.PersistAsync();
         Log.Migrated(logger, AgentId, sessions, keys, attempts);
     }
 

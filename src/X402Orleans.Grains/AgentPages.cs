@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Orleans.Concurrency;
 using Orleans.Runtime;
 using X402Orleans.Abstractions;
 
@@ -70,48 +71,62 @@ public interface IIdempotencyGrain : IGrainWithStringKey
     Task Release(Guid sessionId);
 }
 
-/// <inheritdoc cref="IAuditPageGrain" />
-public sealed class AuditPageGrain([PersistentState("audit", StorageNames.Sessions)] IPersistentState<AuditPageState> state) : Grain, IAuditPageGrain
+/// <summary>
+/// <inheritdoc cref="IAuditPageGrain" path="/summary" />
+/// Reentrant with group commit (<see cref="GroupWrite{TState}"/>): concurrent appends share one write, each answered once stored.
+/// </summary>
+[Reentrant]
+public sealed class AuditPageGrain([PersistentState("audit", StorageNames.Sessions)] IPersistentState<AuditPageState> state)
+    : GroupCommitGrain<AuditPageState>(state), IAuditPageGrain
 {
     /// <inheritdoc />
     public async Task<PageAppend> Append(IReadOnlyList<PaymentAttempt> attempts)
     {
         ArgumentNullException.ThrowIfNull(attempts);
-        var entries = state.State.Entries;
-        var take = Math.Min(attempts.Count, PageSizes.Audit - entries.Count);
-        if (take > 0)
-        {
-            entries.AddRange(attempts.Take(take));
-            await state.WriteStateAsync();
-        }
-
-        return new PageAppend(Math.Max(take, 0), entries.Count >= PageSizes.Audit);
+        var entries = Storage.State.Entries;
+        var take = Math.Max(Math.Min(attempts.Count, PageSizes.Audit - entries.Count), 0);
+        entries.AddRange(attempts.Take(take));
+        var answer = new PageAppend(take, entries.Count >= PageSizes.Audit);
+        await Writes.CompleteAsync(take > 0);
+        return answer;
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<PaymentAttempt>> ListNewestFirst() =>
-        Task.FromResult<IReadOnlyList<PaymentAttempt>>([.. state.State.Entries.AsEnumerable().Reverse()]);
+    public async Task<IReadOnlyList<PaymentAttempt>> ListNewestFirst()
+    {
+        IReadOnlyList<PaymentAttempt> entries = [.. Storage.State.Entries.AsEnumerable().Reverse()];
+        await Writes.StoredAsync();
+        return entries;
+    }
 
     /// <inheritdoc />
     public async Task Clear()
     {
-        if (state.RecordExists)
+        // Only a page the agent has left behind is cleared, so nothing appends to it meanwhile.
+        await Writes.StoredAsync();
+        if (Storage.RecordExists)
         {
-            await state.ClearStateAsync();
+            await Writes.ClearAsync();
         }
 
         DeactivateOnIdle();
     }
 }
 
-/// <inheritdoc cref="ISessionPageGrain" />
-public sealed class SessionPageGrain([PersistentState("sessions", StorageNames.Sessions)] IPersistentState<SessionPageState> state) : Grain, ISessionPageGrain
+/// <summary>
+/// <inheritdoc cref="ISessionPageGrain" path="/summary" />
+/// Reentrant with group commit (<see cref="GroupWrite{TState}"/>): concurrent adds and removes share one write, each answered
+/// once stored.
+/// </summary>
+[Reentrant]
+public sealed class SessionPageGrain([PersistentState("sessions", StorageNames.Sessions)] IPersistentState<SessionPageState> state)
+    : GroupCommitGrain<SessionPageState>(state), ISessionPageGrain
 {
     /// <inheritdoc />
     public async Task<PageAppend> Add(IReadOnlyList<Guid> sessionIds)
     {
         ArgumentNullException.ThrowIfNull(sessionIds);
-        var page = state.State;
+        var page = Storage.State;
         var accepted = 0;
         var changed = false;
         foreach (var id in sessionIds)
@@ -132,39 +147,43 @@ public sealed class SessionPageGrain([PersistentState("sessions", StorageNames.S
             changed = true;
         }
 
-        if (changed)
-        {
-            await state.WriteStateAsync();
-        }
-
-        return new PageAppend(accepted, page.Added >= PageSizes.Sessions);
+        var answer = new PageAppend(accepted, page.Added >= PageSizes.Sessions);
+        await Writes.CompleteAsync(changed);
+        return answer;
     }
 
     /// <inheritdoc />
     public async Task<int> Remove(Guid sessionId)
     {
-        var page = state.State;
+        var page = Storage.State;
         if (page.Live.RemoveAll(s => s.SessionId == sessionId) == 0)
         {
+            await Writes.StoredAsync();
             return -1;
         }
 
-        if (page.Live.Count == 0 && page.Added >= PageSizes.Sessions)
+        var remaining = page.Live.Count;
+        if (remaining == 0 && page.Added >= PageSizes.Sessions)
         {
-            await state.ClearStateAsync();
+            // Full and empty: nothing is added to it again, so the record goes.
+            await Writes.ClearAsync();
             DeactivateOnIdle();
         }
         else
         {
-            await state.WriteStateAsync();
+            await Writes.PersistAsync();
         }
 
-        return page.Live.Count;
+        return remaining;
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<PageEntry>> List(int fromSlot, int max) =>
-        Task.FromResult<IReadOnlyList<PageEntry>>([.. state.State.Live.Where(s => s.Slot >= fromSlot).Take(Math.Max(max, 0)).Select(s => new PageEntry(s.Slot, s.SessionId))]);
+    public async Task<IReadOnlyList<PageEntry>> List(int fromSlot, int max)
+    {
+        IReadOnlyList<PageEntry> entries = [.. Storage.State.Live.Where(s => s.Slot >= fromSlot).Take(Math.Max(max, 0)).Select(s => new PageEntry(s.Slot, s.SessionId))];
+        await Writes.StoredAsync();
+        return entries;
+    }
 }
 
 /// <inheritdoc cref="IIdempotencyGrain" />

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics;
+using Orleans.Concurrency;
 using Orleans.Runtime;
 using X402Orleans.Abstractions;
 using X402Orleans.Payments;
@@ -31,77 +32,47 @@ public sealed class WalletBudgetState
 public sealed record AssetLabel([property: Id(0)] string Symbol, [property: Id(1)] int Decimals);
 
 /// <summary>
-/// One wallet's spend for one UTC day. Non-reentrant, so a reservation is checked against committed plus reserved spend and
-/// recorded in the same turn: however many payments race, committed spend never exceeds the agent's or the wallet's cap.
+/// One wallet's spend for one UTC day. Reentrant with group commit (<see cref="GroupWrite{TState}"/>): a call checks and changes
+/// the state synchronously, before its first await, so a reservation is checked against committed plus reserved spend and
+/// recorded in one step: however many payments race, committed spend never exceeds the agent's or the wallet's cap. Concurrent
+/// calls share one write, and each is answered only once a write holding its change (and every change it could have seen) is
+/// stored; a failed write fails every call it covered and deactivates the grain, so no reservation or commit that was not stored
+/// is ever reported or counted.
 /// </summary>
-public sealed class WalletBudgetGrain([PersistentState("budget", StorageNames.Sessions)] IPersistentState<WalletBudgetState> state) : Grain, IWalletBudgetGrain
+[Reentrant]
+public sealed class WalletBudgetGrain([PersistentState("budget", StorageNames.Sessions)] IPersistentState<WalletBudgetState> state)
+    : GroupCommitGrain<WalletBudgetState>(state), IWalletBudgetGrain
 {
-    private WalletBudgetState S => state.State;
+    private WalletBudgetState S => Storage.State;
 
     /// <inheritdoc />
     public async Task<BudgetDecision> Reserve(BudgetRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (S.Reservations.ContainsKey(request.ReservationId))
-        {
-            return new BudgetDecision(true, string.Empty);
-        }
-
-        if (!AtomicAmount.TryParseAtomic(request.AmountAtomic, out var amount))
-        {
-            return new BudgetDecision(false, "the payment amount is not an atomic integer");
-        }
-
-        var agentKey = AgentKey(request.AgentId, request.AssetKey);
-        if (Limit(request.AgentDailyLimitAtomic) is { } agentLimit)
-        {
-            var used = Get(S.AgentCommitted, agentKey) + Reserved(r => r.AgentId == request.AgentId && r.AssetKey == request.AssetKey);
-            if (used + amount > agentLimit)
-            {
-                return new BudgetDecision(false, $"the payment of {Format(amount, request)} would exceed your daily limit of {Format(agentLimit, request)} (spent or reserved today: {Format(used, request)})");
-            }
-        }
-
-        if (Limit(request.WalletDailyLimitAtomic) is { } walletLimit)
-        {
-            var used = Get(S.WalletCommitted, request.AssetKey) + Reserved(r => r.AssetKey == request.AssetKey);
-            if (used + amount > walletLimit)
-            {
-                return new BudgetDecision(false, $"the payment of {Format(amount, request)} would exceed the wallet's daily limit of {Format(walletLimit, request)} (spent or reserved today: {Format(used, request)})");
-            }
-        }
-
-        S.Reservations[request.ReservationId] = request;
-        S.Assets[request.AssetKey] = new AssetLabel(request.Symbol, request.Decimals);
-        await state.WriteStateAsync();
-        return new BudgetDecision(true, string.Empty);
+        var (decision, changed) = Decide(request);
+        await Writes.CompleteAsync(changed);
+        return decision;
     }
 
     /// <inheritdoc />
-    public async Task Commit(Guid reservationId)
+    public Task Commit(Guid reservationId)
     {
-        if (!S.Reservations.Remove(reservationId, out var request))
+        var changed = S.Reservations.Remove(reservationId, out var request);
+        if (changed)
         {
-            return;
+            var amount = BigInteger.Parse(request!.AmountAtomic, CultureInfo.InvariantCulture);
+            Add(S.WalletCommitted, request.AssetKey, amount);
+            Add(S.AgentCommitted, AgentKey(request.AgentId, request.AssetKey), amount);
         }
 
-        var amount = BigInteger.Parse(request.AmountAtomic, CultureInfo.InvariantCulture);
-        Add(S.WalletCommitted, request.AssetKey, amount);
-        Add(S.AgentCommitted, AgentKey(request.AgentId, request.AssetKey), amount);
-        await state.WriteStateAsync();
+        return Writes.CompleteAsync(changed);
     }
 
     /// <inheritdoc />
-    public async Task Release(Guid reservationId)
-    {
-        if (S.Reservations.Remove(reservationId))
-        {
-            await state.WriteStateAsync();
-        }
-    }
+    public Task Release(Guid reservationId) => Writes.CompleteAsync(S.Reservations.Remove(reservationId));
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<AssetSpend>> GetSpend(string agentId)
+    public async Task<IReadOnlyList<AssetSpend>> GetSpend(string agentId)
     {
         IReadOnlyList<AssetSpend> spend = [.. S.Assets.Select(a => new AssetSpend(
             a.Key,
@@ -111,7 +82,45 @@ public sealed class WalletBudgetGrain([PersistentState("budget", StorageNames.Se
             Reserved(r => r.AssetKey == a.Key).ToString(CultureInfo.InvariantCulture),
             Get(S.AgentCommitted, AgentKey(agentId, a.Key)).ToString(CultureInfo.InvariantCulture),
             Reserved(r => r.AgentId == agentId && r.AssetKey == a.Key).ToString(CultureInfo.InvariantCulture)))];
-        return Task.FromResult(spend);
+        await Writes.StoredAsync();
+        return spend;
+    }
+
+    /// <summary>Checks a reservation against the caps and records it when approved, in one synchronous step.</summary>
+    private (BudgetDecision Decision, bool Changed) Decide(BudgetRequest request)
+    {
+        if (S.Reservations.ContainsKey(request.ReservationId))
+        {
+            return (new BudgetDecision(true, string.Empty), false);
+        }
+
+        if (!AtomicAmount.TryParseAtomic(request.AmountAtomic, out var amount))
+        {
+            return (new BudgetDecision(false, "the payment amount is not an atomic integer"), false);
+        }
+
+        var agentKey = AgentKey(request.AgentId, request.AssetKey);
+        if (Limit(request.AgentDailyLimitAtomic) is { } agentLimit)
+        {
+            var used = Get(S.AgentCommitted, agentKey) + Reserved(r => r.AgentId == request.AgentId && r.AssetKey == request.AssetKey);
+            if (used + amount > agentLimit)
+            {
+                return (new BudgetDecision(false, $"the payment of {Format(amount, request)} would exceed your daily limit of {Format(agentLimit, request)} (spent or reserved today: {Format(used, request)})"), false);
+            }
+        }
+
+        if (Limit(request.WalletDailyLimitAtomic) is { } walletLimit)
+        {
+            var used = Get(S.WalletCommitted, request.AssetKey) + Reserved(r => r.AssetKey == request.AssetKey);
+            if (used + amount > walletLimit)
+            {
+                return (new BudgetDecision(false, $"the payment of {Format(amount, request)} would exceed the wallet's daily limit of {Format(walletLimit, request)} (spent or reserved today: {Format(used, request)})"), false);
+            }
+        }
+
+        S.Reservations[request.ReservationId] = request;
+        S.Assets[request.AssetKey] = new AssetLabel(request.Symbol, request.Decimals);
+        return (new BudgetDecision(true, string.Empty), true);
     }
 
     private BigInteger Reserved(Func<BudgetRequest, bool> filter) =>

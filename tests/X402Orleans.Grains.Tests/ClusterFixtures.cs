@@ -26,6 +26,9 @@ public sealed class ClusterServices
 
     /// <summary>Log lines written by the grains (category <c>X402Orleans.*</c>).</summary>
     public LogSink Logs { get; } = new();
+
+    /// <summary>Counts writes and entered calls per grain, and holds or fails chosen writes.</summary>
+    public StorageProbe Probe { get; } = new();
 }
 
 /// <summary>One <see cref="ClusterServices"/> per test cluster.</summary>
@@ -38,9 +41,14 @@ public static class SharedClusterServices
     public static ClusterServices Expiry { get; } = new();
 }
 
-/// <summary>Silo set-up shared by both clusters: memory storage for the grains, the fake grain clock, captured grain logs.</summary>
+/// <summary>
+/// Silo set-up shared by both clusters: memory storage for the grains (behind the cluster's <see cref="StorageProbe"/>), the fake
+/// grain clock, captured grain logs.
+/// </summary>
 public abstract class FakeClockSiloConfigurator : ISiloConfigurator
 {
+    private const string InnerStorage = "memory";
+
     /// <summary>The services of the cluster this configurator builds.</summary>
     public abstract ClusterServices Services { get; }
 
@@ -49,7 +57,11 @@ public abstract class FakeClockSiloConfigurator : ISiloConfigurator
     {
         ArgumentNullException.ThrowIfNull(siloBuilder);
         var services = Services;
-        siloBuilder.AddMemoryGrainStorage(StorageNames.Sessions, o => o.GrainStorageSerializer = new StateJsonSerializer());
+        siloBuilder.AddMemoryGrainStorage(InnerStorage, o => o.GrainStorageSerializer = new StateJsonSerializer());
+        siloBuilder.Services.AddKeyedSingleton<IGrainStorage>(
+            StorageNames.Sessions,
+            (provider, _) => new ProbedGrainStorage(provider.GetRequiredKeyedService<IGrainStorage>(InnerStorage), services.Probe));
+        siloBuilder.AddIncomingGrainCallFilter(new EnteredCallFilter(services.Probe));
 
         // The session grain reads its clock under the project's own key, while Orleans drives grain timers (and
         // IGrainRuntime.TimeProvider) from its keyed "Orleans.Grains" clock: the keys differ, so the one fake is registered
@@ -89,7 +101,7 @@ public abstract class ClusterFixture<TConfigurator> : IAsyncLifetime
     /// <summary>Grain factory of the cluster's client.</summary>
     public IGrainFactory Grains => Cluster.GrainFactory;
 
-    /// <summary>The silo's grain storage (stored JSON, as in production), for tests that read or write records directly.</summary>
+    /// <summary>The silo's grain storage (stored JSON, as in production, behind the probe), for tests that read or write records directly.</summary>
     public IGrainStorage Storage =>
         (Cluster.Primary as InProcessSiloHandle ?? throw new InvalidOperationException("The silo is not in-process.")).SiloHost.Services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Sessions);
 
