@@ -176,7 +176,7 @@ internal static class Report
         {
             foreach (var (name, r) in level.Scenarios)
             {
-                sb.AppendLine(CultureInfo.InvariantCulture, $"{name,-16} {r.Concurrency,5} {r.Throughput,10:F0} {r.P50Ms,9:F3} {r.P99Ms,9:F3} {r.MeanMs,9:F3} {r.Calls,9} {r.Errors,7}");
+                sb.AppendLine(Row(name, r));
             }
 
             sb.AppendLine(CultureInfo.InvariantCulture, $"  ratios c={level.Concurrency}: {string.Join(", ", level.Ratios.Where(r => !r.Key.StartsWith("noop_over", StringComparison.Ordinal)).Select(r => $"{r.Key}={F(r.Value)}"))}");
@@ -199,7 +199,7 @@ internal static class Report
             {
                 foreach (var (name, r) in level.Scenarios)
                 {
-                    sb.AppendLine(CultureInfo.InvariantCulture, $"{name,-16} {r.Concurrency,5} {r.Throughput,10:F0} {r.P50Ms,9:F3} {r.P99Ms,9:F3} {r.MeanMs,9:F3} {r.Calls,9} {r.Errors,7}");
+                    sb.AppendLine(Row(name, r));
                 }
             }
 
@@ -230,15 +230,7 @@ internal static class Report
         sb.AppendLine();
         sb.AppendLine("## Latency and throughput (closed loop; c = calls in flight)");
         sb.AppendLine();
-        sb.AppendLine("| scenario | c | calls/s | p50 ms | p99 ms | mean ms | calls | errors |");
-        sb.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-        foreach (var level in report.Latency)
-        {
-            foreach (var (name, r) in level.Scenarios)
-            {
-                sb.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {r.Concurrency} | {r.Throughput:F0} | {r.P50Ms:F3} | {r.P99Ms:F3} | {r.MeanMs:F3} | {r.Calls} | {r.Errors} |");
-            }
-        }
+        MarkdownRows(sb, report.Latency);
 
         sb.AppendLine();
         sb.AppendLine("## Ratios (`a_over_b_metric` = a / b)");
@@ -329,15 +321,7 @@ internal static class Report
             sb.AppendLine();
             sb.AppendLine(CultureInfo.InvariantCulture, $"{ado.Topology}; Npgsql pool {ado.PoolPerSilo} per silo.");
             sb.AppendLine();
-            sb.AppendLine("| scenario | c | calls/s | p50 ms | p99 ms | mean ms | calls | errors |");
-            sb.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-            foreach (var level in ado.Levels)
-            {
-                foreach (var (name, r) in level.Scenarios)
-                {
-                    sb.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {r.Concurrency} | {r.Throughput:F0} | {r.P50Ms:F3} | {r.P99Ms:F3} | {r.MeanMs:F3} | {r.Calls} | {r.Errors} |");
-                }
-            }
+            MarkdownRows(sb, ado.Levels);
 
             sb.AppendLine();
             sb.AppendLine(AdoNetBound(ado));
@@ -356,11 +340,28 @@ internal static class Report
         return sb.ToString();
     }
 
+    private static string Row(string name, LoadResult r) =>
+        string.Create(CultureInfo.InvariantCulture, $"{name,-16} {r.Concurrency,5} {r.Throughput,10:F0} {r.P50Ms,9:F3} {r.P99Ms,9:F3} {r.MeanMs,9:F3} {r.Calls,9} {r.Errors,7}");
+
+    /// <summary>A Markdown table of every scenario at every level.</summary>
+    private static void MarkdownRows(StringBuilder sb, IReadOnlyList<LevelResult> levels)
+    {
+        sb.AppendLine("| scenario | c | calls/s | p50 ms | p99 ms | mean ms | calls | errors |");
+        sb.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var level in levels)
+        {
+            foreach (var (name, r) in level.Scenarios)
+            {
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {r.Concurrency} | {r.Throughput:F0} | {r.P50Ms:F3} | {r.P99Ms:F3} | {r.MeanMs:F3} | {r.Calls} | {r.Errors} |");
+            }
+        }
+    }
+
     /// <summary>Where the top gateway_fetch level's time went: CPU per process and PostgreSQL activity.</summary>
     private static string AdoNetBound(AdoNetResult ado)
     {
         var cpu = ado.FetchCpu is { } c ? $"CPU cores during gateway_fetch at c={ado.TopFetch?.Concurrency}: {string.Join(", ", c.Processes.Select(p => $"{p.Key} {p.Value:F2}"))}; machine busy {c.MachineBusyCores:F2} of {Environment.ProcessorCount}." : string.Empty;
-        var pg = ado.Postgres is { } p ? $" PostgreSQL {p.Version} (synchronous_commit={p.SynchronousCommit}, fsync={p.Fsync}, max_connections {p.MaxConnections}): {p.MaxOpen} connections open, {p.MaxActive} active at most (mean {p.MeanActive:F1}), {p.CommitsPerSecond:F0} commits/s." : string.Empty;
+        var pg = ado.Postgres is { } p ? $" PostgreSQL {p.Version} (synchronous_commit={p.SynchronousCommit}, fsync={p.Fsync}, max_connections {p.MaxConnections}): {p.MaxOpen} connections open, {p.MaxActive} active at most (mean {p.MeanActive:F1}), {p.CommitsPerSecond:F0} commits/s{(ado.TopFetch is { Throughput: > 0 } top ? $" ({p.CommitsPerSecond / top.Throughput:F2} per fetch)" : string.Empty)}." : string.Empty;
         return cpu + pg;
     }
 
