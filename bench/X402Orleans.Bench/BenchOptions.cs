@@ -33,6 +33,15 @@ internal sealed record BenchOptions
 
     public TimeSpan? CollectionAge { get; init; }
 
+    /// <summary>Also measure AdoNet mode: PostgreSQL, 2 silo processes and a standalone gateway process (see <see cref="ClusterBench"/>).</summary>
+    public bool AdoNet { get; init; }
+
+    /// <summary>Npgsql connection string of a PostgreSQL superuser for <see cref="AdoNet"/> (default: X402_TEST_POSTGRES, else a private server).</summary>
+    public string? AdoNetConnection { get; init; }
+
+    /// <summary>Npgsql pool size per silo in AdoNet mode (X402:Storage:MaxPoolSize; null: the host's default).</summary>
+    public int? AdoNetPool { get; init; }
+
     public bool Runs(string scenario) => Only is null || Only.Contains(scenario);
 
     public static string Usage => """
@@ -55,6 +64,11 @@ internal sealed record BenchOptions
                                crypto: secp256k1 sign/recover, Nethereum vs NBitcoin.Secp256k1, only)
           --collection-age S   grain collection age in seconds for the run, sessions included (X402:Sessions:IdleCollectionSeconds;
                                default: the host's own, 300 s for sessions)
+          --adonet             also measure AdoNet mode: PostgreSQL, 2 silo processes + 1 gateway process (gateway_fetch,
+                               noop_tool, session_start through the gateway process's /mcp)
+          --adonet-connection CS  PostgreSQL superuser connection string (default: X402_TEST_POSTGRES, else a private server
+                               started with .ci/postgres.sh and stopped at the end)
+          --adonet-pool N      Npgsql pool size per silo (X402:Storage:MaxPoolSize; default: the host's)
           --no-node            skip the official @x402/fetch client
           --no-scale           skip the scale step
           --out DIR            results folder (default bench/results)
@@ -79,6 +93,9 @@ internal sealed record BenchOptions
                 case "--start-history": o = o with { StartHistory = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;
                 case "--only": o = o with { Only = Next().Split(',').ToHashSet(StringComparer.Ordinal) }; break;
                 case "--collection-age": o = o with { CollectionAge = TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture)) }; break;
+                case "--adonet": o = o with { AdoNet = true }; break;
+                case "--adonet-connection": o = o with { AdoNet = true, AdoNetConnection = Next() }; break;
+                case "--adonet-pool": o = o with { AdoNet = true, AdoNetPool = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;
                 case "--no-node": o = o with { Node = false }; break;
                 case "--no-scale": o = o with { Scale = false }; break;
                 case "--out": o = o with { Output = Next() }; break;

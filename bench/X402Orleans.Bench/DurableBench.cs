@@ -34,6 +34,14 @@ internal static class DurableBench
     public static async Task<bool> StartAsync(McpClient client, string endpoint, bool mustPay) =>
         !mustPay || (await StartCoreAsync(client, endpoint)).GetProperty("payment").ValueKind == System.Text.Json.JsonValueKind.Object;
 
+    /// <summary>One <c>x402_session_fetch</c> on <paramref name="sessionId"/>; true when it succeeded.</summary>
+    public static async Task<bool> FetchAsync(McpClient client, string sessionId) =>
+        (await client.CallToolAsync("x402_session_fetch", new Dictionary<string, object?> { ["session_id"] = sessionId })).IsError != true;
+
+    /// <summary>One <c>x402_noop</c> (the diagnostics tool: transport and auth only); true when it succeeded.</summary>
+    public static async Task<bool> NoopAsync(McpClient client) =>
+        (await client.CallToolAsync("x402_noop", new Dictionary<string, object?> { ["echo"] = "x" })).IsError != true;
+
     /// <summary>Starts a session and returns its id.</summary>
     public static async Task<string> StartSessionAsync(McpClient client, string endpoint) =>
         (await StartCoreAsync(client, endpoint)).GetProperty("session_id").GetString()!;

@@ -72,6 +72,10 @@ internal static class LoadRunner
             firstError);
     }
 
+    /// <summary>Prints one result line on stderr (progress while the run goes on).</summary>
+    public static void Print(string name, LoadResult r) =>
+        Console.Error.WriteLine($"  {name,-15} c={r.Concurrency,-3} {r.Throughput,8:F0} calls/s  p50 {r.P50Ms,7:F3} ms  p99 {r.P99Ms,7:F3} ms  errors {r.Errors}{(r.FirstError is null ? string.Empty : $" ({r.FirstError})")}");
+
     /// <summary>Nearest-rank percentile of sorted values.</summary>
     public static double Percentile(double[] sorted, double p)
     {

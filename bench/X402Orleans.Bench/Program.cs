@@ -128,22 +128,14 @@ foreach (var c in options.Concurrency)
     if (options.Runs(Report.Gateway))
     {
         breakdown.Reset();
-        results[Report.Gateway] = await Measure(Report.Gateway, c, async w =>
-        {
-            var result = await clients[w % clients.Length].CallToolAsync("x402_session_fetch", new Dictionary<string, object?> { ["session_id"] = sessions[w] });
-            return result.IsError != true;
-        });
+        results[Report.Gateway] = await Measure(Report.Gateway, c, w => DurableBench.FetchAsync(clients[w % clients.Length], sessions[w]));
         breakdowns[c] = breakdown.Snapshot();
         Console.Error.WriteLine($"    in the gateway {breakdowns[c].CallMs:F3} ms per fetch (upstream {breakdowns[c].UpstreamMs:F3} ms × {breakdowns[c].UpstreamPerCall})");
     }
 
     if (options.Runs(Report.Noop))
     {
-        results[Report.Noop] = await Measure(Report.Noop, c, async w =>
-        {
-            var result = await clients[w % clients.Length].CallToolAsync("x402_noop", new Dictionary<string, object?> { ["echo"] = "x" });
-            return result.IsError != true;
-        });
+        results[Report.Noop] = await Measure(Report.Noop, c, w => DurableBench.NoopAsync(clients[w % clients.Length]));
     }
 
     if (options.Runs(Report.Start))
@@ -157,7 +149,7 @@ foreach (var c in options.Concurrency)
         var (r, trips) = await OfficialClient.RunAsync(root, weather, BenchHost.WalletKey, c, options.Warmup, options.Duration);
         results[Report.Official] = r;
         officialTrips = trips;
-        Print(Report.Official, r);
+        LoadRunner.Print(Report.Official, r);
     }
 
     levels.Add(new LevelResult(c, results, Report.Ratios(results)));
@@ -180,8 +172,7 @@ if (durable && options.Runs("memory"))
         await response.Content.ReadAsByteArrayAsync();
         return response.StatusCode == HttpStatusCode.OK;
     });
-    var memoryGateway = await Measure("gateway_fetch (:memory: host)", 1, async _ =>
-        (await memoryClient.CallToolAsync("x402_session_fetch", new Dictionary<string, object?> { ["session_id"] = memorySession })).IsError != true);
+    var memoryGateway = await Measure("gateway_fetch (:memory: host)", 1, _ => DurableBench.FetchAsync(memoryClient, memorySession));
     memory = new MemoryComparison(memoryDirect, memoryGateway);
 }
 
@@ -199,6 +190,14 @@ var bytesBefore = durable ? DurableBench.DatabaseBytes(storage) : 0;
 var scale = options.Scale ? await GrainBench.ScaleAsync(grains, options.Sessions, options.SessionsPerAgent, storage) : null;
 double? diskPerSession = durable && scale is { Sessions: > 0 } ? (DurableBench.DatabaseBytes(storage) - bytesBefore) / (double)scale.Sessions : null;
 
+AdoNetResult? adoNet = null;
+if (options.AdoNet)
+{
+    var loadBefore = LoadAverage();
+    adoNet = await ClusterBench.RunAsync(options, root);
+    notes.Add($"AdoNet mode: separate processes built in {X402Orleans.Testing.NodeProcess.Configuration}; load average before it: {loadBefore}, after: {LoadAverage()}.");
+}
+
 notes.Add($"Load average (1/5/15 min) at start: {loadAtStart}; at end: {LoadAverage()}.");
 var report = new BenchReport(
     startedAt,
@@ -212,7 +211,8 @@ var report = new BenchReport(
     memory,
     history,
     diskPerSession,
-    Report.Targets(levels, authorization, scale, memory, history, diskPerSession, durable),
+    adoNet,
+    Report.Targets(levels, authorization, scale, memory, history, diskPerSession, durable, adoNet),
     notes);
 Console.WriteLine();
 Console.WriteLine(Report.Table(report));
@@ -243,12 +243,9 @@ return 0;
 async Task<LoadResult> Measure(string name, int concurrency, Func<int, Task<bool>> call)
 {
     var result = await LoadRunner.RunAsync(concurrency, options.Warmup, options.Duration, call);
-    Print(name, result);
+    LoadRunner.Print(name, result);
     return result;
 }
-
-static void Print(string name, LoadResult r) =>
-    Console.Error.WriteLine($"  {name,-15} c={r.Concurrency,-3} {r.Throughput,8:F0} calls/s  p50 {r.P50Ms,7:F3} ms  p99 {r.P99Ms,7:F3} ms  errors {r.Errors}{(r.FirstError is null ? string.Empty : $" ({r.FirstError})")}");
 
 static async Task<string> SignProofAsync(HttpClient http, Uri url, IPaymentSigner signer)
 {

@@ -19,7 +19,7 @@ public static class TestEnvironment
     public static string RepoRoot { get; } = FindRepoRoot();
 
     /// <summary>The build configuration of this test assembly (Debug or Release); the hosts are taken from the same one.</summary>
-    public static string Configuration { get; } = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+    public static string Configuration => NodeProcess.Configuration;
 
     /// <summary>The built silo host.</summary>
     public static string SiloDll => HostDll("X402Orleans.Silo");
@@ -59,11 +59,7 @@ public static class TestEnvironment
         return path;
     }
 
-    private static string HostDll(string project)
-    {
-        var path = Path.Combine(RepoRoot, "silo", project, "bin", Configuration, "net10.0", project + ".dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException($"{project} is not built ({path}); build X402Orleans.sln first.", path);
-    }
+    private static string HostDll(string project) => NodeProcess.HostDll(RepoRoot, project);
 
     private static string FindRepoRoot() =>
         RepositoryRoot.TryFind() ?? throw new InvalidOperationException("X402Orleans.sln not found above " + AppContext.BaseDirectory);

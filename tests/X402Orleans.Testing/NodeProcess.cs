@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 
-namespace X402Orleans.Cluster.Tests;
+namespace X402Orleans.Testing;
 
 /// <summary>
 /// One host process (a silo or a gateway) started with <c>dotnet &lt;dll&gt;</c> on loopback ports, with its output in a log
@@ -38,6 +38,29 @@ public sealed class NodeProcess : IAsyncDisposable
 
     /// <summary>Whether the process has exited.</summary>
     public bool HasExited => _process.HasExited;
+
+    /// <summary>CPU time the process has used so far (user + system).</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.HasExited ? TimeSpan.Zero : _process.TotalProcessorTime;
+        }
+    }
+
+    /// <summary>
+    /// The build configuration of the running assembly (Release when it runs from a <c>bin/Release</c> folder, else Debug):
+    /// test and benchmark processes launch the hosts built in the same one.
+    /// </summary>
+    public static string Configuration { get; } = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+
+    /// <summary>The built host <paramref name="project"/> (under <c>silo/</c>) in <see cref="Configuration"/>; fails when it is not built.</summary>
+    public static string HostDll(string repoRoot, string project)
+    {
+        var path = Path.Combine(repoRoot, "silo", project, "bin", Configuration, "net10.0", project + ".dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{project} is not built ({path}); build X402Orleans.sln (-c {Configuration}) first.", path);
+    }
 
     /// <summary>Starts <paramref name="dll"/> with exactly these X402 settings (inherited X402/ASP.NET settings are removed).</summary>
     public static NodeProcess Start(string name, string dll, int httpPort, IReadOnlyDictionary<string, string> environment, string logFolder)
@@ -82,8 +105,8 @@ public sealed class NodeProcess : IAsyncDisposable
         return node;
     }
 
-    /// <summary>Waits until <c>/healthz</c> answers 200; fails with the log's tail when the process exits or time runs out.</summary>
-    public async Task WaitHealthyAsync(TimeSpan timeout)
+    /// <summary>Waits until <paramref name="path"/> (default <c>/healthz</c>) answers 200; fails with the log's tail when the process exits or time runs out.</summary>
+    public async Task WaitHealthyAsync(TimeSpan timeout, string path = "/healthz")
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow + timeout;
@@ -96,7 +119,7 @@ public sealed class NodeProcess : IAsyncDisposable
 
             try
             {
-                using var response = await http.GetAsync(new Uri(BaseUri, "/healthz"));
+                using var response = await http.GetAsync(new Uri(BaseUri, path));
                 if (response.IsSuccessStatusCode)
                 {
                     return;
