@@ -31,8 +31,11 @@ internal static class DurableBench
     public const string FreeRoute = "/demo/free";
 
     /// <summary>One <c>x402_session_start</c>; true when it started (and, on a paid route, paid).</summary>
-    public static async Task<bool> StartAsync(McpClient client, string endpoint, bool mustPay) =>
-        !mustPay || (await StartCoreAsync(client, endpoint)).GetProperty("payment").ValueKind == System.Text.Json.JsonValueKind.Object;
+    public static async Task<bool> StartAsync(McpClient client, string endpoint, bool mustPay)
+    {
+        var started = await StartCoreAsync(client, endpoint);
+        return !mustPay || started.GetProperty("payment").ValueKind == System.Text.Json.JsonValueKind.Object;
+    }
 
     /// <summary>One <c>x402_session_fetch</c> on <paramref name="sessionId"/>; true when it succeeded.</summary>
     public static async Task<bool> FetchAsync(McpClient client, string sessionId) =>
