@@ -13,16 +13,7 @@ public sealed class CallRecordingTests
     [Fact]
     public async Task CompleteCall_ResentWithTheSameCallId_CountsOnce()
     {
-        var ports = TestEnvironment.FreePorts(3);
-        var settings = new Dictionary<string, string?>
-        {
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["X402:Storage:Path"] = ":memory:",
-            ["X402:Cluster:SiloPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
-            ["X402:Cluster:GatewayPort"] = ports[2].ToString(CultureInfo.InvariantCulture),
-            ["X402:Wallet:PrivateKey"] = TestEnvironment.WalletKey,
-        };
-        var app = X402Host.CreateWebApp(["--urls", $"http://127.0.0.1:{ports[0].ToString(CultureInfo.InvariantCulture)}"], b => b.Configuration.AddInMemoryCollection(settings));
+        var app = TestEnvironment.MemoryHost();
         await using (app)
         {
             await app.StartAsync();

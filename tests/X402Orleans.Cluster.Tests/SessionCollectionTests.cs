@@ -17,17 +17,7 @@ public sealed class SessionCollectionTests
     [InlineData("30", 30, 15)]
     public async Task SessionGrains_AreCollectedAfterTheConfiguredIdleAge(string? setting, int expectedAgeSeconds, int expectedQuantumSeconds)
     {
-        var ports = TestEnvironment.FreePorts(3);
-        var settings = new Dictionary<string, string?>
-        {
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["X402:Storage:Path"] = ":memory:",
-            ["X402:Cluster:SiloPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
-            ["X402:Cluster:GatewayPort"] = ports[2].ToString(CultureInfo.InvariantCulture),
-            ["X402:Wallet:PrivateKey"] = TestEnvironment.WalletKey,
-            ["X402:Sessions:IdleCollectionSeconds"] = setting,
-        };
-        var app = X402Host.CreateWebApp(["--urls", $"http://127.0.0.1:{ports[0].ToString(CultureInfo.InvariantCulture)}"], b => b.Configuration.AddInMemoryCollection(settings));
+        var app = TestEnvironment.MemoryHost(new Dictionary<string, string?> { ["X402:Sessions:IdleCollectionSeconds"] = setting });
         await using (app)
         {
             var options = app.Services.GetRequiredService<IOptions<GrainCollectionOptions>>().Value;

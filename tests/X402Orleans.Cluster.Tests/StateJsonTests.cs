@@ -42,16 +42,7 @@ public sealed class StateJsonTests
     [Fact]
     public async Task SessionV1Document_IsServedWithItsTotalsAndCallCount_WhenActivatedFromStorage()
     {
-        var ports = TestEnvironment.FreePorts(3);
-        var settings = new Dictionary<string, string?>
-        {
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["X402:Storage:Path"] = ":memory:",
-            ["X402:Cluster:SiloPort"] = ports[1].ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["X402:Cluster:GatewayPort"] = ports[2].ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["X402:Wallet:PrivateKey"] = TestEnvironment.WalletKey,
-        };
-        var app = X402Orleans.Silo.X402Host.CreateWebApp(["--urls", $"http://127.0.0.1:{ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture)}"], b => b.Configuration.AddInMemoryCollection(settings));
+        var app = TestEnvironment.MemoryHost();
         await using (app)
         {
             await app.StartAsync();

@@ -21,6 +21,31 @@ public static class TestEnvironment
     /// <summary>The build configuration of this test assembly (Debug or Release); the hosts are taken from the same one.</summary>
     public static string Configuration => NodeProcess.Configuration;
 
+    /// <summary>
+    /// The one-process host (silo + gateway) on free loopback ports with grain state in memory, the test wallet and
+    /// <paramref name="extra"/> settings (a null value removes a setting). Not started.
+    /// </summary>
+    public static Microsoft.AspNetCore.Builder.WebApplication MemoryHost(IReadOnlyDictionary<string, string?>? extra = null)
+    {
+        var ports = FreePorts(3);
+        var settings = new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["X402:Storage:Path"] = ":memory:",
+            ["X402:Cluster:SiloPort"] = ports[1].ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["X402:Cluster:GatewayPort"] = ports[2].ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["X402:Wallet:PrivateKey"] = WalletKey,
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        return Silo.X402Host.CreateWebApp(
+            ["--urls", $"http://127.0.0.1:{ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture)}"],
+            b => Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(b.Configuration, settings));
+    }
+
     /// <summary>The built silo host.</summary>
     public static string SiloDll => HostDll("X402Orleans.Silo");
 
