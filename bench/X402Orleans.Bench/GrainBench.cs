@@ -5,7 +5,7 @@ using X402Orleans.Abstractions;
 namespace X402Orleans.Bench;
 
 /// <summary>Authorisation-turn rates of the session grain.</summary>
-internal sealed record AuthorizationResult(LoadResult OneSession, LoadResult ManySessions, LoadResult ManySessionsAuthorizeAndComplete);
+internal sealed record AuthorizationResult(LoadResult OneSession, LoadResult ManySessions, LoadResult ManySessionsBeginCall);
 
 /// <summary>Memory and time of N sessions on this silo.</summary>
 internal sealed record ScaleResult(

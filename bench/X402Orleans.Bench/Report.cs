@@ -184,7 +184,7 @@ internal static class Report
 
         if (report.Authorization is { } a)
         {
-            sb.AppendLine(CultureInfo.InvariantCulture, $"authorisation turn: {a.OneSession.Throughput:F0}/s on 1 session (p50 {a.OneSession.P50Ms:F3} ms), {a.ManySessions.Throughput:F0}/s on {a.ManySessions.Concurrency} sessions; BeginCall (persisted) {a.ManySessionsAuthorizeAndComplete.Throughput:F0}/s");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"authorisation turn: {a.OneSession.Throughput:F0}/s on 1 session (p50 {a.OneSession.P50Ms:F3} ms), {a.ManySessions.Throughput:F0}/s on {a.ManySessions.Concurrency} sessions; BeginCall (persisted) {a.ManySessionsBeginCall.Throughput:F0}/s");
         }
 
         if (report.Scale is { } s)
@@ -269,8 +269,8 @@ internal static class Report
             sb.AppendLine();
             sb.AppendLine("| scenario | calls/s | p50 ms | p99 ms |");
             sb.AppendLine("| --- | ---: | ---: | ---: |");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| direct_http | {mem.Direct.Throughput:F0} | {mem.Direct.P50Ms:F3} | {mem.Direct.P99Ms:F3} |");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| gateway_fetch | {mem.Gateway.Throughput:F0} | {mem.Gateway.P50Ms:F3} | {mem.Gateway.P99Ms:F3} |");
+            sb.AppendLine(RateRow(Direct, mem.Direct));
+            sb.AppendLine(RateRow(Gateway, mem.Gateway));
         }
 
         if (report.StartHistory is { } h)
@@ -292,9 +292,9 @@ internal static class Report
             sb.AppendLine();
             sb.AppendLine("| measurement | calls/s | p50 ms | p99 ms |");
             sb.AppendLine("| --- | ---: | ---: | ---: |");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| AuthorizeCall, 1 session (sequential) | {a.OneSession.Throughput:F0} | {a.OneSession.P50Ms:F3} | {a.OneSession.P99Ms:F3} |");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| AuthorizeCall, {a.ManySessions.Concurrency} sessions | {a.ManySessions.Throughput:F0} | {a.ManySessions.P50Ms:F3} | {a.ManySessions.P99Ms:F3} |");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| BeginCall (a fetch's one turn: authorise, count, persist), {a.ManySessionsAuthorizeAndComplete.Concurrency} sessions | {a.ManySessionsAuthorizeAndComplete.Throughput:F0} | {a.ManySessionsAuthorizeAndComplete.P50Ms:F3} | {a.ManySessionsAuthorizeAndComplete.P99Ms:F3} |");
+            sb.AppendLine(RateRow("AuthorizeCall, 1 session (sequential)", a.OneSession));
+            sb.AppendLine(RateRow($"AuthorizeCall, {a.ManySessions.Concurrency} sessions", a.ManySessions));
+            sb.AppendLine(RateRow($"BeginCall (a fetch's one turn: authorise, count, persist), {a.ManySessionsBeginCall.Concurrency} sessions", a.ManySessionsBeginCall));
         }
 
         if (report.Scale is { } s)
@@ -339,6 +339,10 @@ internal static class Report
 
         return sb.ToString();
     }
+
+    /// <summary>A Markdown row "| label | calls/s | p50 ms | p99 ms |".</summary>
+    private static string RateRow(string label, LoadResult r) =>
+        string.Create(CultureInfo.InvariantCulture, $"| {label} | {r.Throughput:F0} | {r.P50Ms:F3} | {r.P99Ms:F3} |");
 
     private static string Row(string name, LoadResult r) =>
         string.Create(CultureInfo.InvariantCulture, $"{name,-16} {r.Concurrency,5} {r.Throughput,10:F0} {r.P50Ms,9:F3} {r.P99Ms,9:F3} {r.MeanMs,9:F3} {r.Calls,9} {r.Errors,7}");
