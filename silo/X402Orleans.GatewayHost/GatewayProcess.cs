@@ -1,7 +1,6 @@
 using X402Orleans.Gateway;
 using X402Orleans.Gateway.Observability;
 using X402Orleans.Hosting;
-using X402Orleans.Payments.Signing;
 
 namespace X402Orleans.GatewayHost;
 
@@ -36,7 +35,6 @@ public static class GatewayProcess
             lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested
                 ? Results.Ok(new { status = "ok", role = "gateway", mode = settings.Cluster.Mode })
                 : Results.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable));
-        app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<IPaymentSigner>());
         return app;
     }
 }

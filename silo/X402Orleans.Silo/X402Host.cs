@@ -31,6 +31,7 @@ public static class X402Host
         configure?.Invoke(builder);
         var settings = SiloHosting.ReadSettings(builder.Configuration);
         builder.UseOrleans(silo => SiloHosting.Configure(silo, settings, builder.Configuration));
+        builder.Services.AddX402SiloPayments(builder.Configuration);
         var hostMcp = settings.Cluster.HostMcp;
         if (hostMcp)
         {
@@ -43,8 +44,9 @@ public static class X402Host
         if (hostMcp)
         {
             app.MapX402Gateway();
-            app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<IPaymentSigner>());
         }
+
+        app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<IPaymentSigner>());
 
         MapHealth(app);
         app.MapX402Health();
@@ -60,6 +62,7 @@ public static class X402Host
         configure?.Invoke(builder);
         var settings = SiloHosting.ReadSettings(builder.Configuration);
         builder.UseOrleans(silo => SiloHosting.Configure(silo, settings, builder.Configuration));
+        builder.Services.AddX402SiloPayments(builder.Configuration);
         builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Stdio);
         builder.AddX402SiloObservability();
         var host = builder.Build();

@@ -63,3 +63,35 @@ public interface IWalletBudgetGrain : IGrainWithStringKey
     /// <summary>Spend per asset for the wallet and for one agent.</summary>
     Task<IReadOnlyList<AssetSpend>> GetSpend(string agentId);
 }
+
+/// <summary>
+/// The silo's wallet as agents see it (a stateless worker; key 0): its address and, per allowed asset, today's spend and the
+/// daily limits the silo enforces. Gateways hold no key and no limits: they ask here.
+/// </summary>
+public interface IWalletGrain : IGrainWithIntegerKey
+{
+    /// <summary>The wallet's address, today's spend and limits for <paramref name="agentId"/>.</summary>
+    Task<WalletView> GetStatus(string agentId);
+}
+
+/// <summary>The wallet's state for one agent today.</summary>
+[GenerateSerializer, Immutable]
+public sealed record WalletView(
+    [property: Id(0)] string Address,
+    [property: Id(1)] DateTimeOffset Day,
+    [property: Id(2)] string MaxPayment,
+    [property: Id(3)] IReadOnlyList<AssetBudgetView> Assets);
+
+/// <summary>One asset's spend and limits today, in atomic units (limits null: none).</summary>
+[GenerateSerializer, Immutable]
+public sealed record AssetBudgetView(
+    [property: Id(0)] string Network,
+    [property: Id(1)] string Asset,
+    [property: Id(2)] string Symbol,
+    [property: Id(3)] int Decimals,
+    [property: Id(4)] string AgentCommittedAtomic,
+    [property: Id(5)] string AgentReservedAtomic,
+    [property: Id(6)] string? AgentDailyLimitAtomic,
+    [property: Id(7)] string WalletCommittedAtomic,
+    [property: Id(8)] string WalletReservedAtomic,
+    [property: Id(9)] string? WalletDailyLimitAtomic);

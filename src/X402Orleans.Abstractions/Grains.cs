@@ -9,6 +9,24 @@ public interface ISessionGrain : IGrainWithGuidKey
     /// <summary>Creates the session in <see cref="SessionStatus.Starting"/>.</summary>
     Task<SessionResult> Open(OpenSessionCommand command);
 
+    /// <summary>
+    /// Begins or resumes the start of a session whose id is derived from (agent, idempotency key), so every retry of a start
+    /// reaches this grain: creates it (or restarts a start that failed with nothing paid) under a lease held by
+    /// <see cref="OpenSessionCommand.AttemptId"/>, replays a finished start, refuses one whose arguments differ, or hands back
+    /// the pending payment of an earlier attempt to be resent (never a second payment for the same start).
+    /// </summary>
+    Task<StartStep> BeginStart(OpenSessionCommand command);
+
+    /// <summary>
+    /// Pays a 402 challenge for the session, in one turn: selects a requirement under the silo's policy and the session's
+    /// max_payment, checks max_total, reserves the agent's and the wallet's daily budgets, signs with the silo's wallet, and
+    /// records the signed payment as pending before returning it. A starting session signs at most one payment per start.
+    /// </summary>
+    Task<PaymentDecision> PreparePayment(string agentId, PaymentChallenge challenge);
+
+    /// <summary>Signs a sign-in-with-x proof for a URL within the scope of this live session.</summary>
+    Task<SignInProof> SignIn(string agentId, SignInRequest request);
+
     /// <summary>Asks to make a payment for the session (checks owner, state, expiry and max_payment).</summary>
     Task<PaymentDecision> AuthorizePayment(string agentId, PaymentQuote quote);
 

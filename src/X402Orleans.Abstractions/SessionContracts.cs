@@ -74,7 +74,10 @@ public sealed record OpenSessionCommand(
     [property: Id(5)] string MaxPayment,
     [property: Id(6)] bool AllowRepeatPayments,
     [property: Id(7)] string? MaxTotal = null,
-    [property: Id(8)] string? IdempotencyKey = null);
+    [property: Id(8)] string? IdempotencyKey = null,
+    [property: Id(9)] string? Fingerprint = null,
+    [property: Id(10)] Guid AttemptId = default,
+    [property: Id(11)] TimeSpan AttemptTimeout = default);
 
 /// <summary>A payment the gateway wants to make for a session, in atomic units.</summary>
 [GenerateSerializer, Immutable]
@@ -101,7 +104,80 @@ public sealed record PaymentDecision(
     [property: Id(0)] bool Approved,
     [property: Id(1)] Guid ReservationId,
     [property: Id(2)] SessionErrorCode Error,
-    [property: Id(3)] string Message);
+    [property: Id(3)] string Message,
+    [property: Id(4)] SignedPayment? Payment = null);
+
+/// <summary>
+/// A payment the silo signed for a session: the header to send, what it pays, and when it stops being valid. Recorded by the
+/// session as pending before this leaves the silo.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record SignedPayment(
+    [property: Id(0)] string HeaderName,
+    [property: Id(1)] string HeaderValue,
+    [property: Id(2)] PaymentQuote Quote,
+    [property: Id(3)] string Nonce,
+    [property: Id(4)] DateTimeOffset ValidBefore,
+    [property: Id(5)] bool SignInWithXOffered);
+
+/// <summary>A 402 challenge as the server sent it, for the session grain to select from and sign.</summary>
+/// <param name="Encoded">The <c>PAYMENT-REQUIRED</c> header value (base64 JSON) or, for V1, the 402 body.</param>
+/// <param name="InHeader">Whether <paramref name="Encoded"/> is the header.</param>
+/// <param name="RequestUrl">The URL the 402 answered (resource fallback; must be within the session's scope).</param>
+/// <param name="AttemptId">For a starting session, the start attempt that holds the session's lease.</param>
+[GenerateSerializer, Immutable]
+public sealed record PaymentChallenge(
+    [property: Id(0)] string Encoded,
+    [property: Id(1)] bool InHeader,
+    [property: Id(2)] string RequestUrl,
+    [property: Id(3)] Guid AttemptId = default);
+
+/// <summary>A sign-in-with-x challenge (the extension's JSON) to prove, for a URL within the session's scope.</summary>
+[GenerateSerializer, Immutable]
+public sealed record SignInRequest(
+    [property: Id(0)] string ExtensionJson,
+    [property: Id(1)] string ResponseUrl);
+
+/// <summary>A signed sign-in-with-x proof (no key material: the header value is the public proof).</summary>
+[GenerateSerializer, Immutable]
+public sealed record SignInProof(
+    [property: Id(0)] bool Signed,
+    [property: Id(1)] string Message,
+    [property: Id(2)] string HeaderValue = "",
+    [property: Id(3)] string Address = "",
+    [property: Id(4)] string ChainId = "",
+    [property: Id(5)] string Nonce = "",
+    [property: Id(6)] DateTimeOffset? IssuedAt = null,
+    [property: Id(7)] DateTimeOffset? ExpiresAt = null);
+
+/// <summary>What the next step of a start is.</summary>
+public enum StartStepKind
+{
+    /// <summary>A new attempt holds the start: send the first request.</summary>
+    Proceed = 0,
+
+    /// <summary>A payment of an earlier attempt is pending: resend exactly <see cref="StartStep.Resend"/> (it can settle only once).</summary>
+    Resend = 1,
+
+    /// <summary>The session is active (a replay of a finished start).</summary>
+    Done = 2,
+
+    /// <summary>Another attempt holds the start until <see cref="StartStep.RetryAfter"/>.</summary>
+    Busy = 3,
+
+    /// <summary>The start is refused or failed for good (the message says why, including a payment whose state is unknown).</summary>
+    Refused = 4,
+}
+
+/// <summary>The session grain's answer to <c>BeginStart</c>.</summary>
+[GenerateSerializer, Immutable]
+public sealed record StartStep(
+    [property: Id(0)] StartStepKind Kind,
+    [property: Id(1)] string Message,
+    [property: Id(2)] SessionSnapshot? Session = null,
+    [property: Id(3)] SignedPayment? Resend = null,
+    [property: Id(4)] Guid ResendReservationId = default,
+    [property: Id(5)] DateTimeOffset? RetryAfter = null);
 
 /// <summary>A settled (or simulated) payment.</summary>
 [GenerateSerializer, Immutable]
@@ -124,7 +200,9 @@ public sealed record PaymentOutcome(
     [property: Id(1)] bool Settled,
     [property: Id(2)] PaymentReceipt? Receipt,
     [property: Id(3)] string? FailureReason,
-    [property: Id(4)] bool MayHaveSettled = false);
+    [property: Id(4)] bool MayHaveSettled = false,
+    [property: Id(5)] bool AlreadySettled = false,
+    [property: Id(6)] bool Unanswered = false);
 
 /// <summary>Permission for one call through a session.</summary>
 [GenerateSerializer, Immutable]

@@ -14,7 +14,6 @@ using X402Orleans.Gateway.Demo;
 using X402Orleans.Gateway.Http;
 using X402Orleans.Gateway.Sessions;
 using X402Orleans.Gateway.Tools;
-using X402Orleans.Payments.Signing;
 
 namespace X402Orleans.Gateway;
 
@@ -34,10 +33,8 @@ public static partial class GatewayHosting
     /// <summary>Adds the gateway's services. Needs an <see cref="IGrainFactory"/> (co-hosted silo or Orleans client).</summary>
     public static IServiceCollection AddX402Gateway(this IServiceCollection services, IConfiguration configuration, GatewayTransport transport)
     {
-        services.AddOptions<X402Options>().Bind(configuration.GetSection(X402Options.SectionName)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<X402Options>, X402OptionsValidator>();
+        services.AddX402Options(configuration);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IPaymentSigner>(sp => WalletFactory.Create(sp.GetRequiredService<IOptions<X402Options>>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("X402Orleans.Wallet")));
         services.AddSingleton<OutboundPolicy>();
         services.AddSingleton<UpstreamHttp>();
         services.AddSingleton<ProofCache>();
@@ -70,6 +67,19 @@ public static partial class GatewayHosting
             services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
                 .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
             services.AddAuthorization();
+        }
+
+        return services;
+    }
+
+    /// <summary>Binds and validates the <c>X402</c> section once, however many parts of a process ask for it.</summary>
+    public static IServiceCollection AddX402Options(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (!services.Any(d => d.ServiceType == typeof(IValidateOptions<X402Options>)))
+        {
+            services.AddOptions<X402Options>().Bind(configuration.GetSection(X402Options.SectionName)).ValidateOnStart();
+            services.AddSingleton<IValidateOptions<X402Options>, X402OptionsValidator>();
         }
 
         return services;

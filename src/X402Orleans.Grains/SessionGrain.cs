@@ -49,6 +49,12 @@ public sealed partial class SessionGrain(
             }
         }
 
+        if (state.RecordExists && S.Pending.Any(p => p.HeaderValue is not null))
+        {
+            // Signed payments left pending by an earlier activation (a crash, a failover): resolve what can be resolved now.
+            await ResolvePendingAsync(onlyStart: false);
+        }
+
         await base.OnActivateAsync(cancellationToken);
     }
 
@@ -77,6 +83,9 @@ public sealed partial class SessionGrain(
             AllowRepeatPayments = command.AllowRepeatPayments,
             MaxTotal = command.MaxTotal,
             IdempotencyKey = command.IdempotencyKey,
+            Fingerprint = command.Fingerprint,
+            AttemptId = command.AttemptId,
+            LeaseUntil = now + Lease(command),
         };
 
         // Listed with the agent first, so the session's one write also records its index page. Should that write fail, the
@@ -103,49 +112,13 @@ public sealed partial class SessionGrain(
             return new PaymentDecision(false, Guid.Empty, refusal.Error, refusal.Message);
         }
 
-        if (S.Status == SessionStatus.Active && !S.AllowRepeatPayments)
+        var (decision, pending) = await ReserveAsync(quote);
+        if (pending is not null)
         {
-            return new PaymentDecision(false, Guid.Empty, SessionErrorCode.PaymentRefused, "The server asked for another payment and this session does not allow repeat payments (start it with allow_repeat_payments).");
+            await state.WriteStateAsync();
         }
 
-        if (!AtomicAmount.TryParseAtomic(quote.AmountAtomic, out var amount))
-        {
-            return new PaymentDecision(false, Guid.Empty, SessionErrorCode.PaymentRefused, "The payment amount is not an atomic integer.");
-        }
-
-        if (!AtomicAmount.TryParseDecimal(S.MaxPayment, quote.Decimals, out var max, out var why))
-        {
-            return new PaymentDecision(false, Guid.Empty, SessionErrorCode.PaymentRefused, $"The session's max_payment is not usable for {quote.Symbol}: {why}");
-        }
-
-        if (amount > max)
-        {
-            return await RefuseAsync(quote, $"price {AtomicAmount.Format(amount, quote.Decimals)} {quote.Symbol} exceeds max_payment {AtomicAmount.Format(max, quote.Decimals)} {quote.Symbol}");
-        }
-
-        if (S.MaxTotal is not null && AtomicAmount.TryParseDecimal(S.MaxTotal, quote.Decimals, out var maxTotal, out _))
-        {
-            var spent = S.PaidTotals.Where(t => t.Is(quote.Network, quote.Asset)).Aggregate(BigInteger.Zero, (sum, t) => sum + BigInteger.Parse(t.AmountAtomic, CultureInfo.InvariantCulture))
-                + S.Pending.Where(p => SameAsset(p.Quote.Network, p.Quote.Asset, quote)).Aggregate(BigInteger.Zero, (sum, p) => sum + BigInteger.Parse(p.Quote.AmountAtomic, CultureInfo.InvariantCulture));
-            if (spent + amount > maxTotal)
-            {
-                return await RefuseAsync(quote, $"the payment of {AtomicAmount.Format(amount, quote.Decimals)} {quote.Symbol} would exceed the session's max_total {AtomicAmount.Format(maxTotal, quote.Decimals)} {quote.Symbol} (already spent {AtomicAmount.Format(spent, quote.Decimals)})");
-            }
-        }
-
-        var now = clock.GetUtcNow();
-        var reservationId = Guid.NewGuid();
-        var budgetKey = WalletBudgetGrain.KeyFor(quote.Wallet, now);
-        var budget = await GrainFactory.GetGrain<IWalletBudgetGrain>(budgetKey).Reserve(new BudgetRequest(
-            reservationId, S.AgentId, $"{quote.Network}/{quote.Asset.ToLowerInvariant()}", quote.Symbol, quote.Decimals, quote.AmountAtomic, quote.AgentDailyLimitAtomic, quote.WalletDailyLimitAtomic));
-        if (!budget.Approved)
-        {
-            return await RefuseAsync(quote, budget.Message);
-        }
-
-        S.Pending.Add(new PendingPayment { ReservationId = reservationId, Quote = quote, AuthorizedAt = now, BudgetKey = budgetKey });
-        await state.WriteStateAsync();
-        return new PaymentDecision(true, reservationId, SessionErrorCode.None, string.Empty);
+        return decision;
     }
 
     /// <inheritdoc />
@@ -163,17 +136,27 @@ public sealed partial class SessionGrain(
             return;
         }
 
+        _issuedHere.Remove(pending.ReservationId);
+        if (outcome.Settled && outcome.Receipt is not null)
+        {
+            await SettleAsync(pending, outcome.Receipt, outcome.AlreadySettled ? "settled by an earlier attempt (the server reports the authorization as used)" : "settled");
+            await state.WriteStateAsync();
+            return;
+        }
+
+        if (outcome.Unanswered && pending.HeaderValue is not null && (pending.ForStart || Rules.RpcEndpoints.ContainsKey(pending.Quote.Network)))
+        {
+            // No answer: kept pending, to be resolved by a retry of the start (resend) or by the chain, never paid again.
+            pending.Unanswered = true;
+            await state.WriteStateAsync();
+            ArmPendingTimer();
+            return;
+        }
+
         S.Pending.Remove(pending);
         var budget = GrainFactory.GetGrain<IWalletBudgetGrain>(pending.BudgetKey);
         string outcomeName;
-        if (outcome.Settled && outcome.Receipt is not null)
-        {
-            AddReceipt(outcome.Receipt);
-            await budget.Commit(pending.ReservationId);
-            outcomeName = "settled";
-            Log.Paid(logger, Id, outcome.Receipt.AmountAtomic, outcome.Receipt.Asset, outcome.Receipt.Network, outcome.Receipt.Transaction);
-        }
-        else if (outcome.MayHaveSettled)
+        if (outcome.MayHaveSettled)
         {
             // No answer after the signed payment went out: it may have settled, so it stays counted against the budgets.
             await budget.Commit(pending.ReservationId);
@@ -216,14 +199,9 @@ public sealed partial class SessionGrain(
             return SessionResult.Fail(SessionErrorCode.InvalidState, $"Session {Id} is already active.", Snapshot());
         }
 
-        var now = clock.GetUtcNow();
-        S.Status = SessionStatus.Active;
-        S.Reuse = reuse;
         S.ResourceUrl = resourceUrl;
-        S.CallCount = 1;
-        S.LastUsedAt = now;
+        MarkActive(reuse, resourceUrl, 1);
         await state.WriteStateAsync();
-        X402Diagnostics.SessionActivated(reuse);
         return SessionResult.Ok(Snapshot());
     }
 
@@ -238,6 +216,17 @@ public sealed partial class SessionGrain(
         if (S.Status != SessionStatus.Starting)
         {
             return SessionResult.Fail(SessionErrorCode.InvalidState, $"Session {Id} is not starting.", Snapshot());
+        }
+
+        if (StartPayment is { } pending)
+        {
+            // A signed payment of this start may have settled: the start stays open for a retry to resolve it.
+            S.LeaseUntil = null;
+            await state.WriteStateAsync();
+            return SessionResult.Fail(
+                SessionErrorCode.InvalidState,
+                $"the payment's outcome is unknown until {Iso(pending.ValidBefore ?? clock.GetUtcNow())} (it can settle at most once); retry x402_session_start with the same idempotency_key to resolve it — nothing will be paid twice",
+                Snapshot());
         }
 
         S.Status = SessionStatus.Failed;
@@ -439,6 +428,13 @@ public sealed partial class SessionGrain(
     {
         S.Status = S.Status == SessionStatus.Starting ? SessionStatus.Failed : SessionStatus.Expired;
         S.FailureReason ??= S.Status == SessionStatus.Failed ? "expired before its first request completed" : null;
+        if (S.Status == SessionStatus.Failed && StartPayment is { } pending)
+        {
+            // Its start payment is unresolved: a retry must report it, never start afresh and pay again.
+            S.PaymentUnknown = true;
+            S.FailureReason = $"the session expired while its start payment (nonce {pending.Nonce}) was unresolved; its state is unknown until {Iso(pending.ValidBefore ?? S.ExpiresAt)} and it stays counted against the budgets";
+        }
+
         await CloseAsync(S.ExpiresAt);
         Log.Expired(logger, Id, S.CallCount);
     }

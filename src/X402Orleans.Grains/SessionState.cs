@@ -87,6 +87,18 @@ public sealed class SessionState
 
     /// <summary>The idempotency key the session was started under, released when the session fails or is purged.</summary>
     [Id(21)] public string? IdempotencyKey { get; set; }
+
+    /// <summary>Fingerprint of the start's arguments (a retry with other arguments is refused).</summary>
+    [Id(22)] public string? Fingerprint { get; set; }
+
+    /// <summary>The start attempt that holds the lease on a starting session.</summary>
+    [Id(23)] public Guid AttemptId { get; set; }
+
+    /// <summary>Until when <see cref="AttemptId"/> holds the start (another attempt waits until then).</summary>
+    [Id(24)] public DateTimeOffset? LeaseUntil { get; set; }
+
+    /// <summary>The start failed with a payment whose outcome is unknown (a retry reports it instead of paying again).</summary>
+    [Id(25)] public bool PaymentUnknown { get; set; }
 }
 
 /// <summary>A payment authorised by the grain whose outcome is not yet known.</summary>
@@ -104,6 +116,27 @@ public sealed class PendingPayment
 
     /// <summary>The wallet budget grain holding the matching reservation.</summary>
     [Id(3)] public string BudgetKey { get; set; } = string.Empty;
+
+    /// <summary>The signed payment's header name, once signed.</summary>
+    [Id(4)] public string? HeaderName { get; set; }
+
+    /// <summary>The signed payment's header value (a single-use authorization; never the key), kept to be resent.</summary>
+    [Id(5)] public string? HeaderValue { get; set; }
+
+    /// <summary>The EIP-3009 nonce.</summary>
+    [Id(6)] public string? Nonce { get; set; }
+
+    /// <summary>The authorization's validBefore: it cannot settle after this.</summary>
+    [Id(7)] public DateTimeOffset? ValidBefore { get; set; }
+
+    /// <summary>Whether this pays for the session's start (at most one per start).</summary>
+    [Id(8)] public bool ForStart { get; set; }
+
+    /// <summary>Whether the 402 it answers offered sign-in-with-x.</summary>
+    [Id(9)] public bool SignInWithXOffered { get; set; }
+
+    /// <summary>Whether the request carrying it got no answer (it may have settled).</summary>
+    [Id(10)] public bool Unanswered { get; set; }
 }
 
 /// <summary>

@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Numerics;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Concurrency;
 using Orleans.Runtime;
 using X402Orleans.Abstractions;
+using X402Orleans.Grains.Payments;
 using X402Orleans.Payments;
 
 namespace X402Orleans.Grains;
@@ -44,6 +46,9 @@ public sealed class WalletBudgetGrain([PersistentState("budget", StorageNames.Se
     : GroupCommitGrain<WalletBudgetState>(state), IWalletBudgetGrain
 {
     private WalletBudgetState S => Storage.State;
+
+    // The caps are the silo's own configuration, never a caller's: a request carries only what is being paid.
+    private PaymentRules Rules => ServiceProvider.GetService<PaymentRules>() ?? PaymentRules.Default;
 
     /// <inheritdoc />
     public async Task<BudgetDecision> Reserve(BudgetRequest request)
@@ -100,7 +105,8 @@ public sealed class WalletBudgetGrain([PersistentState("budget", StorageNames.Se
         }
 
         var agentKey = AgentKey(request.AgentId, request.AssetKey);
-        if (Limit(request.AgentDailyLimitAtomic) is { } agentLimit)
+        var rules = Rules;
+        if (Limit(rules.AgentLimitAtomic(request.AgentId, request.Decimals)) is { } agentLimit)
         {
             var used = Get(S.AgentCommitted, agentKey) + Reserved(r => r.AgentId == request.AgentId && r.AssetKey == request.AssetKey);
             if (used + amount > agentLimit)
@@ -109,7 +115,7 @@ public sealed class WalletBudgetGrain([PersistentState("budget", StorageNames.Se
             }
         }
 
-        if (Limit(request.WalletDailyLimitAtomic) is { } walletLimit)
+        if (Limit(rules.WalletLimitAtomic(request.Decimals)) is { } walletLimit)
         {
             var used = Get(S.WalletCommitted, request.AssetKey) + Reserved(r => r.AssetKey == request.AssetKey);
             if (used + amount > walletLimit)

@@ -6,6 +6,7 @@ using Orleans.Hosting;
 using Orleans.TestingHost;
 using Orleans.Storage;
 using X402Orleans.Grains;
+using X402Orleans.Grains.Payments;
 using X402Orleans.Grains.Storage;
 
 namespace X402Orleans.Grains.Tests;
@@ -29,6 +30,24 @@ public sealed class ClusterServices
 
     /// <summary>Counts writes and entered calls per grain, and holds or fails chosen writes.</summary>
     public StorageProbe Probe { get; } = new();
+
+    /// <summary>The silo's wallet (a throwaway key; only the silo holds it).</summary>
+    public X402Orleans.Payments.Signing.LocalPrivateKeySigner Wallet { get; } = X402Orleans.Payments.Signing.LocalPrivateKeySigner.Generate();
+
+    /// <summary>The payment rules the silo's grains read (the silo's own configuration); <see cref="UseRules"/> swaps them for one test.</summary>
+    public PaymentRules Rules { get; private set; } = PaymentRules.Default;
+
+    /// <summary>Makes the silo read <paramref name="rules"/> until the returned scope is disposed (tests of one cluster run one at a time).</summary>
+    public IDisposable UseRules(PaymentRules rules)
+    {
+        Rules = rules;
+        return new RulesScope(this);
+    }
+
+    private sealed class RulesScope(ClusterServices services) : IDisposable
+    {
+        public void Dispose() => services.Rules = PaymentRules.Default;
+    }
 }
 
 /// <summary>One <see cref="ClusterServices"/> per test cluster.</summary>
@@ -69,6 +88,8 @@ public abstract class FakeClockSiloConfigurator : ISiloConfigurator
         // and activation collection keep real time.
         siloBuilder.Services.AddKeyedSingleton<TimeProvider>(X402Orleans.Grains.TimeProviderNames.Grains, services.Clock);
         siloBuilder.Services.AddKeyedSingleton<TimeProvider>(Orleans.Runtime.TimeProviderNames.Grains, services.Clock);
+        siloBuilder.Services.AddTransient(_ => services.Rules);
+        siloBuilder.Services.AddSingleton<X402Orleans.Payments.Signing.IPaymentSigner>(services.Wallet);
         siloBuilder.Services.AddLogging(logging => logging
             .AddProvider(new CapturingLoggerProvider(services.Logs))
             .AddFilter<CapturingLoggerProvider>("X402Orleans", LogLevel.Information));

@@ -1,5 +1,6 @@
 using System.Globalization;
 using X402Orleans.Abstractions;
+using X402Orleans.Grains.Payments;
 using static X402Orleans.Grains.Tests.TestData;
 
 namespace X402Orleans.Grains.Tests;
@@ -16,8 +17,8 @@ public sealed class GroupCommitTests(SessionsClusterFixture fixture)
     private readonly IGrainFactory _grains = fixture.Grains;
     private readonly StorageProbe _probe = fixture.Services.Probe;
 
-    private static BudgetRequest Request(string agent, long amount, long? walletLimit) =>
-        new(Guid.NewGuid(), agent, Asset, Usdc, 6, amount.ToString(CultureInfo.InvariantCulture), null, walletLimit?.ToString(CultureInfo.InvariantCulture));
+    private static BudgetRequest Request(string agent, long amount) =>
+        new(Guid.NewGuid(), agent, Asset, Usdc, 6, amount.ToString(CultureInfo.InvariantCulture), null, null);
 
     private static IWalletBudgetGrain NewBudget(IGrainFactory grains) => grains.GetGrain<IWalletBudgetGrain>($"0xwallet-{Guid.NewGuid():N}/2026-01-01");
 
@@ -38,8 +39,9 @@ public sealed class GroupCommitTests(SessionsClusterFixture fixture)
     public async Task Reserve_ApprovesExactlyTheCapWithTwoWrites_When120RaceBehindAHeldWrite()
     {
         var budget = NewBudget(_grains);
+        using var rules = fixture.Services.UseRules(new PaymentRules { WalletDailyLimit = "0.1" });
         await budget.GetSpend("agent");
-        var requests = Enumerable.Range(0, 120).Select(_ => Request("agent", 1000, 100_000)).ToList();
+        var requests = Enumerable.Range(0, 120).Select(_ => Request("agent", 1000)).ToList();
 
         var (hold, calls) = await RaceBehindHeldWriteAsync(budget, () => budget.Reserve(requests[0]), requests.Skip(1).Select(r => (Func<Task<BudgetDecision>>)(() => budget.Reserve(r))));
         Assert.All(calls, c => Assert.False(c.IsCompleted));
@@ -57,14 +59,14 @@ public sealed class GroupCommitTests(SessionsClusterFixture fixture)
     public async Task Reserve_FailsEveryCoveredCallerAndLeavesNoReservation_WhenTheSharedWriteFails()
     {
         var budget = NewBudget(_grains);
-        Assert.True((await budget.Reserve(Request("agent", 1000, 10_000))).Approved);
+        Assert.True((await budget.Reserve(Request("agent", 1000))).Approved);
         var writesBefore = _probe.Writes(budget.GetGrainId());
 
         // Three reservations and a read that saw them all wait on the same failed write.
         var (hold, calls) = await RaceBehindHeldWriteAsync<object>(
             budget,
-            async () => await budget.Reserve(Request("agent", 3000, 10_000)),
-            [async () => await budget.Reserve(Request("agent", 3000, 10_000)), async () => await budget.Reserve(Request("agent", 3000, 10_000)), async () => await budget.GetSpend("agent")]);
+            async () => await budget.Reserve(Request("agent", 3000)),
+            [async () => await budget.Reserve(Request("agent", 3000)), async () => await budget.Reserve(Request("agent", 3000)), async () => await budget.GetSpend("agent")]);
         hold.Fail(new StorageUnavailableException("injected write failure"));
 
         foreach (var call in calls)
@@ -77,14 +79,14 @@ public sealed class GroupCommitTests(SessionsClusterFixture fixture)
         var spend = Assert.Single(await budget.GetSpend("agent"));
         Assert.Equal("1000", spend.WalletReservedAtomic);
         Assert.Equal("0", spend.WalletCommittedAtomic);
-        Assert.True((await budget.Reserve(Request("agent", 9000, 10_000))).Approved);
+        Assert.True((await budget.Reserve(Request("agent", 9000))).Approved);
     }
 
     [Fact]
     public async Task Commit_LeavesTheReservationUncommitted_WhenItsWriteFails()
     {
         var budget = NewBudget(_grains);
-        var request = Request("agent", 1000, 10_000);
+        var request = Request("agent", 1000);
         Assert.True((await budget.Reserve(request)).Approved);
 
         var (hold, calls) = await RaceBehindHeldWriteAsync(budget, async () => { await budget.Commit(request.ReservationId); return true; }, []);

@@ -83,6 +83,24 @@ public sealed class PaymentOptions
     /// <summary>Daily limit of the whole wallet per asset, across all agents (null: none).</summary>
     [RegularExpression(AmountText.Pattern)]
     public string? WalletDailyLimit { get; set; }
+
+    /// <summary>
+    /// Optional JSON-RPC endpoints per network. With one, a payment whose outcome a crash left unknown is resolved from the chain
+    /// (the token's <c>authorizationState</c>); without, by resending the same signed payment while it is valid.
+    /// </summary>
+    public List<RpcOptions> Rpc { get; set; } = [];
+}
+
+/// <summary>A JSON-RPC endpoint of one network (read-only use: <c>eth_call</c>, <c>eth_getLogs</c>).</summary>
+public sealed class RpcOptions
+{
+    /// <summary>CAIP-2 network, e.g. eip155:8453.</summary>
+    [Required]
+    public string Network { get; set; } = string.Empty;
+
+    /// <summary>http(s) URL of the node.</summary>
+    [Required]
+    public string Url { get; set; } = string.Empty;
 }
 
 /// <summary>Shapes of configuration values.</summary>

@@ -43,6 +43,20 @@ public sealed class X402OptionsValidator : IValidateOptions<X402Options>
             }
         }
 
+        for (var i = 0; i < options.Payments.Rpc.Count; i++)
+        {
+            var rpc = options.Payments.Rpc[i];
+            if (!NetworkNames.TryGetEvmChainId(rpc.Network, out _))
+            {
+                failures.Add($"X402:Payments:Rpc:{i}:Network must be CAIP-2 eip155:<chain id>");
+            }
+
+            if (!Uri.TryCreate(rpc.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+            {
+                failures.Add($"X402:Payments:Rpc:{i}:Url must be an absolute http(s) URL");
+            }
+        }
+
         if (!AtomicAmount.TryParseDecimal(options.Payments.MaxPayment, 18, out _, out var why))
         {
             failures.Add($"X402:Payments:MaxPayment: {why}");

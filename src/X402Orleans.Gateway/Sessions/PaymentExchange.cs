@@ -29,31 +29,22 @@ public enum AccessKind
 /// <summary>What the exchange needs to know about the session.</summary>
 /// <param name="AgentId">Calling agent.</param>
 /// <param name="SessionId">Session id (for the proof cache and logs).</param>
-/// <param name="Agent">The agent's grain (audit log).</param>
-/// <param name="Grain">The session grain (authorises and records payments).</param>
+/// <param name="Grain">The session grain: signs payments and sign-in proofs, and records outcomes.</param>
 /// <param name="Scope">Where the request may go (redirects included).</param>
-/// <param name="Policy">Networks, assets, max_payment.</param>
 /// <param name="MayPay">Whether a payment may be made if the server demands one.</param>
 /// <param name="PayRefusal">What to tell the agent when a payment is demanded but not allowed.</param>
-/// <param name="Limits">Daily limits of the agent and of the wallet, decimal strings in the asset's units (null: none).</param>
-internal sealed record ExchangeContext(string AgentId, IAgentGrain Agent, Guid SessionId, ISessionGrain Grain, EndpointScope Scope, PaymentPolicy Policy, bool MayPay, string PayRefusal, DailyLimits Limits);
-
-/// <summary>Daily limits, as decimal strings in the asset's units (null: none).</summary>
-internal sealed record DailyLimits(string? Agent, string? Wallet)
-{
-    /// <summary>The limit in atomic units of an asset with <paramref name="decimals"/>, or null.</summary>
-    public static string? Atomic(string? limit, int decimals) =>
-        limit is not null && AtomicAmount.TryParseDecimal(limit, decimals, out var atomic, out _) ? atomic.ToString(CultureInfo.InvariantCulture) : null;
-}
+/// <param name="AttemptId">For a start, the attempt holding the session's lease.</param>
+internal sealed record ExchangeContext(string AgentId, Guid SessionId, ISessionGrain Grain, EndpointScope Scope, bool MayPay, string PayRefusal, Guid AttemptId = default);
 
 /// <summary>The outcome of an exchange.</summary>
-internal sealed record ExchangeResult(UpstreamResponse Response, AccessKind Access, PaymentReceipt? Receipt, bool SignInWithXOffered, string? ResourceUrl);
+internal sealed record ExchangeResult(UpstreamResponse Response, AccessKind Access, PaymentReceipt? Receipt, bool SignInWithXOffered, string? ResourceUrl, bool PaidEarlier = false);
 
 /// <summary>
 /// One call through x402, outside any grain turn: send (with a cached sign-in proof when one is usable) → on 402 read the challenge →
-/// prove by sign-in-with-x when offered → else select a requirement, have the session grain authorise it, sign, resend, record.
+/// prove by sign-in-with-x when offered (the session grain signs) → else hand the challenge to the session grain, which selects,
+/// reserves, signs and records the payment as pending → send it → record the outcome. This process holds no key.
 /// </summary>
-internal sealed partial class PaymentExchange(UpstreamHttp http, IPaymentSigner signer, ProofCache proofs, TimeProvider time, ILogger<PaymentExchange> logger)
+internal sealed partial class PaymentExchange(UpstreamHttp http, ProofCache proofs, TimeProvider time, ILogger<PaymentExchange> logger)
 {
     public async Task<ExchangeResult> RunAsync(ExchangeContext context, UpstreamRequest request, CancellationToken cancellationToken)
     {
@@ -66,11 +57,12 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, IPaymentSigner 
         }
 
         var challenge = ReadChallenge(response);
+        var encoded = Encoded(response);
         var siwxOffered = SiwxChallenge.TryRead(challenge.Extensions, out var siwx, out _);
         if (siwxOffered)
         {
             // Re-sign from the fresh challenge (a cached proof may be stale or single-use) and retry once.
-            var fresh = await TrySignAsync(context, siwx!, response.Url, cancellationToken);
+            var fresh = await TrySignInAsync(context, siwx!, response.Url);
             if (fresh is not null)
             {
                 var retried = await SendAsync(request, ProofHeader(fresh), context.Scope, deadline, cancellationToken);
@@ -79,9 +71,11 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, IPaymentSigner 
                     return new ExchangeResult(retried, AccessKind.SignInWithX, null, true, challenge.Resource?.Url);
                 }
 
-                if (TryReadChallenge(retried, out var next))
+                if (TryReadChallenge(retried, out var next, out _))
                 {
                     challenge = next!;
+                    encoded = Encoded(retried);
+                    response = retried;
                 }
             }
         }
@@ -91,75 +85,68 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, IPaymentSigner 
             throw new ToolError(context.PayRefusal);
         }
 
-        return await PayAsync(context, request, challenge, siwxOffered, deadline, cancellationToken);
-    }
-
-    private async Task<ExchangeResult> PayAsync(ExchangeContext context, UpstreamRequest request, PaymentRequired challenge, bool siwxOffered, DateTimeOffset deadline, CancellationToken cancellationToken)
-    {
         if (challenge.Accepts.Count == 0 && challenge.Unreadable.Count == 0)
         {
             throw new ToolError($"the server requires sign-in-with-x access and offers no payment option{Reason(challenge.Error)}");
         }
 
-        var selection = RequirementSelector.Select(challenge, context.Policy);
-        if (!selection.Succeeded)
-        {
-            await AuditUnselectedAsync(context, request, challenge, selection.Reason);
-            throw new ToolError($"cannot pay {request.Url.AbsoluteUri}: {selection.Reason}");
-        }
-
-        var requirement = selection.Requirement!;
-        var asset = selection.Asset!;
-        var resourceUrl = challenge.Resource?.Url ?? requirement.ResourceUrl ?? request.Url.AbsoluteUri;
-        var quote = new PaymentQuote(
-            requirement.Network,
-            requirement.Asset,
-            asset.Symbol,
-            asset.Decimals,
-            requirement.Amount.ToString(CultureInfo.InvariantCulture),
-            requirement.PayTo,
-            resourceUrl,
-            signer.Address,
-            DailyLimits.Atomic(context.Limits.Agent, asset.Decimals),
-            DailyLimits.Atomic(context.Limits.Wallet, asset.Decimals));
-        var decision = await context.Grain.AuthorizePayment(context.AgentId, quote);
-        if (!decision.Approved)
+        var decision = await context.Grain.PreparePayment(context.AgentId, new PaymentChallenge(encoded.Value, encoded.InHeader, response.Url.AbsoluteUri, context.AttemptId));
+        if (!decision.Approved || decision.Payment is null)
         {
             throw new ToolError(decision.Message);
         }
 
-        PaymentPayload payload;
-        try
+        FaultInjection.Hit(FaultPoints.PaymentSigned);
+        var result = await SendPaymentAsync(context, request, decision.Payment, decision.ReservationId, deadline, cancellationToken);
+        if (siwxOffered && result.Access == AccessKind.Paid && SiwxChallenge.TryRead(challenge.Extensions, out var again, out _))
         {
-            payload = await ExactEvmScheme.CreatePaymentAsync(challenge, requirement, signer, time, cancellationToken);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException)
-        {
-            await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(decision.ReservationId, false, null, "could not sign the payment"));
-            throw new ToolError($"could not sign the payment: {ex.Message}");
+            // Sign the next proof now, so the next call needs one round trip.
+            await TrySignInAsync(context, again!, result.Response.Url);
         }
 
+        return result with { SignInWithXOffered = siwxOffered };
+    }
+
+    /// <summary>
+    /// Sends a signed payment (a new one, or the pending one of an earlier attempt, resent as it was: it can settle only once) and
+    /// records what the server answered.
+    /// </summary>
+    public async Task<ExchangeResult> SendPaymentAsync(ExchangeContext context, UpstreamRequest request, SignedPayment payment, Guid reservationId, DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(payment);
+        var quote = payment.Quote;
         UpstreamResponse paid;
         try
         {
-            paid = await SendAsync(request, new Dictionary<string, string> { [payload.HeaderName] = payload.EncodeHeader() }, context.Scope, deadline, cancellationToken);
+            paid = await SendAsync(request, new Dictionary<string, string> { [payment.HeaderName] = payment.HeaderValue }, context.Scope, deadline, cancellationToken);
         }
         catch (ToolError ex)
         {
             // The signed authorization may have reached the server. Its nonce makes it single-use, so at most this one payment can
-            // ever be charged; it stays counted against the budgets and is reported as unknown.
-            await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(decision.ReservationId, false, null, ex.Message, MayHaveSettled: true));
-            X402Telemetry.PaymentNotSettled("unknown", requirement.Network, asset.Symbol);
-            throw new ToolError($"the paid request got no answer ({ex.Message}); the payment may or may not have settled and is counted against your budget");
+            // ever be charged; it stays counted against the budgets and is resolved later, never paid again.
+            await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(reservationId, false, null, ex.Message, MayHaveSettled: true, Unanswered: true));
+            X402Telemetry.PaymentNotSettled("unknown", quote.Network, quote.Symbol);
+            throw new ToolError($"the paid request got no answer ({ex.Message}); the payment may or may not have settled (at most once, until {SessionService.Iso(payment.ValidBefore)}) and is counted against your budget");
         }
 
+        FaultInjection.Hit(FaultPoints.PaymentAnswered);
         var receipt = ReadReceipt(paid);
         if (paid.Status == 402 || receipt is { Success: false })
         {
-            var reason = receipt?.ErrorReason ?? (TryReadChallenge(paid, out var refusal) ? refusal!.Error : null) ?? "no reason given";
-            await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(decision.ReservationId, false, null, reason));
+            var reason = receipt?.ErrorReason ?? (TryReadChallenge(paid, out var refusal, out _) ? refusal!.Error : null) ?? "no reason given";
+            if (IsAlreadyUsed(reason))
+            {
+                // The server says this very authorization was used: an earlier attempt's payment settled.
+                var earlier = quote.ToReceipt(quote.Wallet, string.Empty, time.GetUtcNow(), false);
+                await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(reservationId, true, earlier, null, AlreadySettled: true));
+                X402Telemetry.PaymentSettled(earlier);
+                return new ExchangeResult(paid, AccessKind.Paid, earlier, payment.SignInWithXOffered, quote.ResourceUrl, PaidEarlier: true);
+            }
+
+            await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(reservationId, false, null, reason));
             Log.PaymentRefused(logger, context.SessionId, reason);
-            X402Telemetry.PaymentNotSettled("refused", requirement.Network, asset.Symbol);
+            X402Telemetry.PaymentNotSettled("refused", quote.Network, quote.Symbol);
             throw new ToolError($"the server refused the payment: {reason}");
         }
 
@@ -168,45 +155,37 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, IPaymentSigner 
             // A failure status and no settlement receipt: the official server cancels settlement when its handler fails, so this is
             // not a payment. The server still holds the signed single-use authorization, so it stays counted against the budgets.
             var reason = $"the server answered HTTP {paid.Status} to the paid request without a settlement receipt";
-            await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(decision.ReservationId, false, null, reason, MayHaveSettled: true));
+            await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(reservationId, false, null, reason, MayHaveSettled: true));
             Log.PaymentRefused(logger, context.SessionId, reason);
             throw new ToolError($"{reason}; nothing is recorded as paid (the signed authorization is single-use: at most this one payment could still be charged, and it is counted against your budget)");
         }
 
-        var record = quote.ToReceipt(receipt?.Payer ?? signer.Address, receipt?.Transaction ?? string.Empty, time.GetUtcNow(), receipt?.Simulated ?? false);
-        await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(decision.ReservationId, true, record, null));
+        var record = quote.ToReceipt(receipt?.Payer ?? quote.Wallet, receipt?.Transaction ?? string.Empty, time.GetUtcNow(), receipt?.Simulated ?? false);
+        await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(reservationId, true, record, null));
         X402Telemetry.PaymentSettled(record);
-        if (siwxOffered && SiwxChallenge.TryRead(challenge.Extensions, out var siwx, out _))
-        {
-            // Sign the next proof now, so the next call needs one round trip.
-            await TrySignAsync(context, siwx!, paid.Url, cancellationToken);
-        }
-
-        return new ExchangeResult(paid, AccessKind.Paid, record, siwxOffered, resourceUrl);
+        return new ExchangeResult(paid, AccessKind.Paid, record, payment.SignInWithXOffered, quote.ResourceUrl);
     }
 
-    private Task AuditUnselectedAsync(ExchangeContext context, UpstreamRequest request, PaymentRequired challenge, string reason)
+    private async Task<SiwxProof?> TrySignInAsync(ExchangeContext context, SiwxChallenge challenge, Uri responseUrl)
     {
-        var first = challenge.Accepts.FirstOrDefault();
-        return context.Agent.RecordAttempt(new PaymentAttempt(
-            time.GetUtcNow(), context.SessionId, challenge.Resource?.Url ?? request.Url.AbsoluteUri, first?.Network ?? string.Empty, first?.Asset ?? string.Empty,
-            string.Empty, 0, first?.Amount.ToString(CultureInfo.InvariantCulture) ?? "0", first?.PayTo ?? string.Empty, "not_selected", null, reason));
-    }
-
-    private async Task<SiwxProof?> TrySignAsync(ExchangeContext context, SiwxChallenge challenge, Uri responseUrl, CancellationToken cancellationToken)
-    {
-        try
+        var signed = await context.Grain.SignIn(context.AgentId, new SignInRequest(challenge.ToJson().ToJsonString(), responseUrl.AbsoluteUri));
+        if (!signed.Signed)
         {
-            var proof = await SiwxSigner.SignAsync(challenge, signer, responseUrl, cancellationToken);
-            proofs.Put(context.SessionId, responseUrl, proof);
-            return proof;
-        }
-        catch (X402ProtocolException ex)
-        {
-            Log.ChallengeRefused(logger, context.SessionId, ex.Message);
+            Log.ChallengeRefused(logger, context.SessionId, signed.Message);
             return null;
         }
+
+        var proof = new SiwxProof(signed.HeaderValue, signed.Address, signed.ChainId, signed.Nonce, signed.IssuedAt, signed.ExpiresAt);
+        proofs.Put(context.SessionId, responseUrl, proof);
+        return proof;
     }
+
+    // The facilitator's reason for an authorization whose nonce was already used on chain (e.g. invalid_exact_evm_nonce_already_used).
+    private static bool IsAlreadyUsed(string reason) =>
+        reason.Contains("nonce", StringComparison.OrdinalIgnoreCase) && (reason.Contains("used", StringComparison.OrdinalIgnoreCase) || reason.Contains("already", StringComparison.OrdinalIgnoreCase));
+
+    private static (string Value, bool InHeader) Encoded(UpstreamResponse response) =>
+        response.Header(X402Headers.PaymentRequired) is { } header ? (header, true) : (System.Text.Encoding.UTF8.GetString(response.Body), false);
 
     private async Task<UpstreamResponse> SendAsync(UpstreamRequest request, IReadOnlyDictionary<string, string> headers, EndpointScope scope, DateTimeOffset deadline, CancellationToken cancellationToken)
     {
@@ -228,8 +207,6 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, IPaymentSigner 
 
     private static PaymentRequired ReadChallenge(UpstreamResponse response) =>
         TryReadChallenge(response, out var challenge, out var why) ? challenge! : throw new ToolError($"the server answered 402 without readable payment requirements: {why}");
-
-    private static bool TryReadChallenge(UpstreamResponse response, out PaymentRequired? challenge) => TryReadChallenge(response, out challenge, out _);
 
     private static bool TryReadChallenge(UpstreamResponse response, out PaymentRequired? challenge, out string why)
     {

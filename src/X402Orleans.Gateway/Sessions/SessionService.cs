@@ -33,8 +33,7 @@ public sealed class SessionService
     private readonly PaymentExchange _exchange;
     private readonly ProofCache _proofs;
     private readonly X402Options _options;
-    private readonly PaymentPolicy _policy;
-    private readonly SessionRoutes _routes;
+    private readonly SessionRoutes _routes = new();
 
     internal SessionService(IGrainFactory grains, PaymentExchange exchange, ProofCache proofs, IOptions<X402Options> options)
     {
@@ -42,14 +41,14 @@ public sealed class SessionService
         _exchange = exchange;
         _proofs = proofs;
         _options = options.Value;
-        _policy = PolicyFrom(_options.Payments);
-        _routes = new SessionRoutes(_policy);
     }
 
-    /// <summary>The configured payment policy.</summary>
-    public PaymentPolicy Policy => _policy;
-
-    /// <summary>Starts a session: first request, payment if demanded, session active.</summary>
+    /// <summary>
+    /// Starts a session: first request, payment if demanded, session active — driven by the session grain's saga. The session id
+    /// is derived from (agent, idempotency key) — a key of the gateway's own when the agent gives none — so the whole start is
+    /// retried safely when the cluster fails over mid-way: the grain replays a finished start, resends a pending payment, or
+    /// lets this attempt proceed; it never pays twice for one start.
+    /// </summary>
     public async Task<StartResult> StartAsync(string agentId, StartArguments args, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
@@ -93,65 +92,74 @@ public sealed class SessionService
 
         var request = RequestArguments.Build(scope!.Endpoint, args.Method, args.Headers, args.Body, args.TimeoutMs, _options.Http);
         var allowRepeat = args.AllowRepeatPayments ?? true;
-        var sessionId = Guid.NewGuid();
-        var agent = _grains.GetGrain<IAgentGrain>(agentId);
-        if (args.IdempotencyKey is { } idempotencyKey)
-        {
-            var claim = await agent.ClaimIdempotencyKey(idempotencyKey, Fingerprint(scope, args, ttl, maxPayment, allowRepeat), sessionId);
-            if (!claim.FingerprintMatches)
-            {
-                throw new ToolError("idempotency_key was already used with different arguments; use a new key for a different session");
-            }
-
-            if (!claim.IsNew)
-            {
-                return await ReplayAsync(agentId, claim.SessionId);
-            }
-        }
-
+        var startKey = args.IdempotencyKey ?? $"gateway:{Guid.NewGuid():N}";
+        var sessionId = SessionIds.ForStart(agentId, startKey);
+        var command = new OpenSessionCommand(
+            agentId, scope.Endpoint.AbsoluteUri, ModeName(mode), args.Label, TimeSpan.FromSeconds(ttl), maxPayment, allowRepeat, maxTotal, args.IdempotencyKey,
+            Fingerprint(scope, args, ttl, maxPayment, allowRepeat), Guid.NewGuid(), request.Timeout);
         using var call = X402Telemetry.BeginCall("start", sessionId);
+        var result = await ClusterRetry.RunAsync(() => StartOnceAsync(sessionId, command, scope, request, cancellationToken), cancellationToken);
+        call.Complete(result.Access);
+        return result.Result;
+    }
+
+    private async Task<(StartResult Result, AccessKind Access)> StartOnceAsync(Guid sessionId, OpenSessionCommand command, EndpointScope scope, UpstreamRequest request, CancellationToken cancellationToken)
+    {
+        var agentId = command.AgentId;
         var grain = _grains.GetGrain<ISessionGrain>(sessionId);
-        var opened = await grain.Open(new OpenSessionCommand(agentId, scope.Endpoint.AbsoluteUri, ModeName(mode), args.Label, TimeSpan.FromSeconds(ttl), maxPayment, allowRepeat, maxTotal, args.IdempotencyKey));
-        if (!opened.Succeeded)
+        var step = await grain.BeginStart(command);
+        switch (step.Kind)
         {
-            throw new ToolError(opened.Message);
+            case StartStepKind.Refused:
+                throw new ToolError(step.Message);
+            case StartStepKind.Busy:
+                throw new ToolError(step.Message);
+            case StartStepKind.Done:
+                return (Replay(step.Session!), AccessKind.Free);
         }
 
+        FaultInjection.Hit(FaultPoints.StartOpened);
+        var context = new ExchangeContext(agentId, sessionId, grain, scope, true, string.Empty, command.AttemptId);
         ExchangeResult result;
         try
         {
-            var context = new ExchangeContext(agentId, agent, sessionId, grain, scope, _policy.WithMaxPayment(maxPayment), true, string.Empty, LimitsFor(agentId));
-            result = await _exchange.RunAsync(context, request, cancellationToken);
+            result = step.Kind == StartStepKind.Resend
+                ? await _exchange.SendPaymentAsync(context, request, step.Resend!, step.ResendReservationId, DateTimeOffset.UtcNow + request.Timeout, cancellationToken)
+                : await _exchange.RunAsync(context, request, cancellationToken);
         }
         catch (ToolError ex)
         {
-            // Abandoning fails the session, which releases its idempotency key.
-            await grain.Abandon(agentId, ex.Message);
-            throw new ToolError($"session not started: {ex.Message}");
+            // Abandoning fails the session (the key then starts afresh) — unless a payment of this start may have settled: then
+            // the session stays open for a retry with the same key to resolve it, and says so.
+            var abandoned = await grain.Abandon(agentId, ex.Message);
+            throw new ToolError(abandoned.Succeeded || abandoned.Session is not { Status: SessionStatus.Starting }
+                ? $"session not started: {ex.Message}"
+                : $"session not started yet: {ex.Message}; {abandoned.Message}");
         }
 
+        FaultInjection.Hit(FaultPoints.StartBeforeActivate);
         var reuse = result.SignInWithXOffered ? ReuseMode.SignInWithX : result.Access == AccessKind.Paid ? ReuseMode.PayPerCall : ReuseMode.Free;
         var activated = await grain.Activate(agentId, reuse, result.ResourceUrl);
-        var snapshot = activated.Session ?? throw new ToolError(activated.Message);
+        var snapshot = activated.Session is { Status: SessionStatus.Active } active ? active : throw new ToolError(activated.Message);
         var note = result.Access switch
         {
+            AccessKind.Paid when result.PaidEarlier => "paid (settled by an earlier attempt of this start; that attempt's response was lost)",
             AccessKind.Paid => "paid",
             AccessKind.SignInWithX => "access by sign-in-with-x (already paid)",
             _ => "no payment required",
         };
-        call.Complete(result.Access);
-        return new StartResult(
+        return (new StartResult(
             sessionId.ToString(),
             snapshot.Endpoint,
             snapshot.Scope,
             snapshot.Label,
             Iso(snapshot.ExpiresAt),
-            ReuseName(reuse),
+            ReuseName(snapshot.Reuse),
             result.SignInWithXOffered,
             result.Receipt is null ? null : ToInfo(result.Receipt),
             note,
             ToResponse(result.Response),
-            false);
+            false), result.Access);
     }
 
     /// <summary>
@@ -175,12 +183,12 @@ public sealed class SessionService
         ExchangeResult result;
         try
         {
-            var route = _routes.For(ticket);
+            var scope = _routes.For(ticket);
             var request = RequestArguments.Build(new Uri(ticket.Url), args.Method, args.Headers, args.Body, args.TimeoutMs, _options.Http);
             var refusal = ticket.Reuse == ReuseMode.SignInWithX
                 ? "the server did not accept this wallet's sign-in-with-x proof and demands payment, but the session does not allow repeat payments"
                 : "the server demands payment and the session does not allow repeat payments";
-            var context = new ExchangeContext(agentId, _grains.GetGrain<IAgentGrain>(agentId), sessionId, grain, route.Scope, route.Policy, ticket.AllowRepeatPayments, refusal, LimitsFor(agentId));
+            var context = new ExchangeContext(agentId, sessionId, grain, scope, ticket.AllowRepeatPayments, refusal);
             result = await _exchange.RunAsync(context, request, cancellationToken);
         }
         catch (Exception)
@@ -259,31 +267,11 @@ public sealed class SessionService
         return new EndResult(id.ToString(), s.Endpoint, result.Message, s.CallCount, Totals(s.PaidTotals));
     }
 
-    /// <summary>The daily limits that apply to an agent.</summary>
-    internal DailyLimits LimitsFor(string agentId) =>
-        new(_options.Agents.FirstOrDefault(a => a.Id == agentId)?.DailyLimit ?? _options.Payments.AgentDailyLimit, _options.Payments.WalletDailyLimit);
-
-    internal static PaymentPolicy PolicyFrom(PaymentOptions options)
+    private static StartResult Replay(SessionSnapshot s)
     {
-        var assets = options.Assets.Count == 0
-            ? PaymentPolicy.Default.Assets
-            : [.. options.Assets.Select(a => new AssetInfo(a.Network, a.Address, a.Decimals, a.Symbol))];
-        var networks = options.Networks.Count == 0 ? assets.Select(a => a.Network).Distinct().ToList() : options.Networks;
-        return new PaymentPolicy { Networks = networks, Assets = assets, MaxPayment = options.MaxPayment };
-    }
-
-    private async Task<StartResult> ReplayAsync(string agentId, Guid sessionId)
-    {
-        var status = await _grains.GetGrain<ISessionGrain>(sessionId).GetStatus(agentId);
-        var s = status.Session ?? throw new ToolError(status.Message);
-        if (s.Status == SessionStatus.Starting)
-        {
-            throw new ToolError("a start with this idempotency_key is still in progress; retry in a moment");
-        }
-
         var payment = s.Payments.Count > 0 ? ToInfo(s.Payments[0]) : null;
         var response = new ResponseInfo(0, null, new Dictionary<string, string>(), "(idempotent replay: the first response is returned only once)", "text", false);
-        return new StartResult(sessionId.ToString(), s.Endpoint, s.Scope, s.Label, Iso(s.ExpiresAt), ReuseName(s.Reuse), s.Reuse == ReuseMode.SignInWithX, payment, payment is null ? "no payment required" : "paid", response, true);
+        return new StartResult(s.SessionId.ToString(), s.Endpoint, s.Scope, s.Label, Iso(s.ExpiresAt), ReuseName(s.Reuse), s.Reuse == ReuseMode.SignInWithX, payment, payment is null ? "no payment required" : "paid", response, true);
     }
 
     private ResponseInfo ToResponse(UpstreamResponse response)

@@ -4,7 +4,6 @@ using System.Numerics;
 using System.Text.Json.Serialization;
 using X402Orleans.Abstractions;
 using X402Orleans.Payments;
-using X402Orleans.Payments.Signing;
 
 namespace X402Orleans.Gateway.Sessions;
 
@@ -45,31 +44,28 @@ public sealed record AttemptInfo(
 public sealed record PaymentLogResult(
     [property: JsonPropertyName("attempts"), Description("Your payment attempts, newest first.")] IReadOnlyList<AttemptInfo> Attempts);
 
-/// <summary>Wallet spend, limits and the audit log, for the calling agent.</summary>
-public sealed class WalletService(IGrainFactory grains, IPaymentSigner signer, SessionService sessions, TimeProvider time)
+/// <summary>Wallet spend, limits and the audit log, for the calling agent (from the silo: this process holds no key and no limits).</summary>
+public sealed class WalletService(IGrainFactory grains)
 {
     /// <summary>The wallet's address, today's spend and what remains, per allowed asset.</summary>
     public async Task<WalletStatusResult> StatusAsync(string agentId)
     {
-        var now = time.GetUtcNow();
-        var spend = await grains.GetGrain<IWalletBudgetGrain>($"{signer.Address.ToLowerInvariant()}/{now.UtcDateTime:yyyy-MM-dd}").GetSpend(agentId);
-        var limits = sessions.LimitsFor(agentId);
-        var assets = sessions.Policy.Assets.Select(a =>
+        var wallet = await grains.GetGrain<IWalletGrain>(0).GetStatus(agentId);
+        var assets = wallet.Assets.Select(a =>
         {
-            var key = $"{a.Network}/{a.Address.ToLowerInvariant()}";
-            var s = spend.FirstOrDefault(x => x.AssetKey == key);
-            BigInteger Parse(string? text) => text is null ? BigInteger.Zero : BigInteger.Parse(text, CultureInfo.InvariantCulture);
-            var mine = Parse(s?.AgentCommittedAtomic);
-            var mineReserved = Parse(s?.AgentReservedAtomic);
-            var wallet = Parse(s?.WalletCommittedAtomic) + Parse(s?.WalletReservedAtomic);
-            string? Remaining(string? limit, BigInteger used) =>
-                DailyLimits.Atomic(limit, a.Decimals) is { } l ? AtomicAmount.Format(BigInteger.Max(BigInteger.Zero, BigInteger.Parse(l, CultureInfo.InvariantCulture) - used), a.Decimals) : null;
+            static BigInteger Parse(string? text) => text is null ? BigInteger.Zero : BigInteger.Parse(text, CultureInfo.InvariantCulture);
+            string Format(BigInteger atomic) => AtomicAmount.Format(atomic, a.Decimals);
+            string? FormatLimit(string? limit) => limit is null ? null : Format(Parse(limit));
+            string? Remaining(string? limit, BigInteger used) => limit is null ? null : Format(BigInteger.Max(BigInteger.Zero, Parse(limit) - used));
+            var mine = Parse(a.AgentCommittedAtomic);
+            var mineReserved = Parse(a.AgentReservedAtomic);
+            var walletUsed = Parse(a.WalletCommittedAtomic) + Parse(a.WalletReservedAtomic);
             return new AssetBudget(
-                a.Symbol, a.Network, a.Address,
-                AtomicAmount.Format(mine, a.Decimals), AtomicAmount.Format(mineReserved, a.Decimals), limits.Agent, Remaining(limits.Agent, mine + mineReserved),
-                AtomicAmount.Format(Parse(s?.WalletCommittedAtomic), a.Decimals), limits.Wallet, Remaining(limits.Wallet, wallet));
+                a.Symbol, a.Network, a.Asset,
+                Format(mine), Format(mineReserved), FormatLimit(a.AgentDailyLimitAtomic), Remaining(a.AgentDailyLimitAtomic, mine + mineReserved),
+                Format(Parse(a.WalletCommittedAtomic)), FormatLimit(a.WalletDailyLimitAtomic), Remaining(a.WalletDailyLimitAtomic, walletUsed));
         }).ToList();
-        return new WalletStatusResult(signer.Address, now.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), sessions.Policy.MaxPayment, assets);
+        return new WalletStatusResult(wallet.Address, wallet.Day.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), wallet.MaxPayment, assets);
     }
 
     /// <summary>The agent's payment attempts, newest first.</summary>

@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Options;
+using X402Orleans.Gateway;
+using X402Orleans.Gateway.Configuration;
+using X402Orleans.Grains.Payments;
+using X402Orleans.Payments.Policy;
+using X402Orleans.Payments.Signing;
+
+namespace X402Orleans.Silo;
+
+/// <summary>
+/// What the silo pays with, on the silo's side of the trust boundary: the wallet (the only process that holds the key), the
+/// payment rules the grains enforce (assets, max_payment, daily limits) and the optional chain reader. Gateways get none of it.
+/// </summary>
+public static class SiloPayments
+{
+    /// <summary>Registers the wallet, the rules and the chain reader from the <c>X402</c> section.</summary>
+    public static IServiceCollection AddX402SiloPayments(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddX402Options(configuration);
+        services.AddSingleton<IPaymentSigner>(sp => WalletFactory.Create(sp.GetRequiredService<IOptions<X402Options>>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("X402Orleans.Wallet")));
+        services.AddSingleton(sp => RulesFrom(sp.GetRequiredService<IOptions<X402Options>>().Value));
+        services.AddSingleton<IAuthorizationStateReader>(sp => new RpcAuthorizationStateReader(sp.GetRequiredService<PaymentRules>(), new HttpClient { Timeout = TimeSpan.FromSeconds(10) }));
+        return services;
+    }
+
+    /// <summary>The grains' rules from the options.</summary>
+    public static PaymentRules RulesFrom(X402Options options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var payments = options.Payments;
+        var assets = payments.Assets.Count == 0
+            ? PaymentPolicy.Default.Assets
+            : [.. payments.Assets.Select(a => new AssetInfo(a.Network, a.Address, a.Decimals, a.Symbol))];
+        var networks = payments.Networks.Count == 0 ? assets.Select(a => a.Network).Distinct().ToList() : payments.Networks;
+        return new PaymentRules
+        {
+            Policy = new PaymentPolicy { Networks = networks, Assets = assets, MaxPayment = payments.MaxPayment },
+            AgentDailyLimit = payments.AgentDailyLimit,
+            AgentDailyLimits = options.Agents.ToDictionary(a => a.Id, a => a.DailyLimit, StringComparer.Ordinal),
+            WalletDailyLimit = payments.WalletDailyLimit,
+            RpcEndpoints = payments.Rpc.ToDictionary(r => r.Network, r => new Uri(r.Url), StringComparer.Ordinal),
+        };
+    }
+}

@@ -1,0 +1,97 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Nethereum.Util;
+
+namespace X402Orleans.Grains.Payments;
+
+/// <summary>What the chain says about an EIP-3009 authorization nonce.</summary>
+/// <param name="Known">Whether the chain could be asked (an RPC endpoint is configured for the network and answered).</param>
+/// <param name="Used">Whether the authorization was used (settled or cancelled on chain).</param>
+/// <param name="Transaction">The transaction that used it, when found.</param>
+public sealed record AuthorizationOnChain(bool Known, bool Used, string? Transaction)
+{
+    /// <summary>The chain could not be asked.</summary>
+    public static readonly AuthorizationOnChain Unknown = new(false, false, null);
+}
+
+/// <summary>Reads an authorization's on-chain state (the token's <c>authorizationState(authorizer, nonce)</c>).</summary>
+public interface IAuthorizationStateReader
+{
+    /// <summary>The state of <paramref name="nonce"/> of <paramref name="payer"/> on <paramref name="token"/>; Unknown when the chain cannot be asked.</summary>
+    Task<AuthorizationOnChain> ReadAsync(string network, string token, string payer, string nonce, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Reads <c>authorizationState(address,bytes32)</c> (EIP-3009) by <c>eth_call</c> on the network's configured JSON-RPC endpoint
+/// (<see cref="PaymentRules.RpcEndpoints"/>), and the transaction from the token's <c>AuthorizationUsed</c> log. Used only to
+/// resolve a payment whose outcome a crash left unknown, never on a hot path; bounded by a short timeout.
+/// </summary>
+public sealed class RpcAuthorizationStateReader(PaymentRules rules, HttpClient http) : IAuthorizationStateReader
+{
+    private const string AuthorizationStateSelector = "e94a0102";
+    private static readonly string AuthorizationUsedTopic = "0x" + Sha3Keccack.Current.CalculateHash("AuthorizationUsed(address,bytes32)");
+
+    /// <inheritdoc />
+    public async Task<AuthorizationOnChain> ReadAsync(string network, string token, string payer, string nonce, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        if (!rules.RpcEndpoints.TryGetValue(network, out var endpoint))
+        {
+            return AuthorizationOnChain.Unknown;
+        }
+
+        try
+        {
+            var payerWord = Word(payer);
+            var nonceWord = Word(nonce);
+            var call = new JsonObject { ["to"] = token, ["data"] = "0x" + AuthorizationStateSelector + payerWord + nonceWord };
+            var result = await RpcAsync(endpoint, "eth_call", new JsonArray(call, "latest"), cancellationToken);
+            if (result is not JsonValue value || !value.TryGetValue<string>(out var hex) || hex.Length < 3)
+            {
+                return AuthorizationOnChain.Unknown;
+            }
+
+            var used = hex.AsSpan(2).TrimStart('0').Length > 0;
+            if (!used)
+            {
+                return new AuthorizationOnChain(true, false, null);
+            }
+
+            var filter = new JsonObject
+            {
+                ["address"] = token,
+                ["fromBlock"] = "0x0",
+                ["toBlock"] = "latest",
+                ["topics"] = new JsonArray(AuthorizationUsedTopic, "0x" + payerWord, "0x" + nonceWord),
+            };
+            var logs = await RpcAsync(endpoint, "eth_getLogs", new JsonArray(filter), cancellationToken) as JsonArray;
+            var transaction = logs is { Count: > 0 } && logs[0]?["transactionHash"] is JsonValue tx && tx.TryGetValue<string>(out var hash) ? hash : null;
+            return new AuthorizationOnChain(true, true, transaction);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or FormatException)
+        {
+            return AuthorizationOnChain.Unknown;
+        }
+    }
+
+    private async Task<JsonNode?> RpcAsync(Uri endpoint, string method, JsonArray parameters, CancellationToken cancellationToken)
+    {
+        var request = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["method"] = method, ["params"] = parameters };
+        using var response = await http.PostAsJsonAsync(endpoint, request, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        var body = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken);
+        return body?["result"];
+    }
+
+    // A 32-byte ABI word (lower-case hex, no 0x) of an address or a bytes32.
+    private static string Word(string hex)
+    {
+        var digits = hex.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? hex[2..] : hex;
+        if (digits.Length > 64 || !digits.All(Uri.IsHexDigit))
+        {
+            throw new FormatException("not a hex word");
+        }
+
+        return digits.ToLowerInvariant().PadLeft(64, '0');
+    }
+}

@@ -1,0 +1,41 @@
+using System.Globalization;
+using X402Orleans.Payments;
+using X402Orleans.Payments.Policy;
+
+namespace X402Orleans.Grains.Payments;
+
+/// <summary>
+/// What the silo's wallet may pay, read by the grains themselves (silo side, from the silo's configuration), never taken from
+/// a caller: allowed networks and assets, the default per-payment ceiling, and the daily limits per agent and per wallet. Limits
+/// are decimal strings in an asset's units (null: none).
+/// </summary>
+public sealed record PaymentRules
+{
+    /// <summary>No limits, the default assets (used where a silo registers no rules, e.g. unit tests).</summary>
+    public static readonly PaymentRules Default = new();
+
+    /// <summary>Networks, assets and the default max_payment.</summary>
+    public PaymentPolicy Policy { get; init; } = PaymentPolicy.Default;
+
+    /// <summary>Daily limit of an agent without its own.</summary>
+    public string? AgentDailyLimit { get; init; }
+
+    /// <summary>Daily limits of named agents.</summary>
+    public IReadOnlyDictionary<string, string?> AgentDailyLimits { get; init; } = new Dictionary<string, string?>(StringComparer.Ordinal);
+
+    /// <summary>Daily limit of the whole wallet, across agents.</summary>
+    public string? WalletDailyLimit { get; init; }
+
+    /// <summary>JSON-RPC endpoints per CAIP-2 network, used to read an authorization's on-chain state when resolving a payment.</summary>
+    public IReadOnlyDictionary<string, Uri> RpcEndpoints { get; init; } = new Dictionary<string, Uri>(StringComparer.Ordinal);
+
+    /// <summary>The daily limit of <paramref name="agentId"/>, in atomic units of an asset with <paramref name="decimals"/>.</summary>
+    public string? AgentLimitAtomic(string agentId, int decimals) =>
+        Atomic(AgentDailyLimits.TryGetValue(agentId, out var own) && own is not null ? own : AgentDailyLimit, decimals);
+
+    /// <summary>The wallet's daily limit in atomic units of an asset with <paramref name="decimals"/>.</summary>
+    public string? WalletLimitAtomic(int decimals) => Atomic(WalletDailyLimit, decimals);
+
+    private static string? Atomic(string? limit, int decimals) =>
+        limit is not null && AtomicAmount.TryParseDecimal(limit, decimals, out var atomic, out _) ? atomic.ToString(CultureInfo.InvariantCulture) : null;
+}

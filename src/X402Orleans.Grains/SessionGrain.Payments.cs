@@ -1,0 +1,439 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using X402Orleans.Abstractions;
+using X402Orleans.Grains.Payments;
+using X402Orleans.Payments;
+using X402Orleans.Payments.Evm;
+using X402Orleans.Payments.Policy;
+using X402Orleans.Payments.Scope;
+using X402Orleans.Payments.Signing;
+using X402Orleans.Payments.Siwx;
+using X402Orleans.Payments.Wire;
+
+namespace X402Orleans.Grains;
+
+/// <summary>
+/// The start as a durable saga, and signing behind the budget. A start's session id is derived from (agent, idempotency key), so
+/// every retry reaches this grain; the attempt that holds the start's lease drives it: first request → <see cref="PreparePayment"/>
+/// (select, reserve, sign, record as pending — all before the signed payment leaves the silo) → the gateway sends it →
+/// <see cref="ISessionGrain.RecordPayment"/> → <see cref="ISessionGrain.Activate"/>. A retry (or a re-activation) that finds a
+/// signed payment pending resolves it instead of paying again: by the chain when an RPC endpoint is configured for its network
+/// (the token's <c>authorizationState</c>), else by resending the same signed payload while it is valid (it can settle only
+/// once), else, once its <c>validBefore</c> has passed with no known outcome, by failing the start with "payment state unknown"
+/// and keeping the payment counted against the budgets.
+/// </summary>
+public sealed partial class SessionGrain
+{
+    /// <summary>How long an attempt holds a start beyond its request timeout.</summary>
+    internal static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(15);
+
+    /// <summary>A pending payment this close to its validBefore is not resent (it could expire in flight).</summary>
+    internal static readonly TimeSpan ResendMargin = TimeSpan.FromSeconds(5);
+
+    private static readonly TimeSpan ChainReadTimeout = TimeSpan.FromSeconds(5);
+
+    // Payments signed by this activation whose gateway may still be sending them: never resolved behind its back.
+    private readonly HashSet<Guid> _issuedHere = [];
+    private IGrainTimer? _pendingTimer;
+
+    private PaymentRules Rules => ServiceProvider.GetService<PaymentRules>() ?? PaymentRules.Default;
+
+    private IPaymentSigner? Signer => ServiceProvider.GetService<IPaymentSigner>();
+
+    private PendingPayment? StartPayment => S.Pending.FirstOrDefault(p => p.ForStart);
+
+    /// <inheritdoc />
+    public async Task<StartStep> BeginStart(OpenSessionCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var now = clock.GetUtcNow();
+        if (!state.RecordExists)
+        {
+            var opened = await Open(command);
+            return opened.Succeeded ? new StartStep(StartStepKind.Proceed, string.Empty, opened.Session) : new StartStep(StartStepKind.Refused, opened.Message);
+        }
+
+        if (S.AgentId != command.AgentId)
+        {
+            return new StartStep(StartStepKind.Refused, NotFound().Message);
+        }
+
+        if (S.Fingerprint is not null && command.Fingerprint is not null && S.Fingerprint != command.Fingerprint)
+        {
+            return new StartStep(StartStepKind.Refused, "idempotency_key was already used with different arguments; use a new key for a different session");
+        }
+
+        await ResolvePendingAsync(onlyStart: true);
+        switch (S.Status)
+        {
+            case SessionStatus.Active or SessionStatus.Expired or SessionStatus.Ended:
+                return new StartStep(StartStepKind.Done, string.Empty, Snapshot());
+            case SessionStatus.Failed when S.PaymentUnknown:
+                return new StartStep(StartStepKind.Refused, S.FailureReason ?? "the start failed with a payment whose state is unknown", Snapshot());
+            case SessionStatus.Failed:
+                // Failed with nothing paid: the same key starts afresh in the same grain.
+                await RestartAsync(command);
+                return new StartStep(StartStepKind.Proceed, string.Empty, Snapshot());
+        }
+
+        if (S.LeaseUntil is { } until && until > now && S.AttemptId != command.AttemptId)
+        {
+            return new StartStep(StartStepKind.Busy, $"a start with this idempotency_key is in progress until {Iso(until)}; retry after that with the same key", Snapshot(), RetryAfter: until);
+        }
+
+        S.AttemptId = command.AttemptId;
+        S.LeaseUntil = now + Lease(command);
+        await state.WriteStateAsync();
+        return StartPayment is { HeaderValue: not null } pending && pending.ValidBefore > now + ResendMargin
+            ? new StartStep(StartStepKind.Resend, string.Empty, Snapshot(), ToSigned(pending), pending.ReservationId)
+            : new StartStep(StartStepKind.Proceed, string.Empty, Snapshot());
+    }
+
+    /// <inheritdoc />
+    public async Task<PaymentDecision> PreparePayment(string agentId, PaymentChallenge challenge)
+    {
+        ArgumentNullException.ThrowIfNull(challenge);
+        var refusal = await CheckUsableAsync(agentId, allowStarting: true);
+        if (refusal is not null)
+        {
+            return Refuse(refusal.Error, refusal.Message);
+        }
+
+        var now = clock.GetUtcNow();
+        if (S.Status == SessionStatus.Starting)
+        {
+            if (S.AttemptId != challenge.AttemptId || S.LeaseUntil is not { } until || until <= now)
+            {
+                return Refuse(SessionErrorCode.InvalidState, "another attempt now holds this start; retry x402_session_start with the same idempotency_key");
+            }
+
+            if (StartPayment is not null)
+            {
+                return Refuse(SessionErrorCode.PaymentRefused, "a payment for this start is already pending; retry x402_session_start with the same idempotency_key to resolve it");
+            }
+        }
+
+        var signer = Signer;
+        if (signer is null)
+        {
+            return Refuse(SessionErrorCode.PaymentRefused, "no wallet is configured on the silo (X402__Wallet__…), so nothing can be paid");
+        }
+
+        if (!EndpointScope.TryNormalize(challenge.RequestUrl, out var requestUrl, out _) || ParsedScope() is not { } scope || !scope.Covers(requestUrl!))
+        {
+            return Refuse(SessionErrorCode.OutOfScope, "the 402 to pay is not for a URL within the session's scope");
+        }
+
+        if (!TryReadChallenge(challenge, out var required, out var why))
+        {
+            return Refuse(SessionErrorCode.PaymentRefused, $"the server answered 402 without readable payment requirements: {why}");
+        }
+
+        if (required!.Accepts.Count == 0 && required.Unreadable.Count == 0)
+        {
+            return Refuse(SessionErrorCode.PaymentRefused, $"the server requires sign-in-with-x access and offers no payment option{(string.IsNullOrEmpty(required.Error) ? string.Empty : $" ({required.Error})")}");
+        }
+
+        var selection = RequirementSelector.Select(required, Rules.Policy.WithMaxPayment(S.MaxPayment));
+        if (!selection.Succeeded)
+        {
+            var first = required.Accepts.FirstOrDefault();
+            var message = $"cannot pay {requestUrl!.AbsoluteUri}: {selection.Reason}";
+            await GrainFactory.GetGrain<IAgentGrain>(S.AgentId).RecordAttempt(new PaymentAttempt(
+                now, Id, required.Resource?.Url ?? requestUrl.AbsoluteUri, first?.Network ?? string.Empty, first?.Asset ?? string.Empty,
+                string.Empty, 0, first?.Amount.ToString(CultureInfo.InvariantCulture) ?? "0", first?.PayTo ?? string.Empty, "not_selected", null, selection.Reason));
+            return Refuse(SessionErrorCode.PaymentRefused, message);
+        }
+
+        var requirement = selection.Requirement!;
+        var asset = selection.Asset!;
+        var quote = new PaymentQuote(
+            requirement.Network, requirement.Asset, asset.Symbol, asset.Decimals, requirement.Amount.ToString(CultureInfo.InvariantCulture), requirement.PayTo,
+            required.Resource?.Url ?? requirement.ResourceUrl ?? requestUrl!.AbsoluteUri, signer.Address);
+        var (decision, pending) = await ReserveAsync(quote);
+        if (pending is null)
+        {
+            return decision;
+        }
+
+        PaymentPayload payload;
+        try
+        {
+            payload = await ExactEvmScheme.CreatePaymentAsync(required, requirement, signer, clock);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException)
+        {
+            S.Pending.Remove(pending);
+            await GrainFactory.GetGrain<IWalletBudgetGrain>(pending.BudgetKey).Release(pending.ReservationId);
+            await Audit(quote, "refused", null, "could not sign the payment");
+            return Refuse(SessionErrorCode.PaymentRefused, $"could not sign the payment: {ex.Message}");
+        }
+
+        _ = TransferAuthorization.TryRead(payload.Payload["authorization"] as JsonObject, out var authorization, out _);
+        pending.HeaderName = payload.HeaderName;
+        pending.HeaderValue = payload.EncodeHeader();
+        pending.Nonce = authorization?.Nonce;
+        pending.ValidBefore = authorization is null ? now : DateTimeOffset.FromUnixTimeSeconds(authorization.ValidBefore);
+        pending.ForStart = S.Status == SessionStatus.Starting;
+        pending.SignInWithXOffered = SiwxChallenge.TryRead(required.Extensions, out _, out _);
+
+        // Recorded before the signed payment leaves the silo.
+        await state.WriteStateAsync();
+        _issuedHere.Add(pending.ReservationId);
+        ArmPendingTimer();
+        return decision with { Payment = ToSigned(pending) };
+    }
+
+    /// <inheritdoc />
+    public async Task<SignInProof> SignIn(string agentId, SignInRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var refusal = await CheckUsableAsync(agentId, allowStarting: true);
+        if (refusal is not null)
+        {
+            return new SignInProof(false, refusal.Message);
+        }
+
+        if (!EndpointScope.TryNormalize(request.ResponseUrl, out var url, out _) || ParsedScope() is not { } scope || !scope.Covers(url!))
+        {
+            return new SignInProof(false, "the sign-in is not for a URL within the session's scope");
+        }
+
+        if (Signer is not { } signer)
+        {
+            return new SignInProof(false, "no wallet is configured on the silo");
+        }
+
+        try
+        {
+            var json = JsonNode.Parse(request.ExtensionJson) as JsonObject;
+            var extensions = new JsonObject { [SiwxChallenge.ExtensionKey] = json };
+            if (!SiwxChallenge.TryRead(extensions, out var challenge, out var why))
+            {
+                return new SignInProof(false, why);
+            }
+
+            var proof = await SiwxSigner.SignAsync(challenge!, signer, url!);
+            return new SignInProof(true, string.Empty, proof.HeaderValue, proof.Address, proof.ChainId, proof.Nonce, proof.IssuedAt, proof.ExpiresAt);
+        }
+        catch (Exception ex) when (ex is X402ProtocolException or System.Text.Json.JsonException)
+        {
+            return new SignInProof(false, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// Checks a quote against the session (repeat payments, max_payment, max_total) and the daily budgets the budget grain
+    /// holds, and records it as pending (not yet written). Shared by <see cref="PreparePayment"/> and <see cref="AuthorizePayment"/>.
+    /// </summary>
+    private async Task<(PaymentDecision Decision, PendingPayment? Pending)> ReserveAsync(PaymentQuote quote)
+    {
+        if (S.Status == SessionStatus.Active && !S.AllowRepeatPayments)
+        {
+            return (Refuse(SessionErrorCode.PaymentRefused, "The server asked for another payment and this session does not allow repeat payments (start it with allow_repeat_payments)."), null);
+        }
+
+        if (!AtomicAmount.TryParseAtomic(quote.AmountAtomic, out var amount))
+        {
+            return (Refuse(SessionErrorCode.PaymentRefused, "The payment amount is not an atomic integer."), null);
+        }
+
+        if (!AtomicAmount.TryParseDecimal(S.MaxPayment, quote.Decimals, out var max, out var why))
+        {
+            return (Refuse(SessionErrorCode.PaymentRefused, $"The session's max_payment is not usable for {quote.Symbol}: {why}"), null);
+        }
+
+        if (amount > max)
+        {
+            return (await RefuseAsync(quote, $"price {AtomicAmount.Format(amount, quote.Decimals)} {quote.Symbol} exceeds max_payment {AtomicAmount.Format(max, quote.Decimals)} {quote.Symbol}"), null);
+        }
+
+        if (S.MaxTotal is not null && AtomicAmount.TryParseDecimal(S.MaxTotal, quote.Decimals, out var maxTotal, out _))
+        {
+            var spent = S.PaidTotals.Where(t => t.Is(quote.Network, quote.Asset)).Aggregate(System.Numerics.BigInteger.Zero, (sum, t) => sum + System.Numerics.BigInteger.Parse(t.AmountAtomic, CultureInfo.InvariantCulture))
+                + S.Pending.Where(p => SameAsset(p.Quote.Network, p.Quote.Asset, quote)).Aggregate(System.Numerics.BigInteger.Zero, (sum, p) => sum + System.Numerics.BigInteger.Parse(p.Quote.AmountAtomic, CultureInfo.InvariantCulture));
+            if (spent + amount > maxTotal)
+            {
+                return (await RefuseAsync(quote, $"the payment of {AtomicAmount.Format(amount, quote.Decimals)} {quote.Symbol} would exceed the session's max_total {AtomicAmount.Format(maxTotal, quote.Decimals)} {quote.Symbol} (already spent {AtomicAmount.Format(spent, quote.Decimals)})"), null);
+            }
+        }
+
+        var now = clock.GetUtcNow();
+        var reservationId = Guid.NewGuid();
+        var budgetKey = WalletBudgetGrain.KeyFor(quote.Wallet, now);
+        var budget = await GrainFactory.GetGrain<IWalletBudgetGrain>(budgetKey).Reserve(new BudgetRequest(
+            reservationId, S.AgentId, $"{quote.Network}/{quote.Asset.ToLowerInvariant()}", quote.Symbol, quote.Decimals, quote.AmountAtomic, null, null));
+        if (!budget.Approved)
+        {
+            return (await RefuseAsync(quote, budget.Message), null);
+        }
+
+        var pending = new PendingPayment { ReservationId = reservationId, Quote = quote, AuthorizedAt = now, BudgetKey = budgetKey };
+        S.Pending.Add(pending);
+        return (new PaymentDecision(true, reservationId, SessionErrorCode.None, string.Empty), pending);
+    }
+
+    /// <summary>
+    /// Resolves signed payments that no live attempt of this activation is sending: settled on chain → recorded with its
+    /// receipt (a start's session becomes active); provably unused past validBefore → released; unknown past validBefore →
+    /// kept counted against the budgets and reported unknown (a start fails with "payment state unknown"). Anything else waits
+    /// (a timer looks again at its validBefore).
+    /// </summary>
+    private async Task ResolvePendingAsync(bool onlyStart)
+    {
+        var now = clock.GetUtcNow();
+        var changed = false;
+        foreach (var pending in S.Pending.Where(p => p.HeaderValue is not null && !_issuedHere.Contains(p.ReservationId) && (!onlyStart || p.ForStart)).ToList())
+        {
+            var chain = await ReadChainAsync(pending);
+            var expired = pending.ValidBefore is not { } before || now >= before;
+            if (chain.Known && chain.Used)
+            {
+                await SettleAsync(pending, pending.Quote.ToReceipt(pending.Quote.Wallet, chain.Transaction ?? string.Empty, now, false), "settled (found on chain)");
+                if (pending.ForStart && S.Status == SessionStatus.Starting)
+                {
+                    MarkActive(pending.SignInWithXOffered ? ReuseMode.SignInWithX : ReuseMode.PayPerCall, pending.Quote.ResourceUrl, 0);
+                }
+            }
+            else if (chain.Known && expired)
+            {
+                S.Pending.Remove(pending);
+                await GrainFactory.GetGrain<IWalletBudgetGrain>(pending.BudgetKey).Release(pending.ReservationId);
+                await Audit(pending.Quote, "refused", null, "the signed authorization expired unused (checked on chain)");
+            }
+            else if (expired)
+            {
+                S.Pending.Remove(pending);
+                await GrainFactory.GetGrain<IWalletBudgetGrain>(pending.BudgetKey).Commit(pending.ReservationId);
+                var reason = $"payment state unknown: a signed payment of {AtomicAmount.Format(System.Numerics.BigInteger.Parse(pending.Quote.AmountAtomic, CultureInfo.InvariantCulture), pending.Quote.Decimals)} {pending.Quote.Symbol} (nonce {pending.Nonce}) expired at {Iso(pending.ValidBefore ?? now)} without a known outcome; it may have settled, at most once, and stays counted against the budgets (set X402__Payments__Rpc__0__Network/Url to resolve such payments from the chain)";
+                await Audit(pending.Quote, "unknown", null, reason);
+                if (pending.ForStart && S.Status == SessionStatus.Starting)
+                {
+                    S.Status = SessionStatus.Failed;
+                    S.PaymentUnknown = true;
+                    S.FailureReason = reason;
+                    await CloseAsync();
+                    return;
+                }
+            }
+            else
+            {
+                continue;
+            }
+
+            changed = true;
+        }
+
+        if (changed)
+        {
+            await state.WriteStateAsync();
+        }
+
+        ArmPendingTimer();
+    }
+
+    private async Task<AuthorizationOnChain> ReadChainAsync(PendingPayment pending)
+    {
+        if (pending.Nonce is null || !Rules.RpcEndpoints.ContainsKey(pending.Quote.Network) || ServiceProvider.GetService<IAuthorizationStateReader>() is not { } reader)
+        {
+            return AuthorizationOnChain.Unknown;
+        }
+
+        // Recovery only (never on a hot path): one bounded read of the operator's own node. Done inside the turn, so the
+        // answer cannot be forged by a caller.
+        using var timeout = new CancellationTokenSource(ChainReadTimeout);
+        var result = await reader.ReadAsync(pending.Quote.Network, pending.Quote.Asset, pending.Quote.Wallet, pending.Nonce, timeout.Token);
+        if (!result.Known)
+        {
+            PaymentLog.ChainUnknown(logger, Id, pending.Quote.Network);
+        }
+
+        return result;
+    }
+
+    private async Task SettleAsync(PendingPayment pending, PaymentReceipt receipt, string outcome)
+    {
+        S.Pending.Remove(pending);
+        AddReceipt(receipt);
+        await GrainFactory.GetGrain<IWalletBudgetGrain>(pending.BudgetKey).Commit(pending.ReservationId);
+        await Audit(pending.Quote, "settled", receipt.Transaction, outcome == "settled" ? null : outcome);
+        Log.Paid(logger, Id, receipt.AmountAtomic, receipt.Asset, receipt.Network, receipt.Transaction);
+    }
+
+    private void MarkActive(ReuseMode reuse, string? resourceUrl, long callCount)
+    {
+        S.Status = SessionStatus.Active;
+        S.Reuse = reuse;
+        S.ResourceUrl ??= resourceUrl;
+        S.CallCount = callCount;
+        S.LastUsedAt = clock.GetUtcNow();
+        S.LeaseUntil = null;
+        X402Diagnostics.SessionActivated(reuse);
+    }
+
+    private async Task RestartAsync(OpenSessionCommand command)
+    {
+        var now = clock.GetUtcNow();
+        S.Status = SessionStatus.Starting;
+        S.CreatedAt = now;
+        S.ExpiresAt = now + command.Ttl;
+        S.EndedAt = null;
+        S.FailureReason = null;
+        S.CallCount = 0;
+        S.AttemptId = command.AttemptId;
+        S.LeaseUntil = now + Lease(command);
+        S.IndexPage = await GrainFactory.GetGrain<IAgentGrain>(S.AgentId).Register(Id);
+        await state.WriteStateAsync();
+        if (!HasReminders)
+        {
+            ArmExpiryTimer();
+        }
+
+        await ScheduleLifecycleReminderAsync();
+    }
+
+    private void ArmPendingTimer()
+    {
+        var next = S.Pending.Where(p => p.ValidBefore is not null).Select(p => p.ValidBefore!.Value).DefaultIfEmpty().Min();
+        _pendingTimer?.Dispose();
+        _pendingTimer = null;
+        if (next == default)
+        {
+            return;
+        }
+
+        var due = next + TimeSpan.FromSeconds(1) - clock.GetUtcNow();
+        _pendingTimer = this.RegisterGrainTimer(
+            static (self, _) => self.OnPendingTimerAsync(),
+            this,
+            new GrainTimerCreationOptions(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan) { KeepAlive = false, Interleave = false });
+    }
+
+    private Task OnPendingTimerAsync()
+    {
+        // By validBefore every payment this activation issued has been answered or can no longer settle.
+        _issuedHere.RemoveWhere(id => S.Pending.FirstOrDefault(p => p.ReservationId == id) is not { ValidBefore: { } before } || clock.GetUtcNow() >= before);
+        return ResolvePendingAsync(onlyStart: false);
+    }
+
+    private static bool TryReadChallenge(PaymentChallenge challenge, out PaymentRequired? required, out string why) =>
+        challenge.InHeader
+            ? PaymentRequired.TryDecodeHeader(challenge.Encoded, out required, out why)
+            : PaymentRequired.TryParseBody(System.Text.Encoding.UTF8.GetBytes(challenge.Encoded), out required, out why);
+
+    private static SignedPayment ToSigned(PendingPayment pending) =>
+        new(pending.HeaderName!, pending.HeaderValue!, pending.Quote, pending.Nonce ?? string.Empty, pending.ValidBefore ?? default, pending.SignInWithXOffered);
+
+    private static PaymentDecision Refuse(SessionErrorCode error, string message) => new(false, Guid.Empty, error, message);
+
+    private static TimeSpan Lease(OpenSessionCommand command) =>
+        (command.AttemptTimeout > TimeSpan.Zero ? command.AttemptTimeout : TimeSpan.FromSeconds(30)) + LeaseMargin;
+
+    private static partial class PaymentLog
+    {
+        [LoggerMessage(30, LogLevel.Warning, "Session {SessionId}: the chain could not be asked about a pending payment on {Network}")]
+        public static partial void ChainUnknown(ILogger logger, Guid sessionId, string network);
+    }
+}
