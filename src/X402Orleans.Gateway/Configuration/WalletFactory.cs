@@ -26,6 +26,13 @@ public static partial class WalletFactory
             return signer;
         }
 
+        if (!string.IsNullOrWhiteSpace(wallet.KeystoreFile))
+        {
+            var signer = KeystoreLoader.Load(wallet.KeystoreFile, wallet.KeystorePassword, wallet.KeystorePasswordFile);
+            Log.Configured(logger, signer.Address, "X402:Wallet:KeystoreFile");
+            return signer;
+        }
+
         var dev = LocalPrivateKeySigner.Generate();
         Log.Generated(logger, dev.Address);
         return dev;
@@ -36,7 +43,7 @@ public static partial class WalletFactory
         [LoggerMessage(100, LogLevel.Information, "Wallet {Address} loaded from {Source}")]
         public static partial void Configured(ILogger logger, string address, string source);
 
-        [LoggerMessage(101, LogLevel.Warning, "No wallet configured: generated a throwaway development wallet {Address} (its key is kept in memory only; set X402__Wallet__PrivateKey or X402__Wallet__PrivateKeyFile for a real one)")]
+        [LoggerMessage(101, LogLevel.Warning, "No wallet configured: generated a throwaway development wallet {Address} (its key is kept in memory only; set X402__Wallet__PrivateKey, X402__Wallet__PrivateKeyFile or X402__Wallet__KeystoreFile for a real one)")]
         public static partial void Generated(ILogger logger, string address);
     }
 }

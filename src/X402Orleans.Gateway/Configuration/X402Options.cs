@@ -36,8 +36,20 @@ public sealed class WalletOptions
     /// <summary>Path of a file holding the hex private key.</summary>
     public string? PrivateKeyFile { get; set; }
 
+    /// <summary>Path of an encrypted Ethereum keystore (Web3 Secret Storage v3 JSON, scrypt or PBKDF2).</summary>
+    public string? KeystoreFile { get; set; }
+
+    /// <summary>Path of a file holding the keystore password (trailing line breaks ignored).</summary>
+    public string? KeystorePasswordFile { get; set; }
+
+    /// <summary>The keystore password (prefer <see cref="KeystorePasswordFile"/>; environment <c>X402__Wallet__KeystorePassword</c>).</summary>
+    public string? KeystorePassword { get; set; }
+
     /// <inheritdoc />
-    public override string ToString() => PrivateKey is null ? $"WalletOptions(file: {PrivateKeyFile ?? "none"})" : "WalletOptions(key: set)";
+    public override string ToString() =>
+        PrivateKey is not null ? "WalletOptions(key: set)"
+        : KeystoreFile is not null ? $"WalletOptions(keystore: {KeystoreFile})"
+        : $"WalletOptions(file: {PrivateKeyFile ?? "none"})";
 }
 
 /// <summary>One agent: an id and the API key it presents as <c>Authorization: Bearer …</c>.</summary>

@@ -62,17 +62,40 @@ public sealed class X402OptionsValidator : IValidateOptions<X402Options>
             failures.Add($"X402:Payments:MaxPayment: {why}");
         }
 
-        if (options.Wallet.PrivateKey is not null && options.Wallet.PrivateKeyFile is not null)
-        {
-            failures.Add("X402:Wallet: set PrivateKey or PrivateKeyFile, not both");
-        }
-
-        if (options.Wallet.PrivateKeyFile is { } file && !File.Exists(file))
-        {
-            failures.Add("X402:Wallet:PrivateKeyFile: the file does not exist");
-        }
+        CheckWallet(options.Wallet, failures);
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>At most one key source; a keystore with exactly one password source; every named file present.</summary>
+    private static void CheckWallet(WalletOptions wallet, List<string> failures)
+    {
+        if (new[] { wallet.PrivateKey, wallet.PrivateKeyFile, wallet.KeystoreFile }.Count(v => v is not null) > 1)
+        {
+            failures.Add("X402:Wallet: set only one of PrivateKey, PrivateKeyFile and KeystoreFile");
+        }
+
+        var passwordSources = new[] { wallet.KeystorePassword, wallet.KeystorePasswordFile }.Count(v => v is not null);
+        if (wallet.KeystoreFile is not null && passwordSources != 1)
+        {
+            failures.Add("X402:Wallet:KeystoreFile: set exactly one of KeystorePasswordFile and KeystorePassword");
+        }
+        else if (wallet.KeystoreFile is null && passwordSources > 0)
+        {
+            failures.Add("X402:Wallet: KeystorePassword or KeystorePasswordFile is set without KeystoreFile");
+        }
+
+        CheckFile(wallet.PrivateKeyFile, "X402:Wallet:PrivateKeyFile", failures);
+        CheckFile(wallet.KeystoreFile, "X402:Wallet:KeystoreFile", failures);
+        CheckFile(wallet.KeystorePasswordFile, "X402:Wallet:KeystorePasswordFile", failures);
+    }
+
+    private static void CheckFile(string? path, string setting, List<string> failures)
+    {
+        if (path is not null && !File.Exists(path))
+        {
+            failures.Add($"{setting}: the file does not exist");
+        }
     }
 
     private static void Check(object target, string prefix, List<string> failures)

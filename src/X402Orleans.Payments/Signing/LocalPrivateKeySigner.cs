@@ -41,16 +41,21 @@ public sealed class LocalPrivateKeySigner : IPaymentSigner
         var bytes = Convert.FromHexString(hex);
         try
         {
-            // 0 and scalars ≥ n (the group order) are refused.
-            return ECPrivKey.TryCreate(bytes, out var key) && key is not null
-                ? new LocalPrivateKeySigner(key)
-                : throw new FormatException("The wallet private key is not a valid secp256k1 key.");
+            return FromKeyBytes(bytes);
         }
         finally
         {
             Array.Clear(bytes);
         }
     }
+
+    /// <summary>Creates a signer from the 32 key bytes (the caller clears them).</summary>
+    /// <exception cref="FormatException">The bytes are not a valid secp256k1 key; the message never contains them.</exception>
+    internal static LocalPrivateKeySigner FromKeyBytes(ReadOnlySpan<byte> bytes) =>
+        // 0 and scalars ≥ n (the group order) are refused.
+        ECPrivKey.TryCreate(bytes, out var key) && key is not null
+            ? new LocalPrivateKeySigner(key)
+            : throw new FormatException("The wallet private key is not a valid secp256k1 key.");
 
     /// <summary>Reads the key from a file holding the hex key (first line used).</summary>
     /// <exception cref="FormatException">The file does not hold a valid key.</exception>
@@ -60,6 +65,14 @@ public sealed class LocalPrivateKeySigner : IPaymentSigner
         var line = text.Split('\n', 2)[0];
         return FromHex(line);
     }
+
+    /// <summary>Decrypts an Ethereum keystore (Web3 Secret Storage v3, scrypt or PBKDF2) given as JSON; see <see cref="KeystoreLoader"/>.</summary>
+    /// <exception cref="KeystoreException">The keystore is malformed or the password is wrong; the message never contains key material.</exception>
+    public static LocalPrivateKeySigner FromKeystore(string keystoreJson, string password) => KeystoreLoader.FromJson(keystoreJson, password);
+
+    /// <summary>Decrypts an Ethereum keystore file (Web3 Secret Storage v3, scrypt or PBKDF2); see <see cref="KeystoreLoader"/>.</summary>
+    /// <exception cref="KeystoreException">The file is missing or malformed or the password is wrong; the message names the file, never key material.</exception>
+    public static LocalPrivateKeySigner FromKeystoreFile(string path, string password) => KeystoreLoader.FromFile(path, password);
 
     /// <summary>Creates a signer with a fresh random key (development only: the key exists nowhere else).</summary>
     public static LocalPrivateKeySigner Generate()
