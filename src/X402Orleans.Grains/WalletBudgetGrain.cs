@@ -9,6 +9,7 @@ namespace X402Orleans.Grains;
 
 /// <summary>Persisted daily spend of one wallet.</summary>
 [GenerateSerializer]
+[Alias("X402Orleans.Grains.WalletBudgetState")]
 public sealed class WalletBudgetState
 {
     /// <summary>Contract version.</summary>
@@ -29,6 +30,7 @@ public sealed class WalletBudgetState
 
 /// <summary>How an asset is displayed.</summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Grains.AssetLabel")]
 public sealed record AssetLabel([property: Id(0)] string Symbol, [property: Id(1)] int Decimals);
 
 /// <summary>
