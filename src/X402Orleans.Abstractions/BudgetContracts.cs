@@ -2,6 +2,7 @@ namespace X402Orleans.Abstractions;
 
 /// <summary>A request to reserve spend against the daily budgets of one wallet (atomic units of one asset).</summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Abstractions.BudgetRequest")]
 public sealed record BudgetRequest(
     [property: Id(0)] Guid ReservationId,
     [property: Id(1)] string AgentId,
@@ -14,12 +15,14 @@ public sealed record BudgetRequest(
 
 /// <summary>The budget grain's answer.</summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Abstractions.BudgetDecision")]
 public sealed record BudgetDecision(
     [property: Id(0)] bool Approved,
     [property: Id(1)] string Message);
 
 /// <summary>Spend of one asset for one day.</summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Abstractions.AssetSpend")]
 public sealed record AssetSpend(
     [property: Id(0)] string AssetKey,
     [property: Id(1)] string Symbol,
@@ -31,6 +34,7 @@ public sealed record AssetSpend(
 
 /// <summary>One payment attempt, as recorded for audit.</summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Abstractions.PaymentAttempt")]
 public sealed record PaymentAttempt(
     [property: Id(0)] DateTimeOffset At,
     [property: Id(1)] Guid SessionId,
@@ -49,18 +53,23 @@ public sealed record PaymentAttempt(
 /// Daily spend of one wallet (key: <c>{wallet}/{yyyy-MM-dd}</c>, UTC day), per asset and per agent. Reserve → commit or release is
 /// atomic (the grain is non-reentrant), so concurrent payments can never commit more than a cap.
 /// </summary>
+[Alias("X402Orleans.Abstractions.IWalletBudgetGrain")]
 public interface IWalletBudgetGrain : IGrainWithStringKey
 {
     /// <summary>Reserves spend if both the agent's and the wallet's daily caps allow it.</summary>
+    [Alias("43ED9085")]
     Task<BudgetDecision> Reserve(BudgetRequest request);
 
     /// <summary>Turns a reservation into committed spend (the payment was, or may have been, made).</summary>
+    [Alias("2A32E7B1")]
     Task Commit(Guid reservationId);
 
     /// <summary>Drops a reservation (the payment certainly did not happen).</summary>
+    [Alias("7D87D506")]
     Task Release(Guid reservationId);
 
     /// <summary>Spend per asset for the wallet and for one agent.</summary>
+    [Alias("29C7C08B")]
     Task<IReadOnlyList<AssetSpend>> GetSpend(string agentId);
 }
 

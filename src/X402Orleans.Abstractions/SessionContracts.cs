@@ -1,6 +1,7 @@
 namespace X402Orleans.Abstractions;
 
 /// <summary>Lifecycle of a session.</summary>
+[Alias("X402Orleans.Abstractions.SessionStatus")]
 public enum SessionStatus
 {
     /// <summary>Created; the first request (and payment) is under way.</summary>
@@ -20,6 +21,7 @@ public enum SessionStatus
 }
 
 /// <summary>How a session regains access after its first request.</summary>
+[Alias("X402Orleans.Abstractions.ReuseMode")]
 public enum ReuseMode
 {
     /// <summary>Not known yet (session starting).</summary>
@@ -36,6 +38,7 @@ public enum ReuseMode
 }
 
 /// <summary>Why a session operation was refused.</summary>
+[Alias("X402Orleans.Abstractions.SessionErrorCode")]
 public enum SessionErrorCode
 {
     /// <summary>No error.</summary>
@@ -65,6 +68,7 @@ public enum SessionErrorCode
 
 /// <summary>Everything needed to open a session.</summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Abstractions.OpenSessionCommand")]
 public sealed record OpenSessionCommand(
     [property: Id(0)] string AgentId,
     [property: Id(1)] string Endpoint,
@@ -81,6 +85,7 @@ public sealed record OpenSessionCommand(
 
 /// <summary>A payment the gateway wants to make for a session, in atomic units.</summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Abstractions.PaymentQuote")]
 public sealed record PaymentQuote(
     [property: Id(0)] string Network,
     [property: Id(1)] string Asset,
@@ -100,6 +105,7 @@ public sealed record PaymentQuote(
 
 /// <summary>The grain's answer to a payment request.</summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Abstractions.PaymentDecision")]
 public sealed record PaymentDecision(
     [property: Id(0)] bool Approved,
     [property: Id(1)] Guid ReservationId,
@@ -181,6 +187,7 @@ public sealed record StartStep(
 
 /// <summary>A settled (or simulated) payment.</summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Abstractions.PaymentReceipt")]
 public sealed record PaymentReceipt(
     [property: Id(0)] string Network,
     [property: Id(1)] string Asset,
@@ -195,6 +202,7 @@ public sealed record PaymentReceipt(
 
 /// <summary>What a payment attempt ended in.</summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Abstractions.PaymentOutcome")]
 public sealed record PaymentOutcome(
     [property: Id(0)] Guid ReservationId,
     [property: Id(1)] bool Settled,
@@ -206,6 +214,7 @@ public sealed record PaymentOutcome(
 
 /// <summary>Permission for one call through a session.</summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Abstractions.CallTicket")]
 public sealed record CallTicket(
     [property: Id(0)] bool Allowed,
     [property: Id(1)] SessionErrorCode Error,
@@ -224,6 +233,7 @@ public sealed record CallTicket(
 /// the gateway may resend the same outcome after a failover without the call being counted twice.
 /// </summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Abstractions.CallOutcome")]
 public sealed record CallOutcome(
     [property: Id(0)] bool Delivered,
     [property: Id(1)] int Status,
@@ -233,6 +243,7 @@ public sealed record CallOutcome(
 
 /// <summary>A read-only view of a session.</summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Abstractions.SessionSnapshot")]
 public sealed record SessionSnapshot(
     [property: Id(0)] Guid SessionId,
     [property: Id(1)] string AgentId,
@@ -257,6 +268,7 @@ public sealed record SessionSnapshot(
 
 /// <summary>A session's total spend in one asset.</summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Abstractions.AssetTotal")]
 public sealed record AssetTotal(
     [property: Id(0)] string Network,
     [property: Id(1)] string Asset,
@@ -275,6 +287,7 @@ public sealed record AssetTotal(
 
 /// <summary>A session operation's result: a snapshot, or an error code and message an agent can act on.</summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Abstractions.SessionResult")]
 public sealed record SessionResult(
     [property: Id(0)] SessionSnapshot? Session,
     [property: Id(1)] SessionErrorCode Error,

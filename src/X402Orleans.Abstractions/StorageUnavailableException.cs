@@ -6,6 +6,7 @@ namespace X402Orleans.Abstractions;
 /// An <see cref="OrleansException"/>, so callers treat it like any other temporary cluster failure.
 /// </summary>
 [GenerateSerializer]
+[Alias("X402Orleans.Abstractions.StorageUnavailableException")]
 public sealed class StorageUnavailableException : OrleansException
 {
     /// <summary>Creates the exception.</summary>

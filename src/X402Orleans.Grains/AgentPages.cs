@@ -22,39 +22,49 @@ public static class PageSizes
 
 /// <summary>How an append to a page went.</summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Grains.PageAppend")]
 public sealed record PageAppend(
     [property: Id(0)] int Accepted,
     [property: Id(1)] bool Full);
 
 /// <summary>A live session in a session page, with its slot.</summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Grains.PageEntry")]
 public sealed record PageEntry(
     [property: Id(0)] int Slot,
     [property: Id(1)] Guid SessionId);
 
 /// <summary>One page of an agent's audit log (key: <see cref="PageSizes.PageKey"/>). Only the agent grain calls it.</summary>
+[Alias("X402Orleans.Grains.IAuditPageGrain")]
 public interface IAuditPageGrain : IGrainWithStringKey
 {
     /// <summary>Appends attempts, oldest first, while the page has room; says how many were taken and whether the page is now full.</summary>
+    [Alias("11949BBB")]
     Task<PageAppend> Append(IReadOnlyList<PaymentAttempt> attempts);
 
     /// <summary>The page's attempts, newest first.</summary>
+    [Alias("6DB8855C")]
     Task<IReadOnlyList<PaymentAttempt>> ListNewestFirst();
 
     /// <summary>Deletes the page.</summary>
+    [Alias("10C09E33")]
     Task Clear();
 }
 
 /// <summary>One page of an agent's live sessions (key: <see cref="PageSizes.PageKey"/>). Only the agent grain calls it.</summary>
+[Alias("X402Orleans.Grains.ISessionPageGrain")]
 public interface ISessionPageGrain : IGrainWithStringKey
 {
     /// <summary>Adds sessions while the page has slots (a session already in the page counts as taken).</summary>
+    [Alias("8072DA76")]
     Task<PageAppend> Add(IReadOnlyList<Guid> sessionIds);
 
     /// <summary>Removes a session; returns how many live sessions remain, or -1 when it was not in the page. A full page left empty deletes itself.</summary>
+    [Alias("C5831AE3")]
     Task<int> Remove(Guid sessionId);
 
     /// <summary>At most <paramref name="max"/> live sessions from slot <paramref name="fromSlot"/> on, ascending.</summary>
+    [Alias("D69C7B37")]
     Task<IReadOnlyList<PageEntry>> List(int fromSlot, int max);
 }
 
@@ -62,12 +72,15 @@ public interface ISessionPageGrain : IGrainWithStringKey
 /// One idempotency key of one agent (key: <see cref="KeyFor"/>). Holds the session created under the key until that session
 /// fails or is purged, so the key record lives exactly as long as its session.
 /// </summary>
+[Alias("X402Orleans.Grains.IIdempotencyGrain")]
 public interface IIdempotencyGrain : IGrainWithStringKey
 {
     /// <summary>Binds the key to <paramref name="proposedSessionId"/> unless it is bound already (same contract as <see cref="IAgentGrain.ClaimIdempotencyKey"/>).</summary>
+    [Alias("C7EF5A29")]
     Task<IdempotencyClaim> Claim(string fingerprint, Guid proposedSessionId);
 
     /// <summary>Unbinds the key when it is bound to <paramref name="sessionId"/>.</summary>
+    [Alias("A24E2EC9")]
     Task Release(Guid sessionId);
 }
 

@@ -7,6 +7,7 @@ namespace X402Orleans.Grains;
 /// No key material lives here: the wallet stays in the gateway.
 /// </summary>
 [GenerateSerializer]
+[Alias("X402Orleans.Grains.SessionState")]
 public sealed class SessionState
 {
     /// <summary>Current contract version.</summary>
@@ -103,6 +104,7 @@ public sealed class SessionState
 
 /// <summary>A payment authorised by the grain whose outcome is not yet known.</summary>
 [GenerateSerializer]
+[Alias("X402Orleans.Grains.PendingPayment")]
 public sealed class PendingPayment
 {
     /// <summary>Reservation id given to the gateway.</summary>
@@ -146,6 +148,7 @@ public sealed class PendingPayment
 /// into the new structures and written back empty.
 /// </summary>
 [GenerateSerializer]
+[Alias("X402Orleans.Grains.AgentState")]
 public sealed class AgentState
 {
     /// <summary>Current contract version.</summary>
@@ -178,6 +181,7 @@ public sealed class AgentState
 
 /// <summary>One page of an agent's payment audit log: at most <see cref="PageSizes.Audit"/> attempts, oldest first; never rewritten once full.</summary>
 [GenerateSerializer]
+[Alias("X402Orleans.Grains.AuditPageState")]
 public sealed class AuditPageState
 {
     /// <summary>Contract version.</summary>
@@ -189,6 +193,7 @@ public sealed class AuditPageState
 
 /// <summary>One page of an agent's session index: the live sessions among the at most <see cref="PageSizes.Sessions"/> added to it.</summary>
 [GenerateSerializer]
+[Alias("X402Orleans.Grains.SessionPageState")]
 public sealed class SessionPageState
 {
     /// <summary>Contract version.</summary>
@@ -203,6 +208,7 @@ public sealed class SessionPageState
 
 /// <summary>A live session in a session page.</summary>
 [GenerateSerializer]
+[Alias("X402Orleans.Grains.SessionSlot")]
 public sealed class SessionSlot
 {
     /// <summary>Position in the page (order added).</summary>
@@ -214,6 +220,7 @@ public sealed class SessionSlot
 
 /// <summary>One idempotency key of one agent.</summary>
 [GenerateSerializer]
+[Alias("X402Orleans.Grains.IdempotencyState")]
 public sealed class IdempotencyState
 {
     /// <summary>Contract version.</summary>
@@ -228,6 +235,7 @@ public sealed class IdempotencyState
 
 /// <summary>An idempotency key's binding.</summary>
 [GenerateSerializer]
+[Alias("X402Orleans.Grains.IdempotencyEntry")]
 public sealed class IdempotencyEntry
 {
     /// <summary>The session created under the key.</summary>

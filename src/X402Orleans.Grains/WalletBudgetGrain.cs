@@ -11,6 +11,7 @@ namespace X402Orleans.Grains;
 
 /// <summary>Persisted daily spend of one wallet.</summary>
 [GenerateSerializer]
+[Alias("X402Orleans.Grains.WalletBudgetState")]
 public sealed class WalletBudgetState
 {
     /// <summary>Contract version.</summary>
@@ -31,6 +32,7 @@ public sealed class WalletBudgetState
 
 /// <summary>How an asset is displayed.</summary>
 [GenerateSerializer, Immutable]
+[Alias("X402Orleans.Grains.AssetLabel")]
 public sealed record AssetLabel([property: Id(0)] string Symbol, [property: Id(1)] int Decimals);
 
 /// <summary>
