@@ -77,14 +77,16 @@ public interface IWalletBudgetGrain : IGrainWithStringKey
 /// The silo's wallet as agents see it (a stateless worker; key 0): its address and, per allowed asset, today's spend and the
 /// daily limits the silo enforces. Gateways hold no key and no limits: they ask here.
 /// </summary>
+[Alias("X402Orleans.Abstractions.IWalletGrain")]
 public interface IWalletGrain : IGrainWithIntegerKey
 {
     /// <summary>The wallet's address, today's spend and limits for <paramref name="agentId"/>.</summary>
+    [Alias("GetStatus")]
     Task<WalletView> GetStatus(string agentId);
 }
 
 /// <summary>The wallet's state for one agent today.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.WalletView")]
 public sealed record WalletView(
     [property: Id(0)] string Address,
     [property: Id(1)] DateTimeOffset Day,
@@ -92,7 +94,7 @@ public sealed record WalletView(
     [property: Id(3)] IReadOnlyList<AssetBudgetView> Assets);
 
 /// <summary>One asset's spend and limits today, in atomic units (limits null: none).</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.AssetBudgetView")]
 public sealed record AssetBudgetView(
     [property: Id(0)] string Network,
     [property: Id(1)] string Asset,

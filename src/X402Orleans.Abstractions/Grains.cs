@@ -17,6 +17,7 @@ public interface ISessionGrain : IGrainWithGuidKey
     /// <see cref="OpenSessionCommand.AttemptId"/>, replays a finished start, refuses one whose arguments differ, or hands back
     /// the pending payment of an earlier attempt to be resent (never a second payment for the same start).
     /// </summary>
+    [Alias("BeginStart")]
     Task<StartStep> BeginStart(OpenSessionCommand command);
 
     /// <summary>
@@ -24,9 +25,11 @@ public interface ISessionGrain : IGrainWithGuidKey
     /// max_payment, checks max_total, reserves the agent's and the wallet's daily budgets, signs with the silo's wallet, and
     /// records the signed payment as pending before returning it. A starting session signs at most one payment per start.
     /// </summary>
+    [Alias("PreparePayment")]
     Task<PaymentDecision> PreparePayment(string agentId, PaymentChallenge challenge);
 
     /// <summary>Signs a sign-in-with-x proof for a URL within the scope of this live session.</summary>
+    [Alias("SignIn")]
     Task<SignInProof> SignIn(string agentId, SignInRequest request);
 
     /// <summary>Asks to make a payment for the session (checks owner, state, expiry and max_payment).</summary>

@@ -117,7 +117,7 @@ public sealed record PaymentDecision(
 /// A payment the silo signed for a session: the header to send, what it pays, and when it stops being valid. Recorded by the
 /// session as pending before this leaves the silo.
 /// </summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.SignedPayment")]
 public sealed record SignedPayment(
     [property: Id(0)] string HeaderName,
     [property: Id(1)] string HeaderValue,
@@ -131,7 +131,7 @@ public sealed record SignedPayment(
 /// <param name="InHeader">Whether <paramref name="Encoded"/> is the header.</param>
 /// <param name="RequestUrl">The URL the 402 answered (resource fallback; must be within the session's scope).</param>
 /// <param name="AttemptId">For a starting session, the start attempt that holds the session's lease.</param>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.PaymentChallenge")]
 public sealed record PaymentChallenge(
     [property: Id(0)] string Encoded,
     [property: Id(1)] bool InHeader,
@@ -139,13 +139,13 @@ public sealed record PaymentChallenge(
     [property: Id(3)] Guid AttemptId = default);
 
 /// <summary>A sign-in-with-x challenge (the extension's JSON) to prove, for a URL within the session's scope.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.SignInRequest")]
 public sealed record SignInRequest(
     [property: Id(0)] string ExtensionJson,
     [property: Id(1)] string ResponseUrl);
 
 /// <summary>A signed sign-in-with-x proof (no key material: the header value is the public proof).</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.SignInProof")]
 public sealed record SignInProof(
     [property: Id(0)] bool Signed,
     [property: Id(1)] string Message,
@@ -157,6 +157,7 @@ public sealed record SignInProof(
     [property: Id(7)] DateTimeOffset? ExpiresAt = null);
 
 /// <summary>What the next step of a start is.</summary>
+[Alias("X402Orleans.Abstractions.StartStepKind")]
 public enum StartStepKind
 {
     /// <summary>A new attempt holds the start: send the first request.</summary>
@@ -176,7 +177,7 @@ public enum StartStepKind
 }
 
 /// <summary>The session grain's answer to <c>BeginStart</c>.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.StartStep")]
 public sealed record StartStep(
     [property: Id(0)] StartStepKind Kind,
     [property: Id(1)] string Message,
