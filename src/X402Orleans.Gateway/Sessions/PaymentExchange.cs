@@ -139,6 +139,7 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, IPaymentSigner 
             throw new ToolError($"could not sign the payment: {ex.Message}");
         }
 
+        FaultInjection.Hit(FaultPoints.PaymentSigned);
         UpstreamResponse paid;
         try
         {
@@ -153,6 +154,7 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, IPaymentSigner 
             throw new ToolError($"the paid request got no answer ({ex.Message}); the payment may or may not have settled and is counted against your budget");
         }
 
+        FaultInjection.Hit(FaultPoints.PaymentAnswered);
         var receipt = ReadReceipt(paid);
         if (paid.Status == 402 || receipt is { Success: false })
         {

@@ -117,6 +117,8 @@ public sealed class SessionService
             throw new ToolError(opened.Message);
         }
 
+        FaultInjection.Hit(FaultPoints.StartOpened);
+
         ExchangeResult result;
         try
         {
@@ -130,6 +132,7 @@ public sealed class SessionService
             throw new ToolError($"session not started: {ex.Message}");
         }
 
+        FaultInjection.Hit(FaultPoints.StartBeforeActivate);
         var reuse = result.SignInWithXOffered ? ReuseMode.SignInWithX : result.Access == AccessKind.Paid ? ReuseMode.PayPerCall : ReuseMode.Free;
         var activated = await grain.Activate(agentId, reuse, result.ResourceUrl);
         var snapshot = activated.Session ?? throw new ToolError(activated.Message);
