@@ -27,7 +27,7 @@ public sealed class FaultInjectionTests(StackFixture fixture, ITestOutputHelper 
 {
     private const string Route = "quote";
     private static readonly TimeSpan CrashWithin = TimeSpan.FromSeconds(45);
-    private static readonly TimeSpan ResolvedWithin = TimeSpan.FromSeconds(12);
+    private static readonly TimeSpan ResolvedWithin = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan ServerDoneWithin = TimeSpan.FromSeconds(20);
 
     private X402Stack Stack => fixture.Stack;
@@ -77,8 +77,10 @@ public sealed class FaultInjectionTests(StackFixture fixture, ITestOutputHelper 
             // 2. Restarted on the same file, unarmed: the same start again, twice.
             await using var restarted = await ChildHost.StartAsync(Stack, Payer, stateFile, logs, "restarted", null, withRpc);
             await using var client = await restarted.ConnectAsync();
-            var retry = await RetryStartAsync(client, endpoint, arguments);
-            var again = await RetryStartAsync(client, endpoint, arguments);
+            var retry = await RetryStartAsync(client, endpoint, arguments, ResolvedWithin);
+            await Stack.WaitPaidRequestsDoneAsync("main", prefix, 0, ServerDoneWithin);
+            var deltaAfterRetry = await ledger.DeltaAsync(payTo);
+            var again = await RetryStartAsync(client, endpoint, arguments, TimeSpan.Zero);
             await Stack.WaitPaidRequestsDoneAsync("main", prefix, 0, ServerDoneWithin);
 
             // 3. What the session says now.
@@ -100,6 +102,11 @@ public sealed class FaultInjectionTests(StackFixture fixture, ITestOutputHelper 
             if (delta != -await ledger.DeltaAsync(Payer.Address))
             {
                 problems.Add($"payee +{Amount(delta)} but payer {Amount(await ledger.DeltaAsync(Payer.Address))}");
+            }
+
+            if (delta != deltaAfterRetry)
+            {
+                problems.Add($"the second retry moved the chain by {Amount(delta - deltaAfterRetry)} more");
             }
 
             problems.AddRange(Disagreements(retry, session, delta, price));
@@ -241,10 +248,10 @@ public sealed class FaultInjectionTests(StackFixture fixture, ITestOutputHelper 
         output.WriteLine($"killed at {point} (exit {exitCode}; {answered})");
     }
 
-    /// <summary>x402_session_start with the same arguments; "still in progress" is retried until it says something else (bounded).</summary>
-    private static async Task<StartAnswer> RetryStartAsync(McpClient client, string endpoint, Dictionary<string, object?> arguments)
+    /// <summary>x402_session_start with the same arguments; "still in progress" is retried until it says something else, for at most <paramref name="patience"/>.</summary>
+    private static async Task<StartAnswer> RetryStartAsync(McpClient client, string endpoint, Dictionary<string, object?> arguments, TimeSpan patience)
     {
-        var deadline = DateTime.UtcNow + ResolvedWithin;
+        var deadline = DateTime.UtcNow + patience;
         while (true)
         {
             var answer = StartAnswer.Read(await client.StartAsync(endpoint, arguments));
