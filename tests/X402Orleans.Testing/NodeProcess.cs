@@ -10,7 +10,7 @@ namespace X402Orleans.Testing;
 /// </summary>
 public sealed class NodeProcess : IAsyncDisposable
 {
-    private static readonly string[] ScrubbedPrefixes = ["X402__", "ConnectionStrings__", "ASPNETCORE_", "DOTNET_ENVIRONMENT", "Logging__"];
+    private static readonly string[] ScrubbedPrefixes = ["X402__", "X402_FAULT_", "ConnectionStrings__", "ASPNETCORE_", "DOTNET_ENVIRONMENT", "Logging__"];
     private readonly Process _process;
     private readonly StreamWriter _log;
     private readonly object _logLock = new();
@@ -136,6 +136,25 @@ public sealed class NodeProcess : IAsyncDisposable
         }
 
         throw new TimeoutException($"{Name} was not healthy within {timeout.TotalSeconds}s:\n{Tail()}");
+    }
+
+    /// <summary>
+    /// Waits until the process exits by itself (its output read to the end) and returns its exit code; fails with the log's tail
+    /// when it still runs after <paramref name="timeout"/> (it is left running: disposing kills it).
+    /// </summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var limit = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"{Name} was still running after {timeout.TotalSeconds}s:\n{Tail()}");
+        }
+
+        return _process.ExitCode;
     }
 
     /// <summary>kill -9.</summary>

@@ -90,7 +90,9 @@ function newServerStats() {
   // served: one entry per request that reached the route handler (past the paywall), with its final status
   // settlements: successful settlements reported by the facilitator to this server
   // siwx: sign-in-with-x events of the official extension (payment_recorded, access_granted, validation_failed, nonce_reused)
-  return { served: [], settlements: [], settleFailures: [], siwx: [], requests: 0 };
+  // paidRequests: one entry per request carrying a payment header, done once the paywall finished with it (verified and settled
+  // or refused), whether or not the client is still connected: a client that died mid-request leaves nothing in flight unseen
+  return { served: [], settlements: [], settleFailures: [], siwx: [], paidRequests: [], requests: 0 };
 }
 
 // --- facilitator -------------------------------------------------------------------------------------------------------------
@@ -217,7 +219,16 @@ async function startV2Server(name, { facilitatorEndpoint, storage }) {
     serverStats.requests++;
     next();
   });
-  app.use(paymentMiddleware(v2Routes(payTo[name]), resourceServer));
+  const paywall = paymentMiddleware(v2Routes(payTo[name]), resourceServer);
+  app.use((req, res, next) => {
+    if (!(req.get("PAYMENT-SIGNATURE") ?? req.get("X-PAYMENT"))) return paywall(req, res, next);
+    const entry = { path: req.path, done: false };
+    serverStats.paidRequests.push(entry);
+    // the official middleware's promise settles after verify → handler → settle → response, even when the client is gone
+    return Promise.resolve(paywall(req, res, next)).finally(() => {
+      entry.done = true;
+    });
+  });
   app.use(express.text({ type: "*/*", limit: "1mb" }));
   // A route the paywall does not know: answers 402 with an unreadable challenge.
   app.all("/garbage/{*rest}", (_req, res) => {

@@ -1,9 +1,12 @@
 using System.Buffers;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Options;
+using X402Orleans.Abstractions;
 using X402Orleans.Gateway.Configuration;
 using X402Orleans.Gateway.Observability;
 using X402Orleans.Payments.Scope;
@@ -84,6 +87,12 @@ public sealed class UpstreamHttp : IDisposable
             ConnectTimeout = TimeSpan.FromSeconds(10),
             ConnectCallback = (context, ct) => ConnectAsync(policy, context, ct),
         };
+        if (FaultInjection.IsArmedAt(FaultPoints.PaymentSent))
+        {
+            // Test-only (X402_FAULT_CRASH_AT=payment.sent): crash right after a paid request was written to the socket.
+            handler.ConnectCallback = async (context, ct) => new PaidRequestProbeStream(await ConnectAsync(policy, context, ct).ConfigureAwait(false));
+        }
+
         _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         _client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("X402Orleans", "1.0"));
     }
@@ -297,4 +306,124 @@ public sealed class UpstreamHttp : IDisposable
         name.Equals(Payments.Wire.X402Headers.PaymentSignature, StringComparison.OrdinalIgnoreCase) || name.Equals(Payments.Wire.X402Headers.XPayment, StringComparison.OrdinalIgnoreCase);
 
     private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "…";
+}
+
+/// <summary>
+/// Test-only (installed only when <c>X402_FAULT_CRASH_AT</c> names <see cref="FaultPoints.PaymentSent"/>): passes an HTTP/1.1
+/// connection through and calls <see cref="FaultInjection.Hit"/> right after the write that completes a request carrying a payment
+/// header (<c>PAYMENT-SIGNATURE</c> or <c>X-PAYMENT</c>), so the server receives the whole paid request and its answer is never read.
+/// </summary>
+internal sealed class PaidRequestProbeStream(Stream inner) : Stream
+{
+    private static readonly byte[] HeaderEnd = "\r\n\r\n"u8.ToArray();
+    private readonly List<byte> _head = [];
+    private long _bodyLeft;
+    private bool _paid;
+
+    public override bool CanRead => inner.CanRead;
+
+    public override bool CanWrite => inner.CanWrite;
+
+    public override bool CanSeek => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
+
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        inner.Write(buffer, offset, count);
+        Observe(buffer.AsSpan(offset, count));
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        Observe(buffer.Span);
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush() => inner.Flush();
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await inner.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Follows the requests written (head, then Content-Length bytes of body); crashes when a paid one is complete.</summary>
+    private void Observe(ReadOnlySpan<byte> written)
+    {
+        while (!written.IsEmpty)
+        {
+            if (_bodyLeft > 0)
+            {
+                var take = (int)Math.Min(_bodyLeft, written.Length);
+                _bodyLeft -= take;
+                written = written[take..];
+                if (_bodyLeft == 0 && _paid)
+                {
+                    FaultInjection.Hit(FaultPoints.PaymentSent);
+                }
+
+                continue;
+            }
+
+            var before = _head.Count;
+            _head.AddRange(written);
+            var end = CollectionsMarshal.AsSpan(_head).IndexOf(HeaderEnd);
+            if (end < 0)
+            {
+                return;
+            }
+
+            var headLength = end + HeaderEnd.Length;
+            var head = Encoding.Latin1.GetString(CollectionsMarshal.AsSpan(_head)[..headLength]);
+            written = written[(headLength - before)..];
+            _head.Clear();
+            _paid = head.Contains("\r\npayment-signature:", StringComparison.OrdinalIgnoreCase) || head.Contains("\r\nx-payment:", StringComparison.OrdinalIgnoreCase);
+            _bodyLeft = ContentLength(head);
+            if (_bodyLeft == 0 && _paid)
+            {
+                FaultInjection.Hit(FaultPoints.PaymentSent);
+            }
+        }
+    }
+
+    private static long ContentLength(string head)
+    {
+        foreach (var line in head.Split("\r\n"))
+        {
+            if (line.StartsWith("content-length:", StringComparison.OrdinalIgnoreCase)
+                && long.TryParse(line.AsSpan("content-length:".Length).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var length))
+            {
+                return length;
+            }
+        }
+
+        return 0;
+    }
 }

@@ -40,6 +40,9 @@ public sealed class X402Stack : IAsyncDisposable
     /// <summary>CAIP-2 network of the chain (<c>eip155:84532</c>).</summary>
     public string Network => Text("network");
 
+    /// <summary>JSON-RPC URL of the local chain (ganache on 127.0.0.1).</summary>
+    public string RpcUrl => Text("rpcUrl");
+
     /// <summary>The V1 name of the network (<c>base-sepolia</c>).</summary>
     public string V1Network => Text("v1Network");
 
@@ -143,6 +146,32 @@ public sealed class X402Stack : IAsyncDisposable
         return new StackStats(JsonNode.Parse(text)!.AsObject());
     }
 
+    /// <summary>
+    /// Waits until <paramref name="server"/> has received at least <paramref name="atLeast"/> requests carrying a payment header under
+    /// <paramref name="pathPrefix"/> and its paywall has finished every one of them (verified and settled, or refused) — also those
+    /// whose client died mid-request, which settle after it is gone. Returns the stats at that moment; fails past <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<StackStats> WaitPaidRequestsDoneAsync(string server, string pathPrefix, int atLeast, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var stats = await GetStatsAsync();
+            var paid = stats.PaidRequests(server, pathPrefix);
+            if (paid.Count >= atLeast && paid.All(p => p["done"]?.GetValue<bool>() == true))
+            {
+                return stats;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{server}: paid requests under {pathPrefix} not all finished within {timeout.TotalSeconds:0} s (expected at least {atLeast}): {new JsonArray([.. paid.Select(p => p.DeepClone())]).ToJsonString()}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>Takes the facilitator port used by the "strict" server down (connections refused) or back up.</summary>
     public async Task SetSwitchableFacilitatorAsync(bool up)
     {
@@ -223,6 +252,9 @@ public sealed class StackStats(JsonObject json)
     /// <summary>Sign-in-with-x events of the official extension of type <paramref name="type"/> for resources under <paramref name="pathPrefix"/>.</summary>
     public IReadOnlyList<JsonObject> SignInEvents(string server, string type, string pathPrefix) =>
         Entries(server, "siwx").Where(e => Str(e, "type") == type && Str(e, "resource").StartsWith(pathPrefix, StringComparison.Ordinal)).ToList();
+
+    /// <summary>Requests carrying a payment header under <paramref name="pathPrefix"/>, each with <c>done</c> once the paywall finished with it.</summary>
+    public IReadOnlyList<JsonObject> PaidRequests(string server, string pathPrefix) => Entries(server, "paidRequests").Where(e => Str(e, "path").StartsWith(pathPrefix, StringComparison.Ordinal)).ToList();
 
     /// <summary>All successful settlements the facilitator performed (any server).</summary>
     public int FacilitatorSettlements => Json["facilitator"]!["settle"]!.AsArray().Count(e => e!["success"]?.GetValue<bool>() == true);
