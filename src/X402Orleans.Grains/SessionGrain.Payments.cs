@@ -36,6 +36,11 @@ public sealed partial class SessionGrain
 
     // Payments signed by this activation whose gateway may still be sending them: never resolved behind its back.
     private readonly HashSet<Guid> _issuedHere = [];
+
+    // Start attempts that took the lease in this activation. A lease taken before this activation began was held by a process
+    // that may be gone (a crash takes the activation with it in the one-process mode): it does not block a retry. Money stays
+    // safe without it: only the holder of the current lease may sign, and a start signs at most one payment.
+    private readonly HashSet<Guid> _attemptsHere = [];
     private IGrainTimer? _pendingTimer;
 
     private PaymentRules Rules => ServiceProvider.GetService<PaymentRules>() ?? PaymentRules.Default;
@@ -78,13 +83,22 @@ public sealed partial class SessionGrain
                 return new StartStep(StartStepKind.Proceed, string.Empty, Snapshot());
         }
 
-        if (S.LeaseUntil is { } until && until > now && S.AttemptId != command.AttemptId)
+        if (S.Payments.Count > 0 && StartPayment is null)
+        {
+            // The start's payment settled, but the attempt died before activating: activate now, never pay again.
+            MarkActive(S.Reuse == ReuseMode.Unknown ? ReuseMode.PayPerCall : S.Reuse, S.ResourceUrl, 0);
+            await state.WriteStateAsync();
+            return new StartStep(StartStepKind.Done, string.Empty, Snapshot());
+        }
+
+        if (S.LeaseUntil is { } until && until > now && S.AttemptId != command.AttemptId && _attemptsHere.Contains(S.AttemptId))
         {
             return new StartStep(StartStepKind.Busy, $"a start with this idempotency_key is in progress until {Iso(until)}; retry after that with the same key", Snapshot(), RetryAfter: until);
         }
 
         S.AttemptId = command.AttemptId;
         S.LeaseUntil = now + Lease(command);
+        _attemptsHere.Add(command.AttemptId);
         await state.WriteStateAsync();
         return StartPayment is { HeaderValue: not null } pending && pending.ValidBefore > now + ResendMargin
             ? new StartStep(StartStepKind.Resend, string.Empty, Snapshot(), ToSigned(pending), pending.ReservationId)
@@ -356,6 +370,13 @@ public sealed partial class SessionGrain
     private async Task SettleAsync(PendingPayment pending, PaymentReceipt receipt, string outcome)
     {
         S.Pending.Remove(pending);
+        if (pending.ForStart && S.Status == SessionStatus.Starting)
+        {
+            // What a retry needs to activate the start without its lost first response.
+            S.Reuse = pending.SignInWithXOffered ? ReuseMode.SignInWithX : ReuseMode.PayPerCall;
+            S.ResourceUrl ??= pending.Quote.ResourceUrl;
+        }
+
         AddReceipt(receipt);
         await GrainFactory.GetGrain<IWalletBudgetGrain>(pending.BudgetKey).Commit(pending.ReservationId);
         await Audit(pending.Quote, "settled", receipt.Transaction, outcome == "settled" ? null : outcome);
@@ -384,6 +405,7 @@ public sealed partial class SessionGrain
         S.CallCount = 0;
         S.AttemptId = command.AttemptId;
         S.LeaseUntil = now + Lease(command);
+        _attemptsHere.Add(command.AttemptId);
         S.IndexPage = await GrainFactory.GetGrain<IAgentGrain>(S.AgentId).Register(Id);
         await state.WriteStateAsync();
         if (!HasReminders)

@@ -87,6 +87,7 @@ public sealed partial class SessionGrain(
             AttemptId = command.AttemptId,
             LeaseUntil = now + Lease(command),
         };
+        _attemptsHere.Add(command.AttemptId);
 
         // Listed with the agent first, so the session's one write also records its index page. Should that write fail, the
         // agent lists an id whose status answers "not found", which listing skips.
