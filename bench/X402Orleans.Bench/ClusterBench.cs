@@ -204,6 +204,7 @@ internal static class ClusterBench
                 env["X402__Cluster__SiloPort"] = ports[1 + (i * 3)].ToString(CultureInfo.InvariantCulture);
                 env["X402__Cluster__GatewayPort"] = ports[2 + (i * 3)].ToString(CultureInfo.InvariantCulture);
                 env["X402__Cluster__HostMcp"] = "false";
+                env["X402__Wallet__PrivateKey"] = BenchHost.WalletKey;
                 env["X402__Storage__ApplySchema"] = i == 0 ? "true" : "false";
                 Silos[i] = NodeProcess.Start($"silo-{i + 1}", NodeProcess.HostDll(root, "X402Orleans.Silo"), ports[i * 3], env, logs);
                 if (i == 0)
@@ -214,7 +215,7 @@ internal static class ClusterBench
             }
 
             var gateway = Common();
-            gateway["X402__Wallet__PrivateKey"] = BenchHost.WalletKey;
+            // Keyless: the gateway process holds no wallet key; the silos sign.
             gateway["X402__Agents__0__Id"] = BenchHost.AgentId;
             gateway["X402__Agents__0__ApiKey"] = BenchHost.AgentKey;
             gateway["X402__Payments__MaxPayment"] = "0.10";

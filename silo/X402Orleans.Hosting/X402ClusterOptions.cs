@@ -65,8 +65,9 @@ public sealed class X402ClusterOptions
     public double GatewayListRefreshSeconds { get; set; } = 5;
 
     /// <summary>
-    /// How long a gateway process waits for a grain call's answer, in seconds (Orleans default 30). A call that was in flight
-    /// when its silo died gets no answer: it fails after this and the gateway retries it (idempotent calls only).
+    /// How long a gateway process waits for a grain call's answer, in seconds (Orleans default 30). A session call in flight
+    /// when its silo dies does not wait for it: the gateway resends it as soon as it sees the silo go (its connection closes
+    /// or the cluster declares it dead); this bounds only calls to a silo that is alive but does not answer.
     /// </summary>
     [Range(1, 300, ErrorMessage = "X402:Cluster:ResponseTimeoutSeconds must be 1..300")]
     public double ResponseTimeoutSeconds { get; set; } = 10;

@@ -36,6 +36,7 @@ public static class X402Host
         if (hostMcp)
         {
             builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Http);
+            builder.Services.AddHostedService<MembershipChangeWatcher>();
         }
 
         builder.AddX402SiloObservability();
@@ -64,6 +65,7 @@ public static class X402Host
         builder.UseOrleans(silo => SiloHosting.Configure(silo, settings, builder.Configuration));
         builder.Services.AddX402SiloPayments(builder.Configuration);
         builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Stdio);
+        builder.Services.AddHostedService<MembershipChangeWatcher>();
         builder.AddX402SiloObservability();
         var host = builder.Build();
         _ = host.Services.GetRequiredService<IOptions<Gateway.Configuration.X402Options>>().Value;

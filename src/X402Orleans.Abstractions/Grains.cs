@@ -56,21 +56,23 @@ public interface ISessionGrain : IGrainWithGuidKey
     /// The hot path of a reused call, in one turn: authorises a call to <paramref name="url"/> (null: the endpoint), counts it
     /// and persists the count before answering. Idempotent per <paramref name="callId"/>: resending the same call after a
     /// failover returns the ticket again without counting twice. A call that then gets no answer is uncounted by
-    /// <see cref="CompleteCall"/> with an undelivered outcome carrying the same id.
+    /// <see cref="CompleteCall"/> with an undelivered outcome carrying the same id. <paramref name="cancellationToken"/> only lets
+    /// the caller stop waiting (a gateway resends the call when its silo is gone); the grain does not observe it.
     /// </summary>
     [Alias("F2F56F6E")]
-    Task<CallTicket> BeginCall(string agentId, string? url, Guid callId);
+    Task<CallTicket> BeginCall(string agentId, string? url, Guid callId, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Records one call's outcome, once per call id: a delivered call not yet counted is counted (and a reuse mode the server
-    /// reported is noted); an undelivered call that <see cref="BeginCall"/> counted is uncounted.
+    /// reported is noted); an undelivered call that <see cref="BeginCall"/> counted is uncounted. <paramref name="cancellationToken"/>
+    /// only lets the caller stop waiting and resend; the grain does not observe it.
     /// </summary>
     [Alias("66D256D4")]
-    Task<SessionResult> CompleteCall(string agentId, CallOutcome outcome);
+    Task<SessionResult> CompleteCall(string agentId, CallOutcome outcome, CancellationToken cancellationToken = default);
 
-    /// <summary>The session as its owner sees it.</summary>
+    /// <summary>The session as its owner sees it (<paramref name="cancellationToken"/>: the caller stops waiting; not observed).</summary>
     [Alias("E47BC39D")]
-    Task<SessionResult> GetStatus(string agentId);
+    Task<SessionResult> GetStatus(string agentId, CancellationToken cancellationToken = default);
 
     /// <summary>Ends the session.</summary>
     [Alias("10DD0222")]

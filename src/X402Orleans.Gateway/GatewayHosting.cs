@@ -39,7 +39,9 @@ public static partial class GatewayHosting
         services.AddSingleton<UpstreamHttp>();
         services.AddSingleton<ProofCache>();
         services.AddSingleton<PaymentExchange>();
-        services.AddSingleton(sp => new SessionService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<PaymentExchange>(), sp.GetRequiredService<ProofCache>(), sp.GetRequiredService<IOptions<X402Options>>()));
+        services.AddSingleton<ClusterChangeSignal>();
+        services.AddSingleton<IClusterConnectionStatusObserver, GatewayConnectionObserver>();
+        services.AddSingleton(sp => new SessionService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<PaymentExchange>(), sp.GetRequiredService<ProofCache>(), sp.GetRequiredService<IOptions<X402Options>>(), sp.GetRequiredService<ClusterChangeSignal>(), sp.GetRequiredService<ILogger<SessionService>>()));
         services.AddSingleton<WalletService>();
         services.AddSingleton<ToolRunner>();
         services.AddDemoPaywall();

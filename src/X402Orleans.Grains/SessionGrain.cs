@@ -244,7 +244,7 @@ public sealed partial class SessionGrain(
     }
 
     /// <inheritdoc />
-    public async Task<CallTicket> BeginCall(string agentId, string? url, Guid callId)
+    public async Task<CallTicket> BeginCall(string agentId, string? url, Guid callId, CancellationToken cancellationToken = default)
     {
         // A resent call (same id, after a failover) was authorised and counted already: answer it again, even if the session
         // closed meanwhile, since the count the agent will see includes it.
@@ -273,7 +273,7 @@ public sealed partial class SessionGrain(
     }
 
     /// <inheritdoc />
-    public async Task<SessionResult> CompleteCall(string agentId, CallOutcome outcome)
+    public async Task<SessionResult> CompleteCall(string agentId, CallOutcome outcome, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(outcome);
         if (!state.RecordExists || S.AgentId != agentId)
@@ -365,7 +365,7 @@ public sealed partial class SessionGrain(
     }
 
     /// <inheritdoc />
-    public async Task<SessionResult> GetStatus(string agentId)
+    public async Task<SessionResult> GetStatus(string agentId, CancellationToken cancellationToken = default)
     {
         if (!state.RecordExists || S.AgentId != agentId)
         {

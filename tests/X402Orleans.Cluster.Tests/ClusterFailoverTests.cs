@@ -9,13 +9,16 @@ namespace X402Orleans.Cluster.Tests;
 
 /// <summary>
 /// The production shape on real PostgreSQL: two silo processes and one standalone gateway process, driven through MCP.
-/// One silo is killed with kill -9 under load; then everything is stopped and started again.
+/// One silo is killed with kill -9 under load; then everything is stopped and started again. The gateway waits up to 45 s for
+/// a grain call's answer (an allowed <c>ResponseTimeoutSeconds</c>): calls in flight at the kill must not wait for it, since
+/// the gateway resends them as soon as it sees the silo go.
 /// </summary>
 public sealed class ClusterFailoverTests(ITestOutputHelper output)
 {
     private const int LongSessions = 6;
     private const int ShortSessions = 3;
     private const int ShortTtlSeconds = 20;
+    private const int GatewayResponseTimeoutSeconds = 45;
 
     [SkippableFact]
     public async Task KillMinus9UnderLoad_LosesNothing_ExpiresOnTime_AndAFullRestartRestoresEverything()
@@ -129,9 +132,11 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             var spanning = all.Where(c => c.Start <= killedAt + 0.01 && c.End >= killedAt).ToList();
             output.WriteLine($"failover: {all.Length} fetches, {errors.Count} errors; every session served again {recoveredAt - killedAt:F2}s after the kill; " +
                 $"max call latency {maxLatency:F2}s; {spanning.Count} calls were in flight at the kill");
+            output.WriteLine($"gateway saw: {string.Join(" | ", cluster.Gateway!.Tail(5000).Split('\n').Where(l => l.Contains("Cluster change", StringComparison.Ordinal)).Take(3))}");
             output.WriteLine($"silo-2 saw: {string.Join(" | ", cluster.Silos[1]!.Tail(400).Split('\n').Where(l => l.Contains("Evicting", StringComparison.Ordinal) || l.Contains("declared dead", StringComparison.OrdinalIgnoreCase)).Take(3))}");
             Assert.False(double.IsNaN(recoveredAt), "not every session was served again within 45 s of the kill");
             Assert.True(errors.Count == 0, "tool errors during failover: " + string.Join(" | ", errors.Select(e => e.Text).Distinct().Take(5)));
+            Assert.True(maxLatency < GatewayResponseTimeoutSeconds, $"a call waited {maxLatency:F1}s: the response timeout ({GatewayResponseTimeoutSeconds}s) rather than a resend when its silo went");
 
             // No session lost, counts exact (session = agent's successes = what the paywall served), one payment each.
             Dictionary<string, SessionView> views;
@@ -270,6 +275,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
                 env["X402__Cluster__SiloPort"] = ports[1 + (i * 3)].ToString(CultureInfo.InvariantCulture);
                 env["X402__Cluster__GatewayPort"] = ports[2 + (i * 3)].ToString(CultureInfo.InvariantCulture);
                 env["X402__Cluster__HostMcp"] = "false";
+                env["X402__Wallet__PrivateKey"] = TestEnvironment.WalletKey;
                 env["X402__Sessions__ReminderPeriodSeconds"] = "5";
                 if (Silos[i] is { } old)
                 {
@@ -280,11 +286,13 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             }
 
             var gateway = Common();
-            gateway["X402__Wallet__PrivateKey"] = TestEnvironment.WalletKey;
+            // Keyless: the gateway process holds no wallet key; the silos sign.
             gateway["X402__Agents__0__Id"] = TestEnvironment.AgentId;
             gateway["X402__Agents__0__ApiKey"] = TestEnvironment.AgentKey;
             gateway["X402__Payments__MaxPayment"] = "0.10";
             gateway["X402__Sessions__MinTtlSeconds"] = "5";
+            gateway["X402__Cluster__ResponseTimeoutSeconds"] = GatewayResponseTimeoutSeconds.ToString(CultureInfo.InvariantCulture);
+            gateway["Logging__LogLevel__X402Orleans.Gateway.Sessions.ClusterChangeSignal"] = "Information";
             if (Gateway is { } oldGateway)
             {
                 await oldGateway.DisposeAsync();

@@ -4,40 +4,55 @@ using X402Orleans.Abstractions;
 namespace X402Orleans.Gateway.Sessions;
 
 /// <summary>
-/// Retries a grain call while the cluster recovers from a lost silo: until the dead silo is declared dead, calls routed to
-/// it fail with <see cref="SiloUnavailableException"/> or a rejection, and a call that was in flight when its silo died
-/// times out (the client's response timeout); afterwards the call succeeds on a new activation elsewhere. Retried: an
-/// unreachable silo, a rejected message, a transient state-store error, and a timeout. Only idempotent calls go through
-/// here (beginning a call and recording its outcome, both carrying a call id the session remembers, and reading a
-/// status), so an agent's call waits through a failover instead of failing, and a delivered upstream response is
+/// Retries a grain call while the cluster recovers from a lost silo. A call in flight when its silo dies gets no answer:
+/// each attempt takes the <see cref="ClusterChangeSignal"/>'s token, so it stops waiting as soon as the gateway sees the silo
+/// go (its connection closes, or the cluster declares it dead) and is resent at once, instead of after the response timeout.
+/// Until the dead silo is declared dead, resent calls routed to it fail fast with <see cref="SiloUnavailableException"/> or a
+/// rejection and are retried with a short backoff; afterwards the call succeeds on a new activation elsewhere. Retried: an
+/// unreachable silo, a rejected message, a transient state-store error, a timeout and a cluster change. Only idempotent
+/// calls go through here (beginning a call and recording its outcome, both carrying a call id the session remembers, and
+/// reading a status), so an agent's call waits through a failover instead of failing, and a delivered upstream response is
 /// counted exactly once.
 /// </summary>
 internal static class ClusterRetry
 {
-    /// <summary>How long a call keeps retrying before the failure is returned.</summary>
+    /// <summary>How long a call keeps retrying before the failure is returned (a new attempt is started only within it).</summary>
     public static readonly TimeSpan Budget = TimeSpan.FromSeconds(30);
 
-    /// <summary>Runs <paramref name="call"/>, retrying on cluster failover errors for up to <see cref="Budget"/>.</summary>
-    public static async Task<T> RunAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    private static readonly TimeSpan FirstDelay = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan MaxDelay = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Runs <paramref name="call"/> (given the attempt's cancellation token, to pass to the grain method), retrying on
+    /// cluster failover errors for up to <see cref="Budget"/>; an attempt cancelled by <paramref name="signal"/> is resent
+    /// at once. <paramref name="cancellationToken"/> stops the retries (not an attempt in flight).
+    /// </summary>
+    public static async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, ClusterChangeSignal signal, CancellationToken cancellationToken)
     {
         var giveUpAt = DateTime.UtcNow + Budget;
-        var delay = TimeSpan.FromMilliseconds(100);
+        var delay = FirstDelay;
         while (true)
         {
+            var attempt = signal.Token;
             try
             {
-                return await call();
+                return await call(attempt);
+            }
+            catch (OperationCanceledException) when (attempt.IsCancellationRequested && DateTime.UtcNow < giveUpAt && !cancellationToken.IsCancellationRequested)
+            {
+                // The cluster changed while this attempt waited: resend now (the signal may have come before the dead silo is
+                // declared dead; a resend routed to it fails fast and backs off below).
             }
             catch (Exception ex) when (IsFailover(ex) && DateTime.UtcNow + delay < giveUpAt && !cancellationToken.IsCancellationRequested)
             {
                 await Task.Delay(delay, cancellationToken);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, MaxDelay.TotalMilliseconds));
             }
         }
     }
 
     /// <summary>Whether <paramref name="ex"/> says the cluster (or its state store) could not serve a call.</summary>
-    public static bool IsClusterFailure(Exception ex) => IsFailover(ex) || ex is OrleansException or StorageUnavailableException;
+    public static bool IsClusterFailure(Exception ex) => IsFailover(ex) || ex is OrleansException or StorageUnavailableException or OperationCanceledException;
 
     private static bool IsFailover(Exception ex) => ex switch
     {

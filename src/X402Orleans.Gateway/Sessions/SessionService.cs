@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using X402Orleans.Abstractions;
 using X402Orleans.Gateway.Configuration;
@@ -21,7 +22,7 @@ public sealed record StartArguments(string? Endpoint, string? Scope, int? TtlSec
 public sealed record FetchArguments(string? SessionId, string? Url, string? Method, IReadOnlyDictionary<string, string>? Headers, string? Body, int? TimeoutMs);
 
 /// <summary>The session tools' logic: validates arguments, routes to grains, runs the HTTP exchange outside them, shapes results.</summary>
-public sealed class SessionService
+public sealed partial class SessionService
 {
     /// <summary>Response headers passed back to agents.</summary>
     public static readonly IReadOnlySet<string> SelectedHeaders = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
@@ -34,10 +35,14 @@ public sealed class SessionService
     private readonly ProofCache _proofs;
     private readonly X402Options _options;
     private readonly SessionRoutes _routes = new();
+    private readonly ClusterChangeSignal _clusterChange;
+    private readonly ILogger _logger;
 
-    internal SessionService(IGrainFactory grains, PaymentExchange exchange, ProofCache proofs, IOptions<X402Options> options)
+    internal SessionService(IGrainFactory grains, PaymentExchange exchange, ProofCache proofs, IOptions<X402Options> options, ClusterChangeSignal clusterChange, ILogger<SessionService> logger)
     {
         _grains = grains;
+        _clusterChange = clusterChange;
+        _logger = logger;
         _exchange = exchange;
         _proofs = proofs;
         _options = options.Value;
@@ -98,7 +103,7 @@ public sealed class SessionService
             agentId, scope.Endpoint.AbsoluteUri, ModeName(mode), args.Label, TimeSpan.FromSeconds(ttl), maxPayment, allowRepeat, maxTotal, args.IdempotencyKey,
             Fingerprint(scope, args, ttl, maxPayment, allowRepeat), Guid.NewGuid(), request.Timeout);
         using var call = X402Telemetry.BeginCall("start", sessionId);
-        var result = await ClusterRetry.RunAsync(() => StartOnceAsync(sessionId, command, scope, request, cancellationToken), cancellationToken);
+        var result = await ClusterRetry.RunAsync(_ => StartOnceAsync(sessionId, command, scope, request, cancellationToken), _clusterChange, cancellationToken);
         call.Complete(result.Access);
         return result.Result;
     }
@@ -174,7 +179,7 @@ public sealed class SessionService
         using var call = X402Telemetry.BeginCall("fetch", sessionId);
         var grain = _grains.GetGrain<ISessionGrain>(sessionId);
         var callId = Guid.NewGuid();
-        var ticket = await ClusterRetry.RunAsync(() => grain.BeginCall(agentId, args.Url, callId), cancellationToken);
+        var ticket = await ClusterRetry.RunAsync(ct => grain.BeginCall(agentId, args.Url, callId, ct), _clusterChange, cancellationToken);
         if (!ticket.Allowed)
         {
             throw new ToolError(ticket.Message);
@@ -198,7 +203,7 @@ public sealed class SessionService
             var undelivered = new CallOutcome(false, 0, ReuseMode.Unknown, null, callId);
             try
             {
-                await ClusterRetry.RunAsync(() => grain.CompleteCall(agentId, undelivered), CancellationToken.None);
+                await ClusterRetry.RunAsync(ct => grain.CompleteCall(agentId, undelivered, ct), _clusterChange, CancellationToken.None);
             }
             catch (Exception ex) when (ClusterRetry.IsClusterFailure(ex))
             {
@@ -211,9 +216,18 @@ public sealed class SessionService
         var callCount = ticket.CallCount;
         if ((observed != ReuseMode.Unknown && observed != ticket.Reuse) || (ticket.ResourceUrl is null && result.ResourceUrl is not null))
         {
+            // The server served the call and BeginCall counted it: the response goes to the agent even if this note (the reuse
+            // mode or resource the server reported) cannot be recorded; a later call reports it again.
             var outcome = new CallOutcome(true, result.Response.Status, observed, result.ResourceUrl, callId);
-            var completed = await ClusterRetry.RunAsync(() => grain.CompleteCall(agentId, outcome), CancellationToken.None);
-            callCount = completed.Session?.CallCount ?? callCount;
+            try
+            {
+                var completed = await ClusterRetry.RunAsync(ct => grain.CompleteCall(agentId, outcome, ct), _clusterChange, CancellationToken.None);
+                callCount = completed.Session?.CallCount ?? callCount;
+            }
+            catch (Exception ex) when (ClusterRetry.IsClusterFailure(ex))
+            {
+                LogOutcomeNotRecorded(_logger, sessionId, ex);
+            }
         }
 
         var response = ToResponse(result.Response);
@@ -238,7 +252,7 @@ public sealed class SessionService
         if (!string.IsNullOrEmpty(sessionId))
         {
             var grain = _grains.GetGrain<ISessionGrain>(ParseId(sessionId));
-            var result = await ClusterRetry.RunAsync(() => grain.GetStatus(agentId), CancellationToken.None);
+            var result = await ClusterRetry.RunAsync(ct => grain.GetStatus(agentId, ct), _clusterChange, CancellationToken.None);
             return result.Session is { } s ? new StatusResult([ToInfo(s)]) : throw new ToolError(result.Message);
         }
 
@@ -346,4 +360,7 @@ public sealed class SessionService
     };
 
     internal static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+
+    [LoggerMessage(701, LogLevel.Warning, "Session {SessionId}: a served call's outcome note (reuse mode, resource) could not be recorded; the call is counted and answered")]
+    private static partial void LogOutcomeNotRecorded(ILogger logger, Guid sessionId, Exception exception);
 }

@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Logging;
+
+namespace X402Orleans.Gateway.Sessions;
+
+/// <summary>
+/// Tells grain calls in flight that a silo may be gone, so they stop waiting for an answer that will not come. Each attempt
+/// of an idempotent call (<see cref="ClusterRetry"/>) takes <see cref="Token"/> when it starts; <see cref="Raise"/> cancels
+/// every attempt started before it, which <see cref="ClusterRetry"/> then resends at once (same call id, so nothing is counted
+/// twice). Raised by the Orleans client when a gateway connection closes (a killed silo's socket closes at once; a silo
+/// dropped from the cluster's list is disconnected at the next list refresh), and in a silo when the membership table
+/// declares a silo dead. A spurious raise costs one resent idempotent call, never a lost or double count.
+/// </summary>
+public sealed partial class ClusterChangeSignal(ILogger<ClusterChangeSignal> logger)
+{
+    private CancellationTokenSource _current = new();
+    private long _raised;
+
+    /// <summary>Cancelled at the next <see cref="Raise"/>; attempts take it when they start.</summary>
+    public CancellationToken Token => Volatile.Read(ref _current).Token;
+
+    /// <summary>How many times the signal was raised (diagnostics and tests).</summary>
+    public long Raised => Interlocked.Read(ref _raised);
+
+    /// <summary>Cancels every attempt in flight; later attempts get a fresh token.</summary>
+    /// <param name="reason">What was observed (logged).</param>
+    public void Raise(string reason)
+    {
+        // The old source is not disposed: a caller may still be reading its token, and without timers it holds nothing.
+        var previous = Interlocked.Exchange(ref _current, new CancellationTokenSource());
+        Interlocked.Increment(ref _raised);
+        Log.Raised(logger, reason);
+        previous.Cancel();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(700, LogLevel.Information, "Cluster change ({Reason}): grain calls in flight are resent")]
+        public static partial void Raised(ILogger logger, string reason);
+    }
+}
