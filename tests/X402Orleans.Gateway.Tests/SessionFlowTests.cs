@@ -239,6 +239,24 @@ public sealed class SessionFlowTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task SessionFetch_ReportsFreeAccess_WhenAPathOfASignedInSessionNeedsNoPayment()
+    {
+        var agent = fixture.AgentA;
+        var start = (await agent.StartAsync(Host.Url("/demo/"), new() { ["scope"] = "prefix" })).Ok();
+        var sessionId = start.Structured.Str("session_id");
+
+        // An item needs a payment, then a proof of it; once the session holds that proof, /demo/free still needs none.
+        var item = Host.Url($"/demo/items/{Guid.NewGuid():N}");
+        Assert.Equal("paid", (await agent.FetchAsync(sessionId, item)).Ok().Structured.Str("access"));
+        Assert.Equal("sign-in-with-x", (await agent.FetchAsync(sessionId, item)).Ok().Structured.Str("access"));
+
+        var free = (await agent.FetchAsync(sessionId, Host.Url("/demo/free"))).Ok();
+
+        Assert.Equal("free", free.Structured.Str("access"));
+        (await agent.EndAsync(sessionId)).Ok();
+    }
+
+    [Fact]
     public async Task SessionStart_ReturnsSameSessionAndPaysOnce_WhenIdempotencyKeyRepeats()
     {
         var agent = fixture.AgentA;

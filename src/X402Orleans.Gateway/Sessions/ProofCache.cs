@@ -4,15 +4,16 @@ using X402Orleans.Payments.Siwx;
 namespace X402Orleans.Gateway.Sessions;
 
 /// <summary>
-/// Signed sign-in-with-x proofs per session and origin, kept in this gateway's memory only while the server-given expiry and the
-/// usual 5-minute freshness hold, so reuse costs one round trip. Proofs go only to the origin they were signed for.
+/// Signed sign-in-with-x proofs per session and resource path, kept in this gateway's memory only while the server-given expiry
+/// and the usual 5-minute freshness hold, so reuse costs one round trip. A proof goes only to the path it was signed for (the
+/// official server grants access per paid path), so a free path gets no proof and its access is reported as free.
 /// </summary>
 public sealed class ProofCache : IDisposable
 {
     private static readonly TimeSpan Margin = TimeSpan.FromSeconds(15);
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 1_000_000 });
 
-    /// <summary>A usable proof for the session and the URL's origin, or null.</summary>
+    /// <summary>A usable proof for the session and the URL's path, or null.</summary>
     public SiwxProof? Get(Guid sessionId, Uri url, DateTimeOffset now) =>
         _cache.TryGetValue(Key(sessionId, url), out SiwxProof? proof) && proof!.IsUsableAt(now, SiwxSigner.DefaultMaxAge, Margin) ? proof : null;
 
@@ -29,5 +30,5 @@ public sealed class ProofCache : IDisposable
     /// <inheritdoc />
     public void Dispose() => _cache.Dispose();
 
-    private static string Key(Guid sessionId, Uri url) => $"{sessionId:N}|{url.GetLeftPart(UriPartial.Authority)}";
+    private static string Key(Guid sessionId, Uri url) => $"{sessionId:N}|{url.GetLeftPart(UriPartial.Path)}";
 }
