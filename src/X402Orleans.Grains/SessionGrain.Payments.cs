@@ -405,7 +405,17 @@ public sealed partial class SessionGrain
         S.CallCount = 0;
         S.AttemptId = command.AttemptId;
         S.LeaseUntil = now + Lease(command);
-        _attemptsHere.Add(command.AttemptId);
+        await BeginLifeAsync(command.AttemptId);
+    }
+
+    /// <summary>
+    /// Lists a (re)starting session with its agent, writes it once, and arms its expiry. Listed with the agent first, so the
+    /// session's one write also records its index page; should that write fail, the agent lists an id whose status answers
+    /// "not found", which listing skips.
+    /// </summary>
+    private async Task BeginLifeAsync(Guid attemptId)
+    {
+        _attemptsHere.Add(attemptId);
         S.IndexPage = await GrainFactory.GetGrain<IAgentGrain>(S.AgentId).Register(Id);
         await state.WriteStateAsync();
         if (!HasReminders)

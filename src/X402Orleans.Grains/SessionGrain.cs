@@ -87,18 +87,7 @@ public sealed partial class SessionGrain(
             AttemptId = command.AttemptId,
             LeaseUntil = now + Lease(command),
         };
-        _attemptsHere.Add(command.AttemptId);
-
-        // Listed with the agent first, so the session's one write also records its index page. Should that write fail, the
-        // agent lists an id whose status answers "not found", which listing skips.
-        S.IndexPage = await GrainFactory.GetGrain<IAgentGrain>(command.AgentId).Register(Id);
-        await state.WriteStateAsync();
-        if (!HasReminders)
-        {
-            ArmExpiryTimer();
-        }
-
-        await ScheduleLifecycleReminderAsync();
+        await BeginLifeAsync(command.AttemptId);
         Log.Opened(logger, Id, command.AgentId, command.Endpoint);
         return SessionResult.Ok(Snapshot());
     }

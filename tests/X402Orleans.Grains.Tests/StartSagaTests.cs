@@ -40,6 +40,15 @@ public sealed class StartSagaTests(SessionsClusterFixture fixture)
         Endpoint + "/data",
         attempt);
 
+    /// <summary>A start whose attempt holds the lease and had the silo sign its payment.</summary>
+    private async Task<(ISessionGrain Grain, string Agent, string Key, PaymentDecision Decision)> StartWithSignedPaymentAsync()
+    {
+        var (grain, agent, key) = NewStart();
+        var attempt = Guid.NewGuid();
+        await grain.BeginStart(StartCommand(agent, key, attempt));
+        return (grain, agent, key, await grain.PreparePayment(agent, Challenge(attempt)));
+    }
+
     private (ISessionGrain Grain, string Agent, string Key) NewStart()
     {
         var agent = NewAgent();
@@ -130,10 +139,8 @@ public sealed class StartSagaTests(SessionsClusterFixture fixture)
     [Fact]
     public async Task BeginStart_HandsBackTheSamePendingPayment_WhenARetryFollowsACrashedAttempt()
     {
-        var (grain, agent, key) = NewStart();
-        var attempt = Guid.NewGuid();
-        await grain.BeginStart(StartCommand(agent, key, attempt));
-        var signed = (await grain.PreparePayment(agent, Challenge(attempt))).Payment!;
+        var (grain, agent, key, decision) = await StartWithSignedPaymentAsync();
+        var signed = decision.Payment!;
 
         // The attempt died after signing: once its lease ran out, a retry gets the very same signed payment to resend.
         fixture.Services.Clock.Advance(TimeSpan.FromSeconds(46));
@@ -146,10 +153,7 @@ public sealed class StartSagaTests(SessionsClusterFixture fixture)
     [Fact]
     public async Task BeginStart_FailsWithPaymentStateUnknownAndKeepsItCounted_WhenThePendingPaymentExpiredWithoutAKnownOutcome()
     {
-        var (grain, agent, key) = NewStart();
-        var attempt = Guid.NewGuid();
-        await grain.BeginStart(StartCommand(agent, key, attempt));
-        var decision = await grain.PreparePayment(agent, Challenge(attempt));
+        var (grain, agent, key, decision) = await StartWithSignedPaymentAsync();
         await grain.RecordPayment(agent, new PaymentOutcome(decision.ReservationId, false, null, "no answer", MayHaveSettled: true, Unanswered: true));
 
         fixture.Services.Clock.Advance(TimeSpan.FromSeconds(301));
@@ -166,10 +170,7 @@ public sealed class StartSagaTests(SessionsClusterFixture fixture)
     [Fact]
     public async Task BeginStart_StartsAfresh_WhenTheEarlierStartFailedWithNothingPaid()
     {
-        var (grain, agent, key) = NewStart();
-        var attempt = Guid.NewGuid();
-        await grain.BeginStart(StartCommand(agent, key, attempt));
-        var decision = await grain.PreparePayment(agent, Challenge(attempt));
+        var (grain, agent, key, decision) = await StartWithSignedPaymentAsync();
         await grain.RecordPayment(agent, new PaymentOutcome(decision.ReservationId, false, null, "invalid_exact_evm_insufficient_balance"));
         var abandoned = await grain.Abandon(agent, "the server refused the payment");
 
@@ -183,10 +184,7 @@ public sealed class StartSagaTests(SessionsClusterFixture fixture)
     [Fact]
     public async Task Abandon_KeepsTheStartOpen_WhenItsPaymentGotNoAnswer()
     {
-        var (grain, agent, key) = NewStart();
-        var attempt = Guid.NewGuid();
-        await grain.BeginStart(StartCommand(agent, key, attempt));
-        var decision = await grain.PreparePayment(agent, Challenge(attempt));
+        var (grain, agent, key, decision) = await StartWithSignedPaymentAsync();
         await grain.RecordPayment(agent, new PaymentOutcome(decision.ReservationId, false, null, "no answer", MayHaveSettled: true, Unanswered: true));
 
         var abandoned = await grain.Abandon(agent, "no answer");
@@ -201,10 +199,7 @@ public sealed class StartSagaTests(SessionsClusterFixture fixture)
     [Fact]
     public async Task BeginStart_ReplaysTheSession_WhenTheStartFinished()
     {
-        var (grain, agent, key) = NewStart();
-        var attempt = Guid.NewGuid();
-        await grain.BeginStart(StartCommand(agent, key, attempt));
-        var decision = await grain.PreparePayment(agent, Challenge(attempt));
+        var (grain, agent, key, decision) = await StartWithSignedPaymentAsync();
         await grain.RecordPayment(agent, new PaymentOutcome(decision.ReservationId, true, decision.Payment!.Quote.ToReceipt(fixture.Services.Wallet.Address, "0x" + new string('b', 64), ClusterServices.Start, false), null));
         await grain.Activate(agent, ReuseMode.SignInWithX, Endpoint + "/data");
 
