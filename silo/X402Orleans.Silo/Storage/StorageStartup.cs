@@ -17,6 +17,9 @@ internal sealed partial class StorageStartup(X402ClusterSettings settings, ILogg
         lifecycle.Subscribe(nameof(StorageStartup), ServiceLifecycleStage.First, StartAsync);
     }
 
+    /// <summary>How long a silo that does not apply the schema waits for it.</summary>
+    internal static readonly TimeSpan SchemaWait = TimeSpan.FromMinutes(2);
+
     private async Task StartAsync(CancellationToken cancellationToken)
     {
         if (settings.Cluster.IsAdoNet)
@@ -26,6 +29,10 @@ internal sealed partial class StorageStartup(X402ClusterSettings settings, ILogg
             {
                 await SchemaScripts.ApplyPostgresAsync(connectionString, cancellationToken);
                 Log.SchemaApplied(logger, "PostgreSQL", string.Join(", ", SchemaScripts.Postgres));
+            }
+            else
+            {
+                await SchemaScripts.WaitForPostgresAsync(connectionString, SchemaWait, () => Log.WaitingForSchema(logger), cancellationToken);
             }
 
             await CheckPoolAsync(connectionString, cancellationToken);
@@ -75,6 +82,9 @@ internal sealed partial class StorageStartup(X402ClusterSettings settings, ILogg
 
         [LoggerMessage(512, LogLevel.Warning, "Local mode with X402:Storage:Path=:memory: grain state is kept in memory and lost when the process stops")]
         public static partial void InMemory(ILogger logger);
+
+        [LoggerMessage(514, LogLevel.Warning, "Waiting for the PostgreSQL schema (run `migrate`, or start one silo with X402__Storage__ApplySchema=true)")]
+        public static partial void WaitingForSchema(ILogger logger);
 
         [LoggerMessage(513, LogLevel.Information, "PostgreSQL pool: up to {Pool} connections from this silo (server max_connections {Max}); keep the sum over all processes below it")]
         public static partial void Pool(ILogger logger, int pool, int max);
