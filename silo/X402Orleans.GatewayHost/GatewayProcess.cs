@@ -37,4 +37,7 @@ public static class GatewayProcess
                 : Results.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable));
         return app;
     }
+
+    /// <summary>Checks, before the host serves, the options built from settings (their validator names each bad setting).</summary>
+    public static void Validate(IServiceProvider services) => ConfigurationGuard.ValidateOptions<Gateway.Configuration.X402Options>(services);
 }

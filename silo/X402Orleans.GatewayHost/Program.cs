@@ -1,4 +1,6 @@
 using X402Orleans.GatewayHost;
+using X402Orleans.Hosting;
 
-// A standalone gateway process: an Orleans client of the cluster serving the MCP tools (Streamable HTTP at /mcp).
-await GatewayProcess.CreateWebApp(args).RunAsync();
+// A standalone gateway process: an Orleans client of the cluster serving the MCP tools (Streamable HTTP at /mcp). An invalid
+// setting stops it before it serves: exit code 2 and one line on stderr naming the setting.
+return await ConfigurationGuard.RunAsync(() => GatewayProcess.CreateWebApp(args), GatewayProcess.Validate);

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
+using X402Orleans.Abstractions;
 
 namespace X402Orleans.Hosting;
 
@@ -32,7 +33,7 @@ public sealed class X402ClusterSettings
     /// <summary>AdoNet mode: the PostgreSQL connection string, with the pool limit applied. Null in Local mode.</summary>
     public string? PostgresConnectionString { get; }
 
-    /// <summary>Reads and validates the settings; throws <see cref="InvalidOperationException"/> naming each bad setting.</summary>
+    /// <summary>Reads and validates the settings; throws <see cref="InvalidConfigurationException"/> naming each bad setting.</summary>
     public static X402ClusterSettings Read(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -65,7 +66,7 @@ public sealed class X402ClusterSettings
 
         return errors.Count == 0
             ? new X402ClusterSettings(cluster, storage, connectionString)
-            : throw new InvalidOperationException("Invalid configuration: " + string.Join("; ", errors));
+            : throw new InvalidConfigurationException(string.Join("; ", errors));
     }
 
     /// <summary>

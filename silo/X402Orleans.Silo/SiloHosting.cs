@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using X402Orleans.Abstractions;
 using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 using X402Orleans.Grains;
@@ -38,6 +39,7 @@ public static class SiloHosting
         var serializer = new StateJsonSerializer();
 
         silo.Services.TryAddKeyedSingleton(Grains.TimeProviderNames.Grains, TimeProvider.System);
+        silo.Services.AddKeyedSingleton<TimeProvider>(Orleans.Runtime.TimeProviderNames.Membership, new ProcessRelativeTimeProvider());
         silo.Services.AddSingleton(settings);
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, StorageStartup>();
         silo.Services.AddOptions<SessionLifecycleOptions>().Configure(o =>
@@ -179,7 +181,7 @@ public static class SiloHosting
         if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || double.IsNaN(seconds)
             || seconds < min.TotalSeconds || seconds > max.TotalSeconds)
         {
-            throw new InvalidOperationException($"Invalid configuration: {key} must be a number of seconds between {min.TotalSeconds.ToString(CultureInfo.InvariantCulture)} and {max.TotalSeconds.ToString(CultureInfo.InvariantCulture)} (got '{text}')");
+            throw new InvalidConfigurationException($"{key} must be a number of seconds between {min.TotalSeconds.ToString(CultureInfo.InvariantCulture)} and {max.TotalSeconds.ToString(CultureInfo.InvariantCulture)} (got '{text}')");
         }
 
         return TimeSpan.FromSeconds(seconds);

@@ -47,8 +47,6 @@ public static class X402Host
             app.MapX402Gateway();
         }
 
-        app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<IPaymentSigner>());
-
         MapHealth(app);
         app.MapX402Health();
         return app;
@@ -67,9 +65,18 @@ public static class X402Host
         builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Stdio);
         builder.Services.AddHostedService<MembershipChangeWatcher>();
         builder.AddX402SiloObservability();
-        var host = builder.Build();
-        _ = host.Services.GetRequiredService<IOptions<Gateway.Configuration.X402Options>>().Value;
-        return host;
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// Checks, before the host serves, everything built from settings: the options (their validator names each bad setting)
+    /// and the wallet. Throws <see cref="Abstractions.InvalidConfigurationException"/> or <see cref="OptionsValidationException"/>
+    /// (see <see cref="ConfigurationGuard"/>).
+    /// </summary>
+    public static void Validate(IServiceProvider services)
+    {
+        ConfigurationGuard.ValidateOptions<Gateway.Configuration.X402Options>(services);
+        _ = services.GetRequiredService<IPaymentSigner>();
     }
 
     /// <summary><c>/healthz</c>: 503 until the silo (and everything else in the process) has started, then 200 with the silo's address.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using X402Orleans.Abstractions;
 using X402Orleans.Hosting;
 
 namespace X402Orleans.Cluster.Tests;
@@ -21,15 +22,15 @@ public sealed class SettingsTests
 
     [Fact]
     public void Read_Throws_WhenModeIsUnknown() =>
-        Assert.Contains("X402:Cluster:Mode must be Local or AdoNet", Assert.Throws<InvalidOperationException>(() => Read(("X402:Cluster:Mode", "Cloud"))).Message, StringComparison.Ordinal);
+        Assert.Contains("X402:Cluster:Mode must be Local or AdoNet", Assert.Throws<InvalidConfigurationException>(() => Read(("X402:Cluster:Mode", "Cloud"))).Message, StringComparison.Ordinal);
 
     [Fact]
     public void Read_Throws_WhenAdoNetHasNoConnectionString() =>
-        Assert.Contains("ConnectionStrings__X402", Assert.Throws<InvalidOperationException>(() => Read(("X402:Cluster:Mode", "AdoNet"))).Message, StringComparison.Ordinal);
+        Assert.Contains("ConnectionStrings__X402", Assert.Throws<InvalidConfigurationException>(() => Read(("X402:Cluster:Mode", "AdoNet"))).Message, StringComparison.Ordinal);
 
     [Fact]
     public void Read_Throws_WhenPortsCollide() =>
-        Assert.Contains("must differ", Assert.Throws<InvalidOperationException>(() => Read(("X402:Cluster:SiloPort", "2000"), ("X402:Cluster:GatewayPort", "2000"))).Message, StringComparison.Ordinal);
+        Assert.Contains("must differ", Assert.Throws<InvalidConfigurationException>(() => Read(("X402:Cluster:SiloPort", "2000"), ("X402:Cluster:GatewayPort", "2000"))).Message, StringComparison.Ordinal);
 
     [Fact]
     public void Read_CapsThePool_WhenTheConnectionStringSetsNone()
@@ -43,7 +44,7 @@ public sealed class SettingsTests
     [Fact]
     public void Read_NeverEchoesTheConnectionString_WhenItIsInvalid()
     {
-        var error = Assert.Throws<InvalidOperationException>(() => Read(("X402:Cluster:Mode", "AdoNet"), ("ConnectionStrings:X402", "Host=db;Password=hunter2;Bogus Key=1"))).Message;
+        var error = Assert.Throws<InvalidConfigurationException>(() => Read(("X402:Cluster:Mode", "AdoNet"), ("ConnectionStrings:X402", "Host=db;Password=hunter2;Bogus Key=1"))).Message;
         Assert.DoesNotContain("hunter2", error, StringComparison.Ordinal);
     }
 

@@ -53,6 +53,17 @@ public static class ChildProcess
             start.Environment[name] = value;
         }
 
+        return await RunAsync(start, timeout, stdin);
+    }
+
+    /// <summary>Runs <paramref name="start"/> to completion (its output redirected and read to the end), feeding <paramref name="stdin"/>.</summary>
+    public static async Task<ProcessOutput> RunAsync(ProcessStartInfo start, TimeSpan timeout, string? stdin = null)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        start.RedirectStandardInput = true;
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
         using var process = Start(start);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -79,7 +90,7 @@ public static class ChildProcess
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
-            throw new TimeoutException($"{fileName} {string.Join(' ', start.ArgumentList)} did not finish within {timeout.TotalSeconds:0} s\n{new ProcessOutput(-1, await stdout, await stderr).Describe()}");
+            throw new TimeoutException($"{start.FileName} {string.Join(' ', start.ArgumentList)} did not finish within {timeout.TotalSeconds:0} s\n{new ProcessOutput(-1, await stdout, await stderr).Describe()}");
         }
 
         return new ProcessOutput(process.ExitCode, await stdout, await stderr);

@@ -65,6 +65,26 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>Starts <paramref name="dll"/> with exactly these X402 settings (inherited X402/ASP.NET settings are removed).</summary>
     public static NodeProcess Start(string name, string dll, int httpPort, IReadOnlyDictionary<string, string> environment, string logFolder)
     {
+        var info = HostStartInfo(dll, httpPort, environment);
+        Directory.CreateDirectory(logFolder);
+        var logPath = Path.Combine(logFolder, $"{name}-{DateTime.UtcNow:HHmmssfff}.log");
+        var log = new StreamWriter(logPath, append: false, Encoding.UTF8) { AutoFlush = true };
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var node = new NodeProcess(name, process, log, httpPort, logPath);
+        process.OutputDataReceived += (_, e) => node.Write(e.Data);
+        process.ErrorDataReceived += (_, e) => node.Write(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return node;
+    }
+
+    /// <summary>
+    /// How <see cref="Start"/> runs <paramref name="dll"/>: <c>dotnet &lt;dll&gt; --urls http://127.0.0.1:port</c> with exactly these
+    /// X402 settings (inherited X402/ASP.NET/logging settings removed), logging at Warning with the simple console format.
+    /// </summary>
+    public static ProcessStartInfo HostStartInfo(string dll, int httpPort, IReadOnlyDictionary<string, string> environment)
+    {
         ArgumentNullException.ThrowIfNull(environment);
         var info = new ProcessStartInfo("dotnet")
         {
@@ -92,17 +112,7 @@ public sealed class NodeProcess : IAsyncDisposable
             info.Environment[key] = value;
         }
 
-        Directory.CreateDirectory(logFolder);
-        var logPath = Path.Combine(logFolder, $"{name}-{DateTime.UtcNow:HHmmssfff}.log");
-        var log = new StreamWriter(logPath, append: false, Encoding.UTF8) { AutoFlush = true };
-        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var node = new NodeProcess(name, process, log, httpPort, logPath);
-        process.OutputDataReceived += (_, e) => node.Write(e.Data);
-        process.ErrorDataReceived += (_, e) => node.Write(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return node;
+        return info;
     }
 
     /// <summary>Waits until <paramref name="path"/> (default <c>/healthz</c>) answers 200; fails with the log's tail when the process exits or time runs out.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using X402Orleans.Abstractions;
 using X402Orleans.Payments.Signing;
 
 namespace X402Orleans.Gateway.Configuration;
@@ -14,21 +15,21 @@ public static partial class WalletFactory
         var wallet = options.Value.Wallet;
         if (!string.IsNullOrWhiteSpace(wallet.PrivateKey))
         {
-            var signer = LocalPrivateKeySigner.FromHex(wallet.PrivateKey);
+            var signer = Load(() => LocalPrivateKeySigner.FromHex(wallet.PrivateKey), "X402:Wallet:PrivateKey");
             Log.Configured(logger, signer.Address, "X402:Wallet:PrivateKey");
             return signer;
         }
 
         if (!string.IsNullOrWhiteSpace(wallet.PrivateKeyFile))
         {
-            var signer = LocalPrivateKeySigner.FromFile(wallet.PrivateKeyFile);
+            var signer = Load(() => LocalPrivateKeySigner.FromFile(wallet.PrivateKeyFile), "X402:Wallet:PrivateKeyFile");
             Log.Configured(logger, signer.Address, "X402:Wallet:PrivateKeyFile");
             return signer;
         }
 
         if (!string.IsNullOrWhiteSpace(wallet.KeystoreFile))
         {
-            var signer = KeystoreLoader.Load(wallet.KeystoreFile, wallet.KeystorePassword, wallet.KeystorePasswordFile);
+            var signer = Load(() => KeystoreLoader.Load(wallet.KeystoreFile, wallet.KeystorePassword, wallet.KeystorePasswordFile), "X402:Wallet:KeystoreFile");
             Log.Configured(logger, signer.Address, "X402:Wallet:KeystoreFile");
             return signer;
         }
@@ -37,6 +38,24 @@ public static partial class WalletFactory
         Log.Generated(logger, dev.Address);
         return dev;
     }
+
+    /// <summary>
+    /// Loads a key, turning a key that cannot be used into an <see cref="InvalidConfigurationException"/> naming
+    /// <paramref name="setting"/> (the messages of these exceptions never carry key material).
+    /// </summary>
+    private static LocalPrivateKeySigner Load(Func<LocalPrivateKeySigner> load, string setting)
+    {
+        try
+        {
+            return load();
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException or KeystoreException or IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidConfigurationException($"{setting} ({EnvironmentName(setting)}): {ex.Message}", ex);
+        }
+    }
+
+    private static string EnvironmentName(string setting) => setting.Replace(":", "__", StringComparison.Ordinal);
 
     private static partial class Log
     {
