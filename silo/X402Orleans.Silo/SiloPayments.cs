@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using X402Orleans.Gateway;
 using X402Orleans.Gateway.Configuration;
 using X402Orleans.Grains.Payments;
+using X402Orleans.Hosting;
 using X402Orleans.Payments.Policy;
 using X402Orleans.Payments.Signing;
 
@@ -17,11 +18,31 @@ public static class SiloPayments
     public static IServiceCollection AddX402SiloPayments(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddX402Options(configuration);
-        services.AddSingleton<IPaymentSigner>(sp => WalletFactory.Create(sp.GetRequiredService<IOptions<X402Options>>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("X402Orleans.Wallet")));
+        services.AddSingleton<IPaymentSigner>(sp =>
+        {
+            var (mode, folder) = DevWallet(sp.GetService<X402ClusterSettings>());
+            return WalletFactory.Create(sp.GetRequiredService<IOptions<X402Options>>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("X402Orleans.Wallet"), mode, folder);
+        });
         services.AddSingleton(sp => RulesFrom(sp.GetRequiredService<IOptions<X402Options>>().Value));
         services.AddSingleton<IAuthorizationStateReader>(sp => new RpcAuthorizationStateReader(sp.GetRequiredService<PaymentRules>(), new HttpClient { Timeout = TimeSpan.FromSeconds(10) }));
         return services;
     }
+
+    /// <summary>
+    /// Where a keyless silo keeps its development wallet: Local mode on a SQLite file keeps one in the state folder (reused on later
+    /// starts); <c>:memory:</c> keeps a throwaway one; AdoNet mode keeps a throwaway one per silo and warns.
+    /// </summary>
+    public static (DevWalletMode Mode, string? StateFolder) DevWallet(X402ClusterSettings? settings) => settings switch
+    {
+        null => (DevWalletMode.Throwaway, null),
+        { Cluster.IsAdoNet: true } => (DevWalletMode.Cluster, null),
+        { Storage.IsInMemory: true } => (DevWalletMode.Throwaway, null),
+        _ => (DevWalletMode.Persistent, StateFolder(settings)),
+    };
+
+    /// <summary>Local mode on a SQLite file: the folder holding it (the dev wallet and the demo paywall's file live beside it); else null.</summary>
+    public static string? StateFolder(X402ClusterSettings? settings) =>
+        settings is null || settings.Cluster.IsAdoNet || settings.Storage.IsInMemory ? null : Path.GetDirectoryName(settings.Storage.ResolvedPath);
 
     /// <summary>The grains' rules from the options.</summary>
     public static PaymentRules RulesFrom(X402Options options)

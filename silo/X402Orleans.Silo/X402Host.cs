@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using X402Orleans.Gateway;
+using X402Orleans.Gateway.Demo;
 using X402Orleans.Gateway.Observability;
 using X402Orleans.Hosting;
 using X402Orleans.Payments.Signing;
@@ -35,6 +36,11 @@ public static class X402Host
         var hostMcp = settings.Cluster.HostMcp;
         if (hostMcp)
         {
+            if (SiloPayments.StateFolder(settings) is { } stateFolder)
+            {
+                builder.Services.AddSingleton(_ => new DemoPaidStore(Path.Combine(stateFolder, DemoPaidStore.FileName)));
+            }
+
             builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Http);
             builder.Services.AddHostedService<MembershipChangeWatcher>();
         }

@@ -21,11 +21,12 @@ namespace X402Orleans.Gateway.Demo;
 /// A small x402 V2 resource server under <c>/demo/</c> so the embedded mode shows the whole flow with nothing else running.
 /// It answers real 402 challenges (USDC on Base Sepolia), verifies the EIP-712 payment signature locally, refuses reused nonces,
 /// offers sign-in-with-x, and SIMULATES settlement (no chain: receipts carry <c>"simulated": true</c>). Counts what it serves.
+/// With a <see cref="DemoPaidStore"/> (Local mode on a file) it remembers who paid which path across restarts.
 /// </summary>
-public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time)
+public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time, DemoPaidStore? store = null)
 {
     private readonly ConcurrentDictionary<string, long> _served = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, byte> _paid = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _paid = new((store?.Entries ?? []).Select(e => KeyValuePair.Create(PaidKey(e.Path, e.Payer), (byte)0)).DistinctBy(p => p.Key, StringComparer.Ordinal), StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _usedNonces = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, VerifiedProof> _verifiedProofs = new(StringComparer.Ordinal);
     private long _payments;
@@ -115,7 +116,11 @@ public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time
                 }
                 else
                 {
-                    _paid[PaidKey(path, payer!)] = 0;
+                    if (_paid.TryAdd(PaidKey(path, payer!), 0))
+                    {
+                        store?.Add(path, payer!);
+                    }
+
                     Interlocked.Increment(ref _payments);
                     var receipt = new JsonObject
                     {
