@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
 using X402Orleans.Gateway.Auth;
 using X402Orleans.Gateway.Configuration;
 using X402Orleans.Gateway.Demo;
@@ -55,6 +56,10 @@ public static partial class GatewayHosting
         {
             mcp.WithTools([typeof(DiagnosticTools)]);
         }
+
+        // Arguments are checked against the tool's schema before the SDK binds them: binding failures become clear isError results.
+        mcp.WithRequestFilters(f => f.AddCallToolFilter(ToolArguments.Filter));
+        services.PostConfigure<McpServerOptions>(ToolArguments.WidenAmountSchemas);
 
         if (transport == GatewayTransport.Stdio)
         {
