@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
 using X402Orleans.Gateway.Auth;
 using X402Orleans.Gateway.Configuration;
 using X402Orleans.Gateway.Demo;
@@ -49,12 +50,16 @@ public static partial class GatewayHosting
         var mcp = services.AddMcpServer(o =>
         {
             o.ServerInfo = new Implementation { Name = "x402orleans", Title = "X402Orleans session gateway", Version = typeof(GatewayHosting).Assembly.GetName().Version?.ToString(3) ?? "1.0.0" };
-            o.ServerInstructions = "Pay-once sessions for x402 (HTTP 402) APIs. Start a session with x402_session_start on a paid endpoint, call it with x402_session_fetch (access is reused by sign-in-with-x), check with x402_session_status, end with x402_session_end. Amounts are decimal strings in the asset's units (e.g. \"0.01\" USDC).";
+            o.ServerInstructions = "Pay-once sessions for x402 (HTTP 402) APIs. Start a session with x402_session_start on a paid endpoint, call it with x402_session_fetch (access is reused by sign-in-with-x), check with x402_session_status, end with x402_session_end. Amounts are decimals in the asset's units, as strings (e.g. \"0.01\" USDC) or JSON numbers.";
         }).WithTools([typeof(SessionTools), typeof(WalletTools)]);
         if (configuration.GetValue<bool>(DiagnosticTools.NoopToolSetting))
         {
             mcp.WithTools([typeof(DiagnosticTools)]);
         }
+
+        // Arguments are checked against the tool's schema before the SDK binds them: binding failures become clear isError results.
+        mcp.WithRequestFilters(f => f.AddCallToolFilter(ToolArguments.Filter));
+        services.PostConfigure<McpServerOptions>(ToolArguments.WidenAmountSchemas);
 
         if (transport == GatewayTransport.Stdio)
         {

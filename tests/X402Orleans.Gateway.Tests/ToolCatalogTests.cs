@@ -75,6 +75,21 @@ public sealed class ToolCatalogTests(GatewayFixture fixture)
         }
     }
 
+    [Theory]
+    [InlineData("max_payment")]
+    [InlineData("max_total")]
+    public async Task ListTools_DeclaresAmountAsStringOrNumber_ForSessionStart(string amount)
+    {
+        var tools = await fixture.AgentA.ListToolsAsync();
+        var tool = Assert.Single(tools, t => t.ProtocolTool.Name == McpCalls.Start).ProtocolTool;
+        var input = JsonSerializer.SerializeToElement(tool.InputSchema);
+
+        var types = input.GetProperty("properties").GetProperty(amount).GetProperty("type").EnumerateArray().Select(t => t.GetString()).ToList();
+
+        Assert.Contains("string", types);
+        Assert.Contains("number", types);
+    }
+
     private static JsonProperty[] Parameters(JsonElement inputSchema) =>
         inputSchema.TryGetProperty("properties", out var properties) ? [.. properties.EnumerateObject()] : [];
 

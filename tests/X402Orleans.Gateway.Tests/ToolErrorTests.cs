@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace X402Orleans.Gateway.Tests;
 
 /// <summary>Bad arguments come back as isError results whose text says what to fix.</summary>
@@ -118,5 +120,66 @@ public sealed class ToolErrorTests(GatewayFixture fixture)
         var error = (await fixture.AgentA.StartAsync(Host.Url("/demo/free"), new() { [name] = value })).Error();
 
         Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("0.001", "0.001")]
+    [InlineData("1e-3", "0.001")]
+    [InlineData("2.5E-2", "0.025")]
+    [InlineData("1.000000000000000001", "1.000000000000000001")]
+    public async Task SessionStart_KeepsExactAmount_WhenMaxPaymentIsJsonNumber(string number, string expected)
+    {
+        using var json = JsonDocument.Parse(number);
+
+        var start = (await fixture.AgentA.StartAsync(Host.Url("/demo/free"), new() { ["max_payment"] = json.RootElement.Clone() })).Ok();
+
+        var id = start.Structured.Str("session_id");
+        Assert.Equal(expected, (await fixture.AgentA.StatusAsync(id)).Ok().Single().Str("max_payment"));
+        (await fixture.AgentA.EndAsync(id)).Ok();
+    }
+
+    [Fact]
+    public async Task SessionStart_AcceptsTtl_WhenTtlIsDigitString()
+    {
+        var start = (await fixture.AgentA.StartAsync(Host.Url("/demo/free"), new() { ["ttl_seconds"] = "120" })).Ok();
+
+        (await fixture.AgentA.EndAsync(start.Structured.Str("session_id"))).Ok();
+    }
+
+    [Theory]
+    [InlineData("{\"ttl_seconds\": \"abc\"}", "ttl_seconds must be an integer number of seconds (got the string \"abc\")")]
+    [InlineData("{\"max_payment\": 1e400}", "max_payment is out of range (got the number 1e400); send a decimal string such as \"0.01\"")]
+    [InlineData("{\"max_payment\": true}", "max_payment must be a decimal amount in the asset's units, as a string such as \"0.01\" or a JSON number (got true)")]
+    [InlineData("{\"max_payment\": -1}", "max_payment: amount '-1' is not a plain decimal number such as \"0.01\"")]
+    [InlineData("{\"max_paymnet\": \"0.01\"}", "unknown argument 'max_paymnet' (did you mean 'max_payment'?)")]
+    [InlineData("{\"label\": 7, \"scope\": []}", "label must be a string (got the number 7); scope must be a string (got an array)")]
+    public async Task SessionStart_NamesArgumentExpectedAndGot_WhenArgumentDoesNotBind(string extra, string expected)
+    {
+        var arguments = JsonSerializer.Deserialize<Dictionary<string, object?>>(extra)!;
+        arguments["endpoint"] = Host.Url("/demo/weather");
+        var before = await Host.GetStatsAsync();
+
+        var error = (await fixture.AgentA.CallAsync(McpCalls.Start, arguments)).Error();
+
+        Assert.Equal(expected, error);
+        Assert.Equal(before.Payments, (await Host.GetStatsAsync()).Payments);
+    }
+
+    [Theory]
+    [InlineData(McpCalls.Fetch)]
+    [InlineData(McpCalls.End)]
+    public async Task SessionTools_SaySessionIdIsRequired_WhenSessionIdIsMissing(string tool)
+    {
+        var error = (await fixture.AgentA.CallAsync(tool, [])).Error();
+
+        Assert.Equal("session_id is required", error);
+    }
+
+    [Fact]
+    public async Task SessionFetch_SuggestsSessionId_WhenArgumentNameIsMisspelt()
+    {
+        var error = (await fixture.AgentA.CallAsync(McpCalls.Fetch, new() { ["sesion_id"] = Guid.NewGuid().ToString() })).Error();
+
+        Assert.Equal("unknown argument 'sesion_id' (did you mean 'session_id'?); session_id is required", error);
     }
 }

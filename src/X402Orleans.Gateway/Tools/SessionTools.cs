@@ -19,14 +19,14 @@ public sealed class SessionTools(SessionService sessions, ToolRunner runner)
         [Description("'prefix' (default): the endpoint's path and everything below it; 'exact': only the endpoint's path.")] string? scope = null,
         [Description("Session lifetime in seconds, 60..2592000 (default 3600).")] int? ttl_seconds = null,
         [Description("Your label for the session, at most 100 characters.")] string? label = null,
-        [Description("Most this session may pay per payment, as a decimal in the asset's units, e.g. \"0.01\" USDC (default from configuration).")] string? max_payment = null,
+        [Description("Most this session may pay per payment, as a decimal in the asset's units: a string such as \"0.01\" USDC or a JSON number, taken from its exact text (default from configuration).")] string? max_payment = null,
         [Description("HTTP method of the first request: GET (default), POST, PUT, PATCH, DELETE or HEAD.")] string? method = null,
         [Description("Extra request headers as an object of name → value. Payment and sign-in headers and Host are set by the gateway.")] Dictionary<string, string>? headers = null,
         [Description("Request body (sent as UTF-8, application/json unless a content-type header is given).")] string? body = null,
         [Description("Timeout of the whole call in milliseconds, 1000..60000 (default 30000).")] int? timeout_ms = null,
         [Description("Optional key: repeating a start with the same key returns the same session and pays once.")] string? idempotency_key = null,
         [Description("Whether later calls may pay again (within max_payment) when the server demands it, e.g. pay-per-call endpoints or new paths (default true).")] bool? allow_repeat_payments = null,
-        [Description("Most this session may pay in total per asset, as a decimal in the asset's units, e.g. \"0.05\" (default from configuration; none if unset).")] string? max_total = null,
+        [Description("Most this session may pay in total per asset, as a decimal in the asset's units: a string such as \"0.05\" or a JSON number, taken from its exact text (default from configuration; none if unset).")] string? max_total = null,
         CancellationToken cancellationToken = default) =>
         runner.RunAsync(
             agent => sessions.StartAsync(agent, new StartArguments(endpoint, scope, ttl_seconds, label, max_payment, method, headers, body, timeout_ms, idempotency_key, allow_repeat_payments, max_total), cancellationToken),
