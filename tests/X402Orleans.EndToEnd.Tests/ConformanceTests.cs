@@ -7,7 +7,7 @@ namespace X402Orleans.EndToEnd.Tests;
 /// <summary>
 /// The MCP conformance suite (@modelcontextprotocol/conformance 0.1.16, Node 22) against our Streamable HTTP endpoint, every server
 /// scenario of its active suite, with <c>conformance-baseline.yml</c> listing the scenarios that do not apply to this server (see
-/// README: why each one). The suite itself fails the run when a scenario outside the baseline fails or one inside it starts passing.
+/// docs/testing.md: why each one). The suite itself fails the run when a scenario outside the baseline fails or one inside it starts passing.
 /// It runs against a host without agents (the suite sends no credentials), i.e. the anonymous loopback mode.
 /// </summary>
 [Collection(StackCollection.Name)]

@@ -34,7 +34,7 @@ public sealed record StartResult(
     [property: JsonPropertyName("reuse"), Description("How later calls get access: sign-in-with-x, pay-per-call or free.")] string Reuse,
     [property: JsonPropertyName("sign_in_with_x_offered"), Description("Whether the server offers sign-in-with-x for reuse.")] bool SignInWithXOffered,
     [property: JsonPropertyName("payment"), Description("The payment made, or null when none was required.")] PaymentInfo? Payment,
-    [property: JsonPropertyName("payment_note"), Description("\"paid\", \"no payment required\" or \"access by sign-in-with-x (already paid)\".")] string PaymentNote,
+    [property: JsonPropertyName("payment_note"), Description("\"paid\", \"paid (settled by an earlier attempt of this start; …)\", \"no payment required\" or \"access by sign-in-with-x (already paid)\" (see docs/tools.md).")] string PaymentNote,
     [property: JsonPropertyName("response"), Description("The first response.")] ResponseInfo Response,
     [property: JsonPropertyName("idempotent_replay"), Description("True when an earlier start with the same idempotency_key is returned.")] bool IdempotentReplay);
 
