@@ -21,9 +21,9 @@ public static class Migration
         {
             settings = X402ClusterSettings.Read(configuration);
         }
-        catch (InvalidOperationException ex)
+        catch (Exception ex) when (ex is X402Orleans.Abstractions.InvalidConfigurationException or InvalidOperationException)
         {
-            await Console.Error.WriteLineAsync($"x402orleans migrate: {ex.Message}");
+            await Console.Error.WriteLineAsync($"x402orleans migrate: invalid configuration: {ex.Message}");
             return 2;
         }
 
