@@ -1,11 +1,22 @@
 using X402Orleans.Silo;
 
 // One process: an Orleans silo co-hosting the MCP gateway (Streamable HTTP at /mcp, or stdio with --stdio).
-if (args.Contains(X402Host.StdioFlag, StringComparer.Ordinal))
+try
 {
-    await X402Host.CreateStdioHost(args).RunAsync();
+    if (args.Contains(X402Host.StdioFlag, StringComparer.Ordinal))
+    {
+        await X402Host.CreateStdioHost(args).RunAsync();
+    }
+    else
+    {
+        await X402Host.CreateWebApp(args).RunAsync();
+    }
 }
-else
+catch (InstanceConflictException ex)
 {
-    await X402Host.CreateWebApp(args).RunAsync();
+    // Another instance holds the state file or a port: one line, before anything started.
+    await Console.Error.WriteLineAsync("x402orleans: " + ex.Message);
+    return 2;
 }
+
+return 0;

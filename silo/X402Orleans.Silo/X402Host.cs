@@ -30,6 +30,9 @@ public static class X402Host
 
         configure?.Invoke(builder);
         var settings = SiloHosting.ReadSettings(builder.Configuration);
+        var urls = builder.Configuration["urls"];
+        var guard = InstanceGuard.Enter(settings, string.IsNullOrWhiteSpace(urls) ? DefaultUrl : urls);
+        builder.Services.AddSingleton(_ => guard);
         builder.UseOrleans(silo => SiloHosting.Configure(silo, settings, builder.Configuration));
         builder.Services.AddX402SiloPayments(builder.Configuration);
         var hostMcp = settings.Cluster.HostMcp;
@@ -42,6 +45,7 @@ public static class X402Host
         builder.AddX402SiloObservability();
         builder.Services.AddX402StorageHealthCheck(settings);
         var app = builder.Build();
+        _ = app.Services.GetRequiredService<InstanceGuard>(); // owned (and released) by the host from here on
         if (hostMcp)
         {
             app.MapX402Gateway();
@@ -62,12 +66,15 @@ public static class X402Host
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         configure?.Invoke(builder);
         var settings = SiloHosting.ReadSettings(builder.Configuration);
+        var guard = InstanceGuard.Enter(settings, urls: null);
+        builder.Services.AddSingleton(_ => guard);
         builder.UseOrleans(silo => SiloHosting.Configure(silo, settings, builder.Configuration));
         builder.Services.AddX402SiloPayments(builder.Configuration);
         builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Stdio);
         builder.Services.AddHostedService<MembershipChangeWatcher>();
         builder.AddX402SiloObservability();
         var host = builder.Build();
+        _ = host.Services.GetRequiredService<InstanceGuard>(); // owned (and released) by the host from here on
         _ = host.Services.GetRequiredService<IOptions<Gateway.Configuration.X402Options>>().Value;
         return host;
     }
