@@ -3,7 +3,12 @@ using X402Orleans.Silo;
 // One process: an Orleans silo co-hosting the MCP gateway (Streamable HTTP at /mcp, or stdio with --stdio).
 try
 {
-    if (args.Contains(X402Host.StdioFlag, StringComparer.Ordinal))
+    if (args.Contains(X402Host.StdioFlag, StringComparer.Ordinal) && args.Contains(X402Host.ConnectFlag, StringComparer.Ordinal))
+    {
+        // stdio gateway of the running Local silo: no second silo, no second state.
+        await X402Host.CreateStdioClientHost(args).RunAsync();
+    }
+    else if (args.Contains(X402Host.StdioFlag, StringComparer.Ordinal))
     {
         await X402Host.CreateStdioHost(args).RunAsync();
     }

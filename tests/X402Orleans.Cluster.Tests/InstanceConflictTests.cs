@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Data.Sqlite;
+using ModelContextProtocol.Client;
 using Xunit.Abstractions;
 
 namespace X402Orleans.Cluster.Tests;
@@ -99,6 +100,49 @@ public sealed class InstanceConflictTests(ITestOutputHelper output)
             Assert.StartsWith("x402orleans: ", line, StringComparison.Ordinal);
             Assert.Contains($"port {ports[taken].ToString(CultureInfo.InvariantCulture)} ({setting}", line, StringComparison.Ordinal);
             Assert.Contains("is in use", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task StdioConnect_ServesTheRunningSilosSessions_WithoutASecondSilo()
+    {
+        var folder = TestEnvironment.TempFolder("x402-connect");
+        try
+        {
+            var ports = TestEnvironment.FreePorts(3);
+            await using var silo = NodeProcess.Start("connect-silo", TestEnvironment.SiloDll, ports[0], Settings(Path.Combine(folder, "x402.db"), ports), Path.Combine(folder, "logs"));
+            await silo.WaitHealthyAsync(Healthy);
+
+            // A stdio gateway joined to that silo as an Orleans client: no lock, no ports of its own, no wallet key.
+            var transport = new StdioClientTransport(new StdioClientTransportOptions
+            {
+                Command = "dotnet",
+                Arguments = [TestEnvironment.SiloDll, "--stdio", "--connect"],
+                WorkingDirectory = Path.GetDirectoryName(TestEnvironment.SiloDll),
+                EnvironmentVariables = new Dictionary<string, string?>
+                {
+                    ["DOTNET_ENVIRONMENT"] = "Production",
+                    ["Logging__LogLevel__Default"] = "Warning",
+                    ["X402__Cluster__GatewayPort"] = ports[2].ToString(CultureInfo.InvariantCulture),
+                    ["X402__Http__AllowPrivateTargets"] = "true",
+                },
+                Name = "stdio-connect",
+            });
+            using var connect = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+            await using var stdio = await McpClient.CreateAsync(transport, cancellationToken: connect.Token);
+            var id = (await stdio.StartAsync(new Uri(silo.BaseUri, "/demo/weather").AbsoluteUri)).Ok()["session_id"].GetString()!;
+
+            // The session is the silo's: its own HTTP gateway (the same anonymous local agent) sees it.
+            await using var http = await McpTools.ConnectAsync(new Uri(silo.BaseUri, "/mcp"), null, "connect-http");
+            Assert.Equal("active", SessionView.From(await http.StatusAsync(id)).Status);
+            Assert.Equal("ended", (await stdio.EndAsync(id)).Ok()["outcome"].GetString());
+            Assert.Equal("ended", SessionView.From(await http.StatusAsync(id)).Status);
+            await silo.StopAsync(TimeSpan.FromSeconds(30));
         }
         finally
         {
