@@ -17,6 +17,9 @@ public static class X402Host
     /// <summary>The command-line flag selecting stdio.</summary>
     public const string StdioFlag = "--stdio";
 
+    /// <summary>With <see cref="StdioFlag"/>: serve stdio as an Orleans client of the running Local silo instead of starting one.</summary>
+    public const string ConnectFlag = "--connect";
+
     /// <summary>The default listening URL.</summary>
     public const string DefaultUrl = "http://127.0.0.1:5080";
 
@@ -31,6 +34,9 @@ public static class X402Host
 
         configure?.Invoke(builder);
         var settings = SiloHosting.ReadSettings(builder.Configuration);
+        var urls = builder.Configuration["urls"];
+        var guard = InstanceGuard.Enter(settings, string.IsNullOrWhiteSpace(urls) ? DefaultUrl : urls);
+        builder.Services.AddSingleton(_ => guard);
         builder.UseOrleans(silo => SiloHosting.Configure(silo, settings, builder.Configuration));
         builder.Services.AddX402SiloPayments(builder.Configuration);
         var hostMcp = settings.Cluster.HostMcp;
@@ -48,6 +54,7 @@ public static class X402Host
         builder.AddX402SiloObservability();
         builder.Services.AddX402StorageHealthCheck(settings);
         var app = builder.Build();
+        _ = app.Services.GetRequiredService<InstanceGuard>(); // owned (and released) by the host from here on
         if (hostMcp)
         {
             app.MapX402Gateway();
@@ -66,12 +73,17 @@ public static class X402Host
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         configure?.Invoke(builder);
         var settings = SiloHosting.ReadSettings(builder.Configuration);
+        var guard = InstanceGuard.Enter(settings, urls: null);
+        builder.Services.AddSingleton(_ => guard);
         builder.UseOrleans(silo => SiloHosting.Configure(silo, settings, builder.Configuration));
         builder.Services.AddX402SiloPayments(builder.Configuration);
         builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Stdio);
         builder.Services.AddHostedService<MembershipChangeWatcher>();
         builder.AddX402SiloObservability();
-        return builder.Build();
+        var host = builder.Build();
+        _ = host.Services.GetRequiredService<InstanceGuard>(); // owned (and released) by the host from here on
+        _ = host.Services.GetRequiredService<IOptions<Gateway.Configuration.X402Options>>().Value;
+        return host;
     }
 
     /// <summary>
@@ -85,6 +97,26 @@ public static class X402Host
         _ = services.GetRequiredService<IPaymentSigner>();
     }
 
+    /// <summary>
+    /// stdio gateway joined to a running cluster (<c>--stdio --connect</c>): an Orleans client of the Local silo at
+    /// 127.0.0.1:<c>X402:Cluster:GatewayPort</c> (AdoNet: of the cluster in PostgreSQL). It starts no silo and takes no state
+    /// lock, so sessions are the running silo's own; the silo signs payments (this process needs no wallet key).
+    /// </summary>
+    public static IHost CreateStdioClientHost(string[] args, Action<HostApplicationBuilder>? configure = null)
+    {
+        var builder = Host.CreateApplicationBuilder(Strip(args));
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        configure?.Invoke(builder);
+        var settings = SiloHosting.ReadSettings(builder.Configuration);
+        builder.UseOrleansClient(client => ClientHosting.Configure(client, settings, X402Observability.TracingEnabled(builder.Configuration)));
+        builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Stdio);
+        builder.AddX402Observability();
+        var host = builder.Build();
+        _ = host.Services.GetRequiredService<IOptions<Gateway.Configuration.X402Options>>().Value;
+        return host;
+    }
+
     /// <summary><c>/healthz</c>: 503 until the silo (and everything else in the process) has started, then 200 with the silo's address.</summary>
     private static void MapHealth(WebApplication app)
     {
@@ -94,5 +126,5 @@ public static class X402Host
                 : Results.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable));
     }
 
-    private static string[] Strip(string[] args) => [.. args.Where(a => a != StdioFlag)];
+    private static string[] Strip(string[] args) => [.. args.Where(a => a is not StdioFlag and not ConnectFlag)];
 }

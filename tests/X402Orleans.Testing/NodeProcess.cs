@@ -36,6 +36,9 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>The base URL.</summary>
     public Uri BaseUri => new($"http://127.0.0.1:{HttpPort.ToString(CultureInfo.InvariantCulture)}");
 
+    /// <summary>The operating-system process id.</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Whether the process has exited.</summary>
     public bool HasExited => _process.HasExited;
 
