@@ -121,9 +121,10 @@ public sealed class WalletKeystoreTests : IDisposable
         var keystore = Keystore();
         var options = Microsoft.Extensions.Options.Options.Create(Options(new WalletOptions { KeystoreFile = keystore, KeystorePassword = "not the password" }));
 
-        var ex = Assert.Throws<KeystoreException>(() => WalletFactory.Create(options, new ListLogger()));
+        var ex = Assert.Throws<X402Orleans.Abstractions.InvalidConfigurationException>(() => WalletFactory.Create(options, new ListLogger()));
 
-        Assert.Equal($"The wallet keystore file '{keystore}' cannot be opened: the keystore password is wrong (MAC mismatch).", ex.Message);
+        Assert.Equal($"X402:Wallet:KeystoreFile (X402__Wallet__KeystoreFile): The wallet keystore file '{keystore}' cannot be opened: the keystore password is wrong (MAC mismatch).", ex.Message);
+        Assert.IsType<KeystoreException>(ex.InnerException);
         Assert.DoesNotContain(GatewayHost.WalletKey[2..], ex.ToString(), StringComparison.OrdinalIgnoreCase);
     }
 
