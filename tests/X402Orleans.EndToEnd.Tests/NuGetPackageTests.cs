@@ -16,8 +16,10 @@ namespace X402Orleans.EndToEnd.Tests;
 /// <c>.mcp/server.json</c>), run the way an MCP client's config runs it — <c>dotnet dnx X402Orleans.Silo --source &lt;folder&gt; --yes -- --stdio</c>
 /// — and driven by the C# MCP SDK client over stdio. The package is packed from this build's output (<c>--no-build</c>; its
 /// X402Orleans.Silo.dll is checked to be the one the suite was built with) under a version unique to the run, into a temporary
-/// folder, and dnx extracts it into a temporary NuGet packages folder: nothing is left in the user's caches.
+/// folder, and dnx extracts it into a temporary NuGet packages folder: nothing is left in the user's caches. It needs no chain, but
+/// runs in the stack's collection so that the suite's child processes run one test at a time (2-core machines).
 /// </summary>
+[Collection(StackCollection.Name)]
 public sealed class NuGetPackageTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan PackWithin = TimeSpan.FromMinutes(4);
