@@ -88,9 +88,13 @@ public sealed partial class SessionGrain : IRemindable
         DeactivateOnIdle();
     }
 
-    /// <summary>Deletes the session's idempotency key record (the key lives exactly as long as its session).</summary>
+    /// <summary>
+    /// Deletes the session's idempotency key record (the key lives exactly as long as its session). Only sessions opened through
+    /// a key claim have one: a start through <see cref="BeginStart"/> carries its arguments' fingerprint and its id is derived
+    /// from the key, so no record was written for it and there is nothing to release (no call to a key grain on its close).
+    /// </summary>
     private Task ReleaseIdempotencyKeyAsync() =>
-        S.IdempotencyKey is { } key
+        S.IdempotencyKey is { } key && S.Fingerprint is null
             ? GrainFactory.GetGrain<IIdempotencyGrain>(IdempotencyGrain.KeyFor(S.AgentId, key)).Release(Id)
             : Task.CompletedTask;
 

@@ -439,7 +439,8 @@ public sealed partial class SessionGrain(
         await GrainFactory.GetGrain<IAgentGrain>(S.AgentId).Unregister(Id, S.IndexPage ?? -1);
         if (S.Status == SessionStatus.Failed)
         {
-            // A start that failed frees its idempotency key, so a retry with the key starts afresh.
+            // A start that failed frees a claimed idempotency key record (sessions opened by a key claim), so a retry with the
+            // key starts afresh; a start through BeginStart restarts in this same grain instead.
             await ReleaseIdempotencyKeyAsync();
         }
 
