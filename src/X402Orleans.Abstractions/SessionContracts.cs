@@ -64,6 +64,15 @@ public enum SessionErrorCode
 
     /// <summary>The session already exists.</summary>
     AlreadyExists,
+
+    /// <summary>The agent is suspended by an operator (no new sessions, no payments).</summary>
+    AgentSuspended,
+
+    /// <summary>Every payment is paused by an operator (the kill switch); nothing was signed.</summary>
+    PaymentsPaused,
+
+    /// <summary>Every call is stopped by an operator.</summary>
+    CallsStopped,
 }
 
 /// <summary>Everything needed to open a session.</summary>

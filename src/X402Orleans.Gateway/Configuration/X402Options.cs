@@ -25,6 +25,46 @@ public sealed class X402Options
 
     /// <summary>The built-in demo paywall.</summary>
     public DemoOptions Demo { get; set; } = new();
+
+    /// <summary>The operator console (off unless an operator key is configured).</summary>
+    public AdminOptions Admin { get; set; } = new();
+}
+
+/// <summary>
+/// Operators of the console at <c>/console</c>: <see cref="ApiKey"/> for one (named "admin"), <see cref="Operators"/> for several.
+/// No key configured: no console (404). Agent keys never open it.
+/// </summary>
+public sealed class AdminOptions
+{
+    /// <summary>The smallest operator key length.</summary>
+    public const int MinKeyLength = 32;
+
+    /// <summary>One operator's key (environment <c>X402__Admin__ApiKey</c>), at least 32 characters; the operator is named "admin".</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Named operators (<c>X402__Admin__Operators__0__Name</c> / <c>__ApiKey</c>).</summary>
+    public List<OperatorOptions> Operators { get; set; } = [];
+
+    /// <summary>Whether any operator is configured (the console is served only then).</summary>
+    public bool Enabled => !string.IsNullOrEmpty(ApiKey) || Operators.Count > 0;
+
+    /// <inheritdoc />
+    public override string ToString() => $"AdminOptions(key: {(ApiKey is null ? "none" : "set")}, operators: {Operators.Count})";
+}
+
+/// <summary>One named operator.</summary>
+public sealed class OperatorOptions
+{
+    /// <summary>The operator's name, shown in the audit trail (letters, digits, <c>-_.@</c>; at most 64).</summary>
+    [Required, RegularExpression("^[A-Za-z0-9_.@-]{1,64}$")]
+    public string Name { get; set; } = string.Empty;
+
+    /// <summary>The operator's key (at least 32 characters).</summary>
+    [Required, MinLength(AdminOptions.MinKeyLength)]
+    public string ApiKey { get; set; } = string.Empty;
+
+    /// <inheritdoc />
+    public override string ToString() => $"OperatorOptions({Name})";
 }
 
 /// <summary>Wallet key source. The key itself is never logged or returned.</summary>

@@ -63,6 +63,7 @@ public sealed class X402OptionsValidator : IValidateOptions<X402Options>
         }
 
         CheckWallet(options.Wallet, failures);
+        CheckAdmin(options, failures);
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
@@ -88,6 +89,38 @@ public sealed class X402OptionsValidator : IValidateOptions<X402Options>
         CheckFile(wallet.PrivateKeyFile, "X402:Wallet:PrivateKeyFile", failures);
         CheckFile(wallet.KeystoreFile, "X402:Wallet:KeystoreFile", failures);
         CheckFile(wallet.KeystorePasswordFile, "X402:Wallet:KeystorePasswordFile", failures);
+    }
+
+    /// <summary>Operator keys long enough, distinct, and never an agent's key; operator names distinct.</summary>
+    private static void CheckAdmin(X402Options options, List<string> failures)
+    {
+        var admin = options.Admin;
+        if (admin.ApiKey is { } key && key.Length < AdminOptions.MinKeyLength)
+        {
+            failures.Add($"X402:Admin:ApiKey: must be at least {AdminOptions.MinKeyLength} characters");
+        }
+
+        for (var i = 0; i < admin.Operators.Count; i++)
+        {
+            Check(admin.Operators[i], $"X402:Admin:Operators:{i}", failures);
+        }
+
+        var keys = admin.Operators.Select(o => o.ApiKey).Append(admin.ApiKey).OfType<string>().ToList();
+        if (keys.Distinct(StringComparer.Ordinal).Count() != keys.Count)
+        {
+            failures.Add("X402:Admin: two operators share a key");
+        }
+
+        if (keys.Intersect(options.Agents.Select(a => a.ApiKey), StringComparer.Ordinal).Any())
+        {
+            failures.Add("X402:Admin: an operator key is also an agent's API key (operator and agent keys must differ)");
+        }
+
+        var names = admin.Operators.Select(o => o.Name).Concat(admin.ApiKey is null ? [] : ["admin"]).ToList();
+        if (names.Distinct(StringComparer.Ordinal).Count() != names.Count)
+        {
+            failures.Add("X402:Admin:Operators: two operators share a name (\"admin\" is X402:Admin:ApiKey's)");
+        }
     }
 
     private static void CheckFile(string? path, string setting, List<string> failures)
