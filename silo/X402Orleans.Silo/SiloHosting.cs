@@ -65,6 +65,7 @@ public static class SiloHosting
             }
         });
         silo.AddIncomingGrainCallFilter<StorageExceptionFilter>();
+        silo.AddX402FleetControls();
 
         if (cluster.IsAdoNet)
         {

@@ -54,6 +54,16 @@ public sealed partial class SessionGrain
     {
         ArgumentNullException.ThrowIfNull(command);
         var now = clock.GetUtcNow();
+        if (await StartRefusalAsync(command.AgentId) is { } operatorRefusal)
+        {
+            if (!state.RecordExists)
+            {
+                DeactivateOnIdle();
+            }
+
+            return new StartStep(StartStepKind.Refused, operatorRefusal.Message);
+        }
+
         if (!state.RecordExists)
         {
             var opened = await Open(command);
@@ -96,12 +106,19 @@ public sealed partial class SessionGrain
             return new StartStep(StartStepKind.Busy, $"a start with this idempotency_key is in progress until {Iso(until)}; retry after that with the same key", Snapshot(), RetryAfter: until);
         }
 
+        var resend = StartPayment is { HeaderValue: not null } pending && pending.ValidBefore > now + ResendMargin ? pending : null;
+        if (resend is not null && await PaymentRefusalAsync(command.AgentId) is { } paymentRefusal)
+        {
+            // Resending the signed payment could still settle it: not while payments are paused (it resolves by its own timer).
+            return new StartStep(StartStepKind.Refused, paymentRefusal.Message, Snapshot());
+        }
+
         S.AttemptId = command.AttemptId;
         S.LeaseUntil = now + Lease(command);
         _attemptsHere.Add(command.AttemptId);
         await state.WriteStateAsync();
-        return StartPayment is { HeaderValue: not null } pending && pending.ValidBefore > now + ResendMargin
-            ? new StartStep(StartStepKind.Resend, string.Empty, Snapshot(), ToSigned(pending), pending.ReservationId)
+        return resend is not null
+            ? new StartStep(StartStepKind.Resend, string.Empty, Snapshot(), ToSigned(resend), resend.ReservationId)
             : new StartStep(StartStepKind.Proceed, string.Empty, Snapshot());
     }
 
@@ -113,6 +130,12 @@ public sealed partial class SessionGrain
         if (refusal is not null)
         {
             return Refuse(refusal.Error, refusal.Message);
+        }
+
+        // Before anything is reserved or signed.
+        if (await PaymentRefusalAsync(agentId) is { } operatorRefusal)
+        {
+            return Refuse(operatorRefusal.Error, operatorRefusal.Message);
         }
 
         var now = clock.GetUtcNow();

@@ -69,6 +69,12 @@ public sealed partial class SessionGrain(
                 : NotFound();
         }
 
+        if (await StartRefusalAsync(command.AgentId) is { } operatorRefusal)
+        {
+            DeactivateOnIdle();
+            return SessionResult.Fail(operatorRefusal.Error, operatorRefusal.Message);
+        }
+
         var now = clock.GetUtcNow();
         state.State = new SessionState
         {
@@ -100,6 +106,11 @@ public sealed partial class SessionGrain(
         if (refusal is not null)
         {
             return new PaymentDecision(false, Guid.Empty, refusal.Error, refusal.Message);
+        }
+
+        if (await PaymentRefusalAsync(agentId) is { } operatorRefusal)
+        {
+            return Refuse(operatorRefusal.Error, operatorRefusal.Message);
         }
 
         var (decision, pending) = await ReserveAsync(quote);
@@ -228,27 +239,39 @@ public sealed partial class SessionGrain(
     /// <inheritdoc />
     public async Task<CallTicket> AuthorizeCall(string agentId, string? url)
     {
-        var refusal = await CheckUsableAsync(agentId, allowStarting: false);
-        return refusal is null ? TicketFor(url) : Refused(refusal, url);
+        var refusal = await CheckUsableAsync(agentId, allowStarting: false) ?? await CallRefusalResultAsync();
+        var ticket = refusal is null ? TicketFor(url) : Refused(refusal, url);
+        NoteCall(agentId, url, ticket);
+        return ticket;
     }
 
     /// <inheritdoc />
     public async Task<CallTicket> BeginCall(string agentId, string? url, Guid callId, CancellationToken cancellationToken = default)
     {
         // A resent call (same id, after a failover) was authorised and counted already: answer it again, even if the session
-        // closed meanwhile, since the count the agent will see includes it.
+        // closed meanwhile, since the count the agent will see includes it. Stopped calls are refused even then: nothing goes out.
+        if (state.RecordExists && await CallRefusalResultAsync() is { } stopped)
+        {
+            var refused = Refused(stopped, url);
+            NoteCall(agentId, url, refused);
+            return refused;
+        }
+
         if (state.RecordExists && S.AgentId == agentId && IsRecordedCall(callId))
         {
             return TicketFor(url);
         }
 
-        var refusal = await CheckUsableAsync(agentId, allowStarting: false);
+        var refusal = await CheckUsableAsync(agentId, allowStarting: false) ?? await CallRefusalResultAsync();
         if (refusal is not null)
         {
-            return Refused(refusal, url);
+            var refused = Refused(refusal, url);
+            NoteCall(agentId, url, refused);
+            return refused;
         }
 
         var ticket = TicketFor(url);
+        NoteCall(agentId, url, ticket);
         if (!ticket.Allowed)
         {
             return ticket;
@@ -382,10 +405,8 @@ public sealed partial class SessionGrain(
                 return SessionResult.Ok(Snapshot(), "already ended");
         }
 
-        S.Status = SessionStatus.Ended;
-        await CloseAsync();
-        Log.Ended(logger, Id, S.CallCount);
-        return SessionResult.Ok(Snapshot(), "ended");
+        var outcome = await EndNowAsync();
+        return SessionResult.Ok(Snapshot(), outcome);
     }
 
     private async Task<SessionResult?> CheckUsableAsync(string agentId, bool allowStarting)

@@ -90,6 +90,7 @@ public abstract class FakeClockSiloConfigurator : ISiloConfigurator
         siloBuilder.Services.AddKeyedSingleton<TimeProvider>(Orleans.Runtime.TimeProviderNames.Grains, services.Clock);
         siloBuilder.Services.AddTransient(_ => services.Rules);
         siloBuilder.Services.AddSingleton<X402Orleans.Payments.Signing.IPaymentSigner>(services.Wallet);
+        siloBuilder.AddX402FleetControls();
         siloBuilder.Services.AddLogging(logging => logging
             .AddProvider(new CapturingLoggerProvider(services.Logs))
             .AddFilter<CapturingLoggerProvider>("X402Orleans", LogLevel.Information));
