@@ -16,10 +16,10 @@ public sealed class StartSagaTests(SessionsClusterFixture fixture)
     private const string PayTo = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
     private readonly IGrainFactory _grains = fixture.Grains;
 
-    private static OpenSessionCommand StartCommand(string agentId, string key, Guid attempt, string fingerprint = "fp-1") =>
+    internal static OpenSessionCommand StartCommand(string agentId, string key, Guid attempt, string fingerprint = "fp-1") =>
         Command(agentId, maxPayment: "0.01") with { IdempotencyKey = key, Fingerprint = fingerprint, AttemptId = attempt, AttemptTimeout = TimeSpan.FromSeconds(30) };
 
-    private static PaymentChallenge Challenge(Guid attempt, string amount = "1000") => new(
+    internal static PaymentChallenge Challenge(Guid attempt, string amount = "1000") => new(
         X402Json.EncodeHeader(new JsonObject
         {
             ["x402Version"] = 2,
