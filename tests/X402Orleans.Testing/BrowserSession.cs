@@ -155,6 +155,15 @@ public sealed class BrowserSession : IAsyncDisposable
         await Page.EvaluateFunctionAsync<string[]>(
             "s => Array.from(document.querySelectorAll(s), e => (e.textContent || '').trim())", selector);
 
+    /// <summary>
+    /// The rows matching <paramref name="rowSelector"/>, each as the trimmed texts of its first match of every
+    /// <paramref name="cellSelectors"/> (empty when a row has none), e.g. <c>RowsAsync("tr.agent", "td.agent-id", "td.state")</c>.
+    /// </summary>
+    public async Task<IReadOnlyList<string[]>> RowsAsync(string rowSelector, params string[] cellSelectors) =>
+        await Page.EvaluateFunctionAsync<string[][]>(
+            "(rows, cells) => Array.from(document.querySelectorAll(rows), r => cells.map(c => ((r.querySelector(c) || {}).textContent || '').trim()))",
+            rowSelector, cellSelectors);
+
     /// <summary>An attribute of the first element matching <paramref name="selector"/>, once it is in the page (null when absent).</summary>
     public async Task<string?> AttributeAsync(string selector, string attribute)
     {

@@ -27,6 +27,7 @@ public sealed class BrowserHarnessTests(HarnessSite site) : IClassFixture<Harnes
         await browser.ClickAndWaitAsync("a#elsewhere");
         Assert.Equal("/elsewhere", browser.Url.AbsolutePath);
         Assert.Equal("Ada", await browser.TextAsync("#remembered"));
+        Assert.Equal([["1", "one"], ["2", ""]], await browser.RowsAsync("tr.row", "td.n", "td.v"));
         await browser.GoToAsync(site.Url("/"));
         Assert.Equal("Ada", await browser.TextAsync("#remembered"));
     }
@@ -112,7 +113,11 @@ public sealed class HarnessSite : IAsyncLifetime
         });
         app.MapGet("/hello", (string name) => Page(
             $"""<p id="greeting">Hello, {WebUtility.HtmlEncode(name)}</p><a id="elsewhere" href="/elsewhere">on</a> <a id="download" href="/names.csv">csv</a>"""));
-        app.MapGet("/elsewhere", (HttpContext ctx) => Page($"""<p id="remembered">{Remembered(ctx)}</p>"""));
+        app.MapGet("/elsewhere", (HttpContext ctx) => Page(
+            $"""
+            <p id="remembered">{Remembered(ctx)}</p>
+            <table><tr class="row"><td class="n">1</td><td class="v"> one </td></tr><tr class="row"><td class="n">2</td></tr></table>
+            """));
         app.MapGet("/names.csv", (HttpContext ctx) => Results.Text($"name\n{ctx.Request.Cookies[Cookie]}\n", "text/csv"));
         app.MapGet("/live", () => Page(
             """
