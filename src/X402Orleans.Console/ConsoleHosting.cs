@@ -250,8 +250,9 @@ internal static class ConsoleEndpoints
         {
             return Results.NotFound();
         }
-        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            context.RequestServices.GetRequiredService<FleetView>().ReadFailed("the action " + context.Request.Path, ex);
             return Results.Text(string.Create(CultureInfo.InvariantCulture, $"The cluster did not take the action ({ex.GetType().Name}): try again."), "text/plain", statusCode: StatusCodes.Status503ServiceUnavailable);
         }
     }

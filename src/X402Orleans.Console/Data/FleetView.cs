@@ -167,6 +167,13 @@ public sealed partial class FleetView(IGrainFactory grains, IOptions<X402Options
         return median is { } m && double.IsInfinity(m) ? CallLatency.UpperBoundsMs[^1] : median;
     }
 
+    /// <summary>Logs that <paramref name="what"/> could not be read.</summary>
+    public void ReadFailed(string what, Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        Log.ReadFailed(logger, what, exception.GetType().Name, exception.Message);
+    }
+
     private async Task<T?> TryAsync<T>(string what, Func<Task<T>> read, CancellationToken cancellationToken)
     {
         try
@@ -175,7 +182,7 @@ public sealed partial class FleetView(IGrainFactory grains, IOptions<X402Options
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            Log.ReadFailed(logger, what, ex.GetType().Name, ex.Message);
+            ReadFailed(what, ex);
             return default;
         }
     }

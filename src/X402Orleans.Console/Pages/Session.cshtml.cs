@@ -31,8 +31,9 @@ public sealed class SessionModel(FleetView fleet) : ConsolePageModel
         {
             Detail = await fleet.SessionAsync(sessionId);
         }
-        catch (Exception ex) when (ex is TimeoutException or OrleansException or NotImplementedException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            fleet.ReadFailed($"session {sessionId}", ex);
             Unavailable = true;
             Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return Page();
