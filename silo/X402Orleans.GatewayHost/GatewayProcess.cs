@@ -1,6 +1,7 @@
 using X402Orleans.Gateway;
 using X402Orleans.Gateway.Observability;
 using X402Orleans.Hosting;
+using X402Orleans.OperatorConsole;
 
 namespace X402Orleans.GatewayHost;
 
@@ -27,8 +28,10 @@ public static class GatewayProcess
         var settings = X402ClusterSettings.Read(builder.Configuration);
         builder.UseOrleansClient(client => ClientHosting.Configure(client, settings, X402Observability.TracingEnabled(builder.Configuration)));
         builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Http);
+        builder.Services.AddX402Console(builder.Configuration);
         builder.AddX402Observability();
         var app = builder.Build();
+        app.MapX402Console(); // before the gateway: its /console authentication and headers come first
         app.MapX402Gateway();
         app.MapX402Health();
         app.MapGet("/healthz", (IHostApplicationLifetime lifetime, IClusterClient _) =>

@@ -3,6 +3,7 @@ using X402Orleans.Gateway;
 using X402Orleans.Gateway.Demo;
 using X402Orleans.Gateway.Observability;
 using X402Orleans.Hosting;
+using X402Orleans.OperatorConsole;
 using X402Orleans.Payments.Signing;
 using X402Orleans.Silo.Observability;
 
@@ -48,6 +49,7 @@ public static class X402Host
             }
 
             builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Http);
+            builder.Services.AddX402Console(builder.Configuration);
             builder.Services.AddHostedService<MembershipChangeWatcher>();
         }
 
@@ -57,6 +59,7 @@ public static class X402Host
         _ = app.Services.GetRequiredService<InstanceGuard>(); // owned (and released) by the host from here on
         if (hostMcp)
         {
+            app.MapX402Console(); // before the gateway: its /console authentication and headers come first
             app.MapX402Gateway();
         }
 

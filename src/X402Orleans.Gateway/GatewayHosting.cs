@@ -13,6 +13,7 @@ using X402Orleans.Gateway.Auth;
 using X402Orleans.Gateway.Configuration;
 using X402Orleans.Gateway.Demo;
 using X402Orleans.Gateway.Http;
+using X402Orleans.Gateway.Observability;
 using X402Orleans.Gateway.Sessions;
 using X402Orleans.Gateway.Tools;
 
@@ -42,7 +43,9 @@ public static partial class GatewayHosting
         services.AddSingleton<PaymentExchange>();
         services.AddSingleton<ClusterChangeSignal>();
         services.AddSingleton<IClusterConnectionStatusObserver, GatewayConnectionObserver>();
-        services.AddSingleton(sp => new SessionService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<PaymentExchange>(), sp.GetRequiredService<ProofCache>(), sp.GetRequiredService<IOptions<X402Options>>(), sp.GetRequiredService<ClusterChangeSignal>(), sp.GetRequiredService<ILogger<SessionService>>()));
+        services.AddSingleton(sp => new SessionService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<PaymentExchange>(), sp.GetRequiredService<ProofCache>(), sp.GetRequiredService<IOptions<X402Options>>(), sp.GetRequiredService<ClusterChangeSignal>(), sp.GetRequiredService<ILogger<SessionService>>(), sp.GetRequiredService<CallStatsRecorder>()));
+        services.AddSingleton<CallStatsRecorder>();
+        services.AddHostedService<CallStatsReporter>();
         services.AddSingleton<WalletService>();
         services.AddSingleton<ToolRunner>();
         services.AddDemoPaywall();

@@ -38,7 +38,7 @@ public static class X402Telemetry
     private static double[] LatencyBuckets => [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
     /// <summary>Starts timing (and, with a listener, tracing) one session operation; <see cref="CallScope.Complete"/> it on success.</summary>
-    public static CallScope BeginCall(string operation, Guid sessionId) => new(operation, sessionId);
+    public static CallScope BeginCall(string operation, Guid sessionId, CallStatsRecorder? stats = null) => new(operation, sessionId, stats);
 
     /// <summary>Starts timing (and tracing) one upstream request; <see cref="UpstreamScope.Complete"/> it with the final status.</summary>
     public static UpstreamScope BeginUpstream(HttpMethod method, Uri url) => new(method, url);
@@ -90,11 +90,13 @@ public static class X402Telemetry
         private readonly string _operation;
         private readonly long _started = Stopwatch.GetTimestamp();
         private readonly Activity? _activity;
+        private readonly CallStatsRecorder? _stats;
         private string? _access;
 
-        internal CallScope(string operation, Guid sessionId)
+        internal CallScope(string operation, Guid sessionId, CallStatsRecorder? stats)
         {
             _operation = operation;
+            _stats = stats;
             _activity = X402Diagnostics.ActivitySource.StartActivity("x402.session." + operation);
             if (_activity is { IsAllDataRequested: true })
             {
@@ -123,7 +125,9 @@ public static class X402Telemetry
                 tags.Add("x402.access", _access);
             }
 
-            CallDuration.Record(Stopwatch.GetElapsedTime(_started).TotalSeconds, tags);
+            var elapsed = Stopwatch.GetElapsedTime(_started);
+            CallDuration.Record(elapsed.TotalSeconds, tags);
+            _stats?.Record(elapsed, failed: _access is null);
             if (_activity is not null)
             {
                 _activity.SetTag("x402.outcome", outcome);

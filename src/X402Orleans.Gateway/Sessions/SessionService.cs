@@ -37,9 +37,11 @@ public sealed partial class SessionService
     private readonly SessionRoutes _routes = new();
     private readonly ClusterChangeSignal _clusterChange;
     private readonly ILogger _logger;
+    private readonly CallStatsRecorder? _stats;
 
-    internal SessionService(IGrainFactory grains, PaymentExchange exchange, ProofCache proofs, IOptions<X402Options> options, ClusterChangeSignal clusterChange, ILogger<SessionService> logger)
+    internal SessionService(IGrainFactory grains, PaymentExchange exchange, ProofCache proofs, IOptions<X402Options> options, ClusterChangeSignal clusterChange, ILogger<SessionService> logger, CallStatsRecorder? stats = null)
     {
+        _stats = stats;
         _grains = grains;
         _clusterChange = clusterChange;
         _logger = logger;
@@ -102,7 +104,7 @@ public sealed partial class SessionService
         var command = new OpenSessionCommand(
             agentId, scope.Endpoint.AbsoluteUri, ModeName(mode), args.Label, TimeSpan.FromSeconds(ttl), maxPayment, allowRepeat, maxTotal, args.IdempotencyKey,
             Fingerprint(scope, args, ttl, maxPayment, allowRepeat), Guid.NewGuid(), request.Timeout);
-        using var call = X402Telemetry.BeginCall("start", sessionId);
+        using var call = X402Telemetry.BeginCall("start", sessionId, _stats);
         var result = await ClusterRetry.RunAsync(_ => StartOnceAsync(sessionId, command, scope, request, cancellationToken), _clusterChange, cancellationToken);
         call.Complete(result.Access);
         return result.Result;
@@ -176,7 +178,7 @@ public sealed partial class SessionService
     {
         ArgumentNullException.ThrowIfNull(args);
         var sessionId = ParseId(args.SessionId);
-        using var call = X402Telemetry.BeginCall("fetch", sessionId);
+        using var call = X402Telemetry.BeginCall("fetch", sessionId, _stats);
         var grain = _grains.GetGrain<ISessionGrain>(sessionId);
         var callId = Guid.NewGuid();
         var ticket = await ClusterRetry.RunAsync(ct => grain.BeginCall(agentId, args.Url, callId, ct), _clusterChange, cancellationToken);

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Configuration;
 using ModelContextProtocol.Client;
 using X402Orleans.Silo;
 
-namespace X402Orleans.Gateway.Tests;
+namespace X402Orleans.Testing;
 
 /// <summary>
 /// The real embedded host (Orleans silo + MCP gateway + demo paywall) on Kestrel, on free loopback ports, with a fixed test wallet
