@@ -24,11 +24,16 @@ public static class GatewayProcess
         }
 
         configure?.Invoke(builder);
+        builder.AddX402Prometheus();
         var settings = X402ClusterSettings.Read(builder.Configuration);
-        builder.UseOrleansClient(client => ClientHosting.Configure(client, settings, X402Observability.TracingEnabled(builder.Configuration)));
+        builder.UseOrleansClient(client =>
+        {
+            ClientHosting.Configure(client, settings, X402Observability.TracingEnabled(builder.Configuration));
+        });
         builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Http);
         builder.AddX402Observability();
         var app = builder.Build();
+        app.MapX402Prometheus();
         app.MapX402Gateway();
         app.MapX402Health();
         app.MapGet("/healthz", (IHostApplicationLifetime lifetime, IClusterClient _) =>

@@ -13,6 +13,7 @@ using X402Orleans.Gateway.Auth;
 using X402Orleans.Gateway.Configuration;
 using X402Orleans.Gateway.Demo;
 using X402Orleans.Gateway.Http;
+using X402Orleans.Gateway.Observability;
 using X402Orleans.Gateway.Sessions;
 using X402Orleans.Gateway.Tools;
 
@@ -114,9 +115,10 @@ public static partial class GatewayHosting
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            var metricsPort = PrometheusEndpoint.OwnPort(app.Services);
             foreach (var address in addresses)
             {
-                if (Uri.TryCreate(address.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri))
+                if (Uri.TryCreate(address.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri) && uri.Port != metricsPort)
                 {
                     if (options.Demo.Enabled)
                     {
