@@ -14,6 +14,7 @@ using X402Orleans.Gateway.Configuration;
 using X402Orleans.Gateway.Demo;
 using X402Orleans.Gateway.Http;
 using X402Orleans.Gateway.Observability;
+using X402Orleans.Gateway.Security;
 using X402Orleans.Gateway.Sessions;
 using X402Orleans.Gateway.Tools;
 
@@ -75,6 +76,7 @@ public static partial class GatewayHosting
             services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
                 .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
             services.AddAuthorization();
+            services.AddX402ClusterKeyRing();
         }
 
         return services;
