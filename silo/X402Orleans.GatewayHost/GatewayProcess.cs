@@ -29,6 +29,7 @@ public static class GatewayProcess
         builder.UseOrleansClient(client =>
         {
             ClientHosting.Configure(client, settings, X402Observability.TracingEnabled(builder.Configuration));
+            client.AddX402Dashboard(builder.Configuration);
         });
         builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Http);
         builder.AddX402Observability();
