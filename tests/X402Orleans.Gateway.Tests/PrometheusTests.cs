@@ -92,6 +92,7 @@ public sealed partial class PrometheusTests
     [InlineData("Port", "70000", "X402:Metrics:Prometheus:Port must be a TCP port between 1 and 65535")]
     [InlineData("Address", "not an address", "X402:Metrics:Prometheus:Address must be an IP address")]
     [InlineData("Port", "abc", "X402:Metrics:Prometheus")]
+    [InlineData("Port", "59999", "X402:Metrics:Prometheus:Port must be a port of its own")]
     public async Task Start_StopsWithOneLineNamingTheSetting_WhenASettingIsInvalid(string setting, string value, string expected)
     {
         using var error = new StringWriter();
@@ -99,7 +100,7 @@ public sealed partial class PrometheusTests
         settings["X402:Storage:Path"] = ":memory:";
 
         var code = await ConfigurationGuard.RunAsync(
-            () => X402Host.CreateWebApp(["--urls", "http://127.0.0.1:0"], b => b.Configuration.AddInMemoryCollection(settings)),
+            () => X402Host.CreateWebApp(["--urls", "http://127.0.0.1:59999"], b => b.Configuration.AddInMemoryCollection(settings)),
             X402Host.Validate,
             error);
 

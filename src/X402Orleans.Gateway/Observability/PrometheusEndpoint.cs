@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using X402Orleans.Abstractions;
 
 namespace X402Orleans.Gateway.Observability;
 
@@ -35,8 +36,13 @@ public static partial class PrometheusEndpoint
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddPrometheusExporter());
         if (options.OwnUrl is { } own)
         {
-            var urls = builder.Configuration[WebHostDefaults.ServerUrlsKey] ?? string.Empty;
-            builder.WebHost.UseUrls([.. urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), own]);
+            string[] urls = [.. (builder.Configuration[WebHostDefaults.ServerUrlsKey] ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+            if (urls.Any(u => Uri.TryCreate(u.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri) && uri.Port == options.Port))
+            {
+                throw new InvalidConfigurationException($"{PrometheusOptions.SectionName}:Port must be a port of its own, not one of the host's URLs ({string.Join(';', urls)})");
+            }
+
+            builder.WebHost.UseUrls([.. urls, own]);
         }
 
         return builder;
