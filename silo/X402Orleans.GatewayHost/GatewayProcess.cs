@@ -3,7 +3,8 @@ using X402Orleans.Gateway.Observability;
 using X402Orleans.Hosting;
 using X402Orleans.OperatorConsole;
 
-namespace X402Orleans.GatewayHost;
+// The namespace is not the project name: test code names its embedded test host GatewayHost, inside X402Orleans.*.
+namespace X402Orleans.StandaloneGateway;
 
 /// <summary>
 /// Builds a standalone gateway: MCP over Streamable HTTP, the payment exchange and the wallet, and an Orleans client
@@ -25,12 +26,18 @@ public static class GatewayProcess
         }
 
         configure?.Invoke(builder);
+        builder.AddX402Prometheus();
         var settings = X402ClusterSettings.Read(builder.Configuration);
-        builder.UseOrleansClient(client => ClientHosting.Configure(client, settings, X402Observability.TracingEnabled(builder.Configuration)));
+        builder.UseOrleansClient(client =>
+        {
+            ClientHosting.Configure(client, settings, X402Observability.TracingEnabled(builder.Configuration));
+            client.AddX402Dashboard(builder.Configuration);
+        });
         builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Http);
         builder.Services.AddX402Console(builder.Configuration);
         builder.AddX402Observability();
         var app = builder.Build();
+        app.MapX402Prometheus();
         app.MapX402Console(); // before the gateway: its /console authentication and headers come first
         app.MapX402Gateway();
         app.MapX402Health();

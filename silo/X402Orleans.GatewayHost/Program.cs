@@ -1,4 +1,4 @@
-using X402Orleans.GatewayHost;
+using X402Orleans.StandaloneGateway;
 using X402Orleans.Hosting;
 
 // A standalone gateway process: an Orleans client of the cluster serving the MCP tools (Streamable HTTP at /mcp). An invalid

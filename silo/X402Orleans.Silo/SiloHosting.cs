@@ -7,6 +7,7 @@ using X402Orleans.Abstractions;
 using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 using X402Orleans.Grains;
+using X402Orleans.Gateway.Observability;
 using X402Orleans.Grains.Storage;
 using X402Orleans.Hosting;
 using X402Orleans.Silo.Storage;
@@ -66,6 +67,7 @@ public static class SiloHosting
         });
         silo.AddIncomingGrainCallFilter<StorageExceptionFilter>();
         silo.AddX402FleetControls();
+        silo.AddX402Dashboard(configuration);
 
         if (cluster.IsAdoNet)
         {

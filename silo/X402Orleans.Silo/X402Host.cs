@@ -34,6 +34,7 @@ public static class X402Host
         }
 
         configure?.Invoke(builder);
+        builder.AddX402Prometheus();
         var settings = SiloHosting.ReadSettings(builder.Configuration);
         var urls = builder.Configuration["urls"];
         var guard = InstanceGuard.Enter(settings, string.IsNullOrWhiteSpace(urls) ? DefaultUrl : urls);
@@ -57,6 +58,7 @@ public static class X402Host
         builder.Services.AddX402StorageHealthCheck(settings);
         var app = builder.Build();
         _ = app.Services.GetRequiredService<InstanceGuard>(); // owned (and released) by the host from here on
+        app.MapX402Prometheus();
         if (hostMcp)
         {
             app.MapX402Console(); // before the gateway: its /console authentication and headers come first

@@ -14,6 +14,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using X402Orleans.Gateway;
 using X402Orleans.Gateway.Configuration;
+using X402Orleans.Gateway.Observability;
 using X402Orleans.OperatorConsole.Auth;
 using X402Orleans.OperatorConsole.Data;
 
@@ -106,6 +107,7 @@ public static partial class ConsoleHosting
         app.MapRazorPages();
         app.MapGet(BasePath + "/assets/{name}", ConsoleAssets.Serve).AllowAnonymous();
         ConsoleEndpoints.Map(app.MapGroup(BasePath).RequireAuthorization(PolicyName));
+        app.MapX402OrleansDashboard(BasePath + "/dashboard").RequireAuthorization(PolicyName);
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             foreach (var address in app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [])
@@ -143,7 +145,13 @@ public static partial class ConsoleHosting
     private static Task SecurityHeaders(HttpContext context, RequestDelegate next)
     {
         var headers = context.Response.Headers;
-        headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+        // The Orleans dashboard's page bootstraps with an inline script and inline styles: it gets no CSP (still same-origin,
+        // behind the operator sign-in, never framed); the console's own pages allow nothing inline.
+        if (!context.Request.Path.StartsWithSegments(BasePath + "/dashboard", StringComparison.OrdinalIgnoreCase))
+        {
+            headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+        }
+
         headers.XFrameOptions = "DENY";
         headers.CacheControl = "no-store";
         headers.Pragma = "no-cache";

@@ -14,6 +14,7 @@ using X402Orleans.Gateway.Configuration;
 using X402Orleans.Gateway.Demo;
 using X402Orleans.Gateway.Http;
 using X402Orleans.Gateway.Observability;
+using X402Orleans.Gateway.Security;
 using X402Orleans.Gateway.Sessions;
 using X402Orleans.Gateway.Tools;
 
@@ -77,6 +78,7 @@ public static partial class GatewayHosting
             services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
                 .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
             services.AddAuthorization();
+            services.AddX402ClusterKeyRing();
         }
 
         return services;
@@ -117,9 +119,10 @@ public static partial class GatewayHosting
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            var metricsPort = PrometheusEndpoint.OwnPort(app.Services);
             foreach (var address in addresses)
             {
-                if (Uri.TryCreate(address.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri))
+                if (Uri.TryCreate(address.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri) && uri.Port != metricsPort)
                 {
                     if (options.Demo.Enabled)
                     {

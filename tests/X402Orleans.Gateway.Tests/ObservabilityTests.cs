@@ -186,7 +186,8 @@ public sealed class ObservabilityTests
         Assert.Equal(GatewayHost.AgentAId, outcome.Structured.Str("agent"));
     }
 
-    private static async Task<string> StartFetchTwiceAndEndAsync(GatewayHost host, ModelContextProtocol.Client.McpClient agent)
+    /// <summary>The demo flow: a paid start, two fetches by sign-in-with-x, an end; returns the session id.</summary>
+    internal static async Task<string> StartFetchTwiceAndEndAsync(GatewayHost host, ModelContextProtocol.Client.McpClient agent)
     {
         var started = (await agent.StartAsync(host.Url(Weather))).Ok();
         var sessionId = started.Structured.Str("session_id");

@@ -49,8 +49,11 @@ public sealed class GatewayHost : IAsyncDisposable
     /// <summary>A GET on this host (health endpoints, demo routes).</summary>
     public Task<HttpResponseMessage> GetAsync(string pathAndQuery) => _http.GetAsync(new Uri(pathAndQuery, UriKind.Relative));
 
-    /// <summary>Starts a host; retries with other ports if one was taken in between.</summary>
-    public static async Task<GatewayHost> StartAsync(IReadOnlyDictionary<string, string?>? extra = null, Action<WebApplicationBuilder>? configure = null)
+    /// <summary>
+    /// Starts a host; retries with other ports if one was taken in between. <paramref name="map"/> adds routes to the built host
+    /// before it starts (e.g. a feature mapped by another component).
+    /// </summary>
+    public static async Task<GatewayHost> StartAsync(IReadOnlyDictionary<string, string?>? extra = null, Action<WebApplicationBuilder>? configure = null, Action<WebApplication>? map = null)
     {
         Exception? last = null;
         for (var attempt = 0; attempt < 3; attempt++)
@@ -83,6 +86,7 @@ public sealed class GatewayHost : IAsyncDisposable
                 b.Configuration.AddInMemoryCollection(settings);
                 configure?.Invoke(b);
             });
+            map?.Invoke(app);
             try
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
