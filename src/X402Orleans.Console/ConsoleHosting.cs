@@ -224,10 +224,9 @@ internal static class ConsoleEndpoints
             await grains.GetGrain<Abstractions.IOperatorControlGrain>(0).SetAgentSuspended(op, id, action == "suspend");
             return ConsoleHosting.BasePath + "/agents";
         }));
-        console.MapPost("/sessions/{id:guid}/end", (HttpContext context, FleetView fleet, Guid id, IGrainFactory grains) => ActAsync(context, async op =>
+        console.MapPost("/sessions/{id:guid}/end", (HttpContext context, Guid id, IGrainFactory grains) => ActAsync(context, async op =>
         {
             _ = await grains.GetGrain<Abstractions.ISessionOperatorGrain>(id).EndByOperator(op) ?? throw new KeyNotFoundException(id.ToString());
-            await fleet.RecordAsync(op, "end-session", id.ToString());
             return ConsoleHosting.BasePath + "/sessions/" + id.ToString();
         }));
         console.MapPost("/signout", (Func<HttpContext, Task<IResult>>)(context => ActAsync(context, async _ =>

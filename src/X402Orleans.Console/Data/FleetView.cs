@@ -54,7 +54,26 @@ public sealed partial class FleetView(IGrainFactory grains, IOptions<X402Options
         var recent = buckets.Where(b => b.Start >= CallLatency.BucketStart(now) - RateWindow && b.Start < CallLatency.BucketStart(now)).ToList();
         var callsPerSecond = recent.Sum(b => b.Calls) / RateWindow.TotalSeconds;
         var payments = (await wallet)?.Assets.Select(a => new AssetSpendRow(a.Asset, a.Symbol, a.Network, a.Decimals, a.WalletCommittedAtomic, a.WalletDailyLimitAtomic)).ToList();
-        return new OverviewData(await silos, await sessions, callsPerSecond, Median(recent.Select(b => b.LatencyCounts)), [.. buckets.OrderBy(b => b.Start).Select(b => new SeriesPoint(b.Start, b.Calls, b.Errors, Median([b.LatencyCounts])))], payments, await controls, now);
+        return new OverviewData(await silos, await sessions, callsPerSecond, Median(recent.Select(b => b.LatencyCounts)), Series(buckets, now), payments, await controls, now);
+    }
+
+    /// <summary>
+    /// One point per finished 10-second bucket of the chart's window, oldest first; a bucket no gateway reported (no calls) is a
+    /// zero, so the chart is a continuous line from the window's start to now rather than isolated points.
+    /// </summary>
+    public static IReadOnlyList<SeriesPoint> Series(IReadOnlyList<CallStatsBucket> buckets, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(buckets);
+        var reported = buckets.GroupBy(b => b.Start).ToDictionary(g => g.Key, g => g.ToList());
+        var points = new List<SeriesPoint>();
+        for (var start = CallLatency.BucketStart(now - Window) + CallLatency.BucketWidth; start < CallLatency.BucketStart(now); start += CallLatency.BucketWidth)
+        {
+            points.Add(reported.TryGetValue(start, out var at)
+                ? new SeriesPoint(start, at.Sum(b => b.Calls), at.Sum(b => b.Errors), Median(at.Select(b => b.LatencyCounts)))
+                : new SeriesPoint(start, 0, 0, null));
+        }
+
+        return points;
     }
 
     /// <summary>The controls in force, or null when the cluster does not answer.</summary>
