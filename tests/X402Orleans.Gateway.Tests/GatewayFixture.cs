@@ -2,8 +2,11 @@ using ModelContextProtocol.Client;
 
 namespace X402Orleans.Gateway.Tests;
 
-/// <summary>One running host for the gateway test classes, with an MCP client per configured agent.</summary>
-public sealed class GatewayFixture : IAsyncLifetime
+/// <summary>
+/// One running host for the gateway test classes, with an MCP client per configured agent. Fixtures that need other settings
+/// derive and override <see cref="Settings"/>.
+/// </summary>
+public class GatewayFixture : IAsyncLifetime
 {
     private GatewayHost? _host;
     private McpClient? _agentA;
@@ -17,23 +20,24 @@ public sealed class GatewayFixture : IAsyncLifetime
     /// <summary>Client authenticated as agent B.</summary>
     public McpClient AgentB => _agentB ?? throw new InvalidOperationException("The host is not started.");
 
+    /// <summary>Settings on top of <see cref="GatewayHost"/>'s defaults (none).</summary>
+    protected virtual IReadOnlyDictionary<string, string?>? Settings => null;
+
     public async Task InitializeAsync()
     {
-        _host = await GatewayHost.StartAsync();
+        _host = await GatewayHost.StartAsync(Settings);
         _agentA = await _host.ConnectAsync(GatewayHost.AgentAKey);
         _agentB = await _host.ConnectAsync(GatewayHost.AgentBKey);
     }
 
     public async Task DisposeAsync()
     {
-        if (_agentA is not null)
+        foreach (var client in new[] { _agentA, _agentB })
         {
-            await _agentA.DisposeAsync();
-        }
-
-        if (_agentB is not null)
-        {
-            await _agentB.DisposeAsync();
+            if (client is not null)
+            {
+                await client.DisposeAsync();
+            }
         }
 
         if (_host is not null)

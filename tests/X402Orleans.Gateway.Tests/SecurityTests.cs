@@ -166,41 +166,20 @@ public sealed class HostileServerTests : IAsyncLifetime
     }
 }
 
-/// <summary>Budgets hold under concurrency; idempotency keys pay once.</summary>
-public sealed class BudgetTests : IAsyncLifetime
+/// <summary>A host with agent caps of 0.05 and a wallet cap of 0.08 a day, for <see cref="BudgetTests"/>.</summary>
+public sealed class BudgetFixture : GatewayFixture
 {
-    private GatewayHost? _host;
-    private McpClient? _agentA;
-    private McpClient? _agentB;
-
-    public async Task InitializeAsync()
+    protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
     {
-        _host = await GatewayHost.StartAsync(new Dictionary<string, string?>
-        {
-            ["X402:Agents:0:DailyLimit"] = "0.05",
-            ["X402:Agents:1:DailyLimit"] = "0.05",
-            ["X402:Payments:WalletDailyLimit"] = "0.08",
-        });
-        _agentA = await _host.ConnectAsync(GatewayHost.AgentAKey);
-        _agentB = await _host.ConnectAsync(GatewayHost.AgentBKey);
-    }
+        ["X402:Agents:0:DailyLimit"] = "0.05",
+        ["X402:Agents:1:DailyLimit"] = "0.05",
+        ["X402:Payments:WalletDailyLimit"] = "0.08",
+    };
+}
 
-    public async Task DisposeAsync()
-    {
-        foreach (var client in new[] { _agentA, _agentB })
-        {
-            if (client is not null)
-            {
-                await client.DisposeAsync();
-            }
-        }
-
-        if (_host is not null)
-        {
-            await _host.DisposeAsync();
-        }
-    }
-
+/// <summary>Budgets hold under concurrency; idempotency keys pay once.</summary>
+public sealed class BudgetTests(BudgetFixture fixture) : IClassFixture<BudgetFixture>
+{
     [Fact]
     public async Task ConcurrentStarts_NeverCommitMoreThanAgentOrWalletCaps_Over1000Starts()
     {
@@ -210,14 +189,14 @@ public sealed class BudgetTests : IAsyncLifetime
         using var inFlight = new SemaphoreSlim(250);
         var calls = Enumerable.Range(0, 1000).Select(async i =>
         {
-            var (agent, client) = i % 2 == 0 ? ("a", _agentA!) : ("b", _agentB!);
+            var (agent, client) = i % 2 == 0 ? ("a", fixture.AgentA) : ("b", fixture.AgentB);
             await inFlight.WaitAsync();
             try
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
                 var result = await client.CallToolAsync(McpCalls.Start, new Dictionary<string, object?>
                 {
-                    ["endpoint"] = _host!.Url($"/demo/items/{i}"),
+                    ["endpoint"] = fixture.Host.Url($"/demo/items/{i}"),
                     ["timeout_ms"] = 60000,
                 }, cancellationToken: timeout.Token);
                 var text = string.Join("\n", result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(t => t.Text));
@@ -230,7 +209,7 @@ public sealed class BudgetTests : IAsyncLifetime
         });
         await Task.WhenAll(calls);
 
-        var stats = await _host!.GetStatsAsync();
+        var stats = await fixture.Host.GetStatsAsync();
         var succeeded = outcomes.Count(o => o.Ok);
         Assert.True(stats.Payments <= 80, $"the paywall was paid {stats.Payments} times; the wallet cap allows 80");
         Assert.True(outcomes.Count(o => o.Ok && o.Agent == "a") <= 50);
@@ -239,7 +218,7 @@ public sealed class BudgetTests : IAsyncLifetime
         var otherFailures = outcomes.Where(o => !o.Ok && !o.Text.Contains("daily limit", StringComparison.Ordinal)).Select(o => o.Text).Distinct().ToList();
         Assert.True(otherFailures.Count == 0, "refused for another reason than a daily limit:\n" + string.Join("\n", otherFailures));
 
-        var walletA = (await _agentA!.CallAsync("x402_wallet_status", [])).Ok();
+        var walletA = (await fixture.AgentA.CallAsync("x402_wallet_status", [])).Ok();
         var sepolia = walletA["assets"].EnumerateArray().Single(a => a.GetProperty("network").GetString() == "eip155:84532");
         var walletSpent = decimal.Parse(sepolia.GetProperty("wallet_spent_today").GetString()!, CultureInfo.InvariantCulture);
         Assert.True(walletSpent <= 0.08m);

@@ -363,7 +363,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture) : IClassFixture<
 /// One host with the console enabled (operator "admin") for <see cref="ConsoleBrowserTests"/>, with an MCP client per agent, and
 /// the reset of the fleet controls each test starts from.
 /// </summary>
-public sealed class ConsoleFixture : IAsyncLifetime
+public sealed class ConsoleFixture : GatewayFixture
 {
     /// <summary>The "admin" operator's key (40 characters, distinct from the agents' keys).</summary>
     public const string AdminKey = "console-test-admin-key-0123456789abcdefg";
@@ -372,30 +372,16 @@ public sealed class ConsoleFixture : IAsyncLifetime
     public const string CookieName = "x402_console";
 
     private const string ResetOperator = "test-reset";
-    private GatewayHost? _host;
-    private McpClient? _agentA;
-    private McpClient? _agentB;
 
-    public GatewayHost Host => _host ?? throw new InvalidOperationException("The host is not started.");
+    protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
+    {
+        ["X402:Admin:ApiKey"] = AdminKey,
 
-    public McpClient AgentA => _agentA ?? throw new InvalidOperationException("The host is not started.");
-
-    public McpClient AgentB => _agentB ?? throw new InvalidOperationException("The host is not started.");
+        // Every test signs in from 127.0.0.1; the per-IP limit (default 5 a minute) is for attackers, not this suite.
+        ["X402:Console:SignInAttemptsPerMinute"] = "1000",
+    };
 
     private IOperatorControlGrain ControlGrain => Host.Services.GetRequiredService<IGrainFactory>().GetGrain<IOperatorControlGrain>(0);
-
-    public async Task InitializeAsync()
-    {
-        _host = await GatewayHost.StartAsync(new Dictionary<string, string?>
-        {
-            ["X402:Admin:ApiKey"] = AdminKey,
-
-            // Every test signs in from 127.0.0.1; the per-IP limit (default 5 a minute) is for attackers, not this suite.
-            ["X402:Console:SignInAttemptsPerMinute"] = "1000",
-        });
-        _agentA = await _host.ConnectAsync(GatewayHost.AgentAKey);
-        _agentB = await _host.ConnectAsync(GatewayHost.AgentBKey);
-    }
 
     /// <summary>The fleet controls in force, read from the cluster (not through the console).</summary>
     public Task<FleetControls> ControlsAsync() => ControlGrain.GetControls();
@@ -418,22 +404,6 @@ public sealed class ConsoleFixture : IAsyncLifetime
         foreach (var agent in controls.SuspendedAgents)
         {
             await grain.SetAgentSuspended(ResetOperator, agent, suspended: false);
-        }
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var client in new[] { _agentA, _agentB })
-        {
-            if (client is not null)
-            {
-                await client.DisposeAsync();
-            }
-        }
-
-        if (_host is not null)
-        {
-            await _host.DisposeAsync();
         }
     }
 }
