@@ -19,7 +19,7 @@ public static class GatewayProcess
     /// <summary>Creates the host; <paramref name="configure"/> lets tests add configuration.</summary>
     public static WebApplication CreateWebApp(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory }); // appsettings.json beside the program, wherever it is started
         if (string.IsNullOrEmpty(builder.Configuration["urls"]))
         {
             builder.WebHost.UseUrls(DefaultUrl);

@@ -24,10 +24,14 @@ public static class X402Host
     /// <summary>The default listening URL.</summary>
     public const string DefaultUrl = "http://127.0.0.1:5080";
 
-    /// <summary>Streamable HTTP host (the default). <paramref name="configure"/> lets tests add configuration or services.</summary>
+    /// <summary>
+    /// Streamable HTTP host (the default). <paramref name="configure"/> lets tests add configuration or services. Every host's
+    /// content root is the program's folder, so its appsettings.json (log levels) is read however it is started — from another
+    /// folder, by an MCP client, by dnx — not only by <c>dotnet run</c> in the project folder.
+    /// </summary>
     public static WebApplication CreateWebApp(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(Strip(args));
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = Strip(args), ContentRootPath = AppContext.BaseDirectory });
         if (string.IsNullOrEmpty(builder.Configuration["urls"]))
         {
             builder.WebHost.UseUrls(DefaultUrl);
@@ -73,7 +77,7 @@ public static class X402Host
     /// <summary>stdio host for desktop MCP clients: logs go to stderr, stdout carries only the protocol.</summary>
     public static IHost CreateStdioHost(string[] args, Action<HostApplicationBuilder>? configure = null)
     {
-        var builder = Host.CreateApplicationBuilder(Strip(args));
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = Strip(args), ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         configure?.Invoke(builder);
@@ -109,7 +113,7 @@ public static class X402Host
     /// </summary>
     public static IHost CreateStdioClientHost(string[] args, Action<HostApplicationBuilder>? configure = null)
     {
-        var builder = Host.CreateApplicationBuilder(Strip(args));
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = Strip(args), ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         configure?.Invoke(builder);

@@ -118,6 +118,40 @@ public sealed partial class StartupTests
         }
     }
 
+    /// <summary>
+    /// An MCP client (or dnx) starts the server from its own folder: the program's appsettings.json (Orleans at Warning) must be
+    /// read anyway. Before, the content root was the caller's folder, so the file was missed and Orleans' start-up chatter
+    /// (dozens of info lines) went to the client's log.
+    /// </summary>
+    [Fact]
+    public async Task Start_ReadsTheProgramsAppSettings_WhenStartedFromAnotherFolder()
+    {
+        var folder = TestEnvironment.TempFolder("x402-startup");
+        try
+        {
+            var ports = TestEnvironment.FreePorts(3);
+            var start = NodeProcess.HostStartInfo(TestEnvironment.SiloDll, ports[0], BaseSettings(ports));
+            start.WorkingDirectory = folder;
+            foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("Logging__LogLevel__", StringComparison.Ordinal)).ToList())
+            {
+                start.Environment.Remove(key); // the levels under test are the program's own
+            }
+
+            start.ArgumentList.Add(X402Orleans.Silo.X402Host.StdioFlag);
+
+            // stdin closed at once: the stdio server starts its silo, sees the end of input and stops (exit 0).
+            var output = await ChildProcess.RunAsync(start, ExitLimit, stdin: string.Empty);
+
+            Assert.True(output.ExitCode == 0, output.Describe());
+            Assert.Contains("Application started", output.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("info: Orleans.", output.Stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     private static Dictionary<string, string> BaseSettings(int[] ports) => new()
     {
         ["X402__Storage__Path"] = ":memory:",
