@@ -26,8 +26,11 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         await using var db = await PostgresDatabase.CreateAsync(applySchema: true);
         var folder = TestEnvironment.TempFolder("x402-cluster");
         var logs = Path.Combine(folder, "logs");
-        var ports = TestEnvironment.FreePorts(7);
-        var cluster = new ClusterNodes(db.ConnectionString, ports, logs, $"t{Guid.NewGuid():N}"[..12]);
+        var cluster = new ClusterNodes(db.ConnectionString, logs, gatewayExtra: new Dictionary<string, string>
+        {
+            ["X402__Cluster__ResponseTimeoutSeconds"] = GatewayResponseTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
+            ["Logging__LogLevel__X402Orleans.Gateway.Sessions.ClusterChangeSignal"] = "Information",
+        });
         var failed = false;
         try
         {
@@ -191,10 +194,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         }
         catch
         {
-            foreach (var node in cluster.All)
-            {
-                output.WriteLine($"--- {node.Name} ({node.LogPath})\n{node.Tail(40)}");
-            }
+            output.WriteLine(cluster.LogTails());
 
             failed = true;
             throw;
@@ -249,79 +249,5 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
 
         Assert.True(seen.Count == sessions.Count, $"only {seen.Count} of {sessions.Count} short sessions expired within 30 s of their expiry");
         return [.. seen.Values];
-    }
-
-    /// <summary>Two silos (HostMcp off) and one gateway on fixed loopback ports, restartable.</summary>
-    private sealed class ClusterNodes(string connectionString, int[] ports, string logs, string clusterId) : IAsyncDisposable
-    {
-        public NodeProcess?[] Silos { get; } = new NodeProcess?[2];
-
-        public NodeProcess? Gateway { get; private set; }
-
-        public IEnumerable<NodeProcess> All => Silos.Append(Gateway).OfType<NodeProcess>();
-
-        private Dictionary<string, string> Common() => new()
-        {
-            ["X402__Cluster__Mode"] = "AdoNet",
-            ["ConnectionStrings__X402"] = new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 10 }.ConnectionString,
-            ["X402__Cluster__ClusterId"] = clusterId,
-        };
-
-        public async Task StartAllAsync()
-        {
-            for (var i = 0; i < 2; i++)
-            {
-                var env = Common();
-                env["X402__Cluster__SiloPort"] = ports[1 + (i * 3)].ToString(CultureInfo.InvariantCulture);
-                env["X402__Cluster__GatewayPort"] = ports[2 + (i * 3)].ToString(CultureInfo.InvariantCulture);
-                env["X402__Cluster__HostMcp"] = "false";
-                env["X402__Wallet__PrivateKey"] = TestEnvironment.WalletKey;
-                env["X402__Sessions__ReminderPeriodSeconds"] = "5";
-                if (Silos[i] is { } old)
-                {
-                    await old.DisposeAsync();
-                }
-
-                Silos[i] = NodeProcess.Start($"silo-{i + 1}", TestEnvironment.SiloDll, ports[i * 3], env, logs);
-            }
-
-            var gateway = Common();
-            // Keyless: the gateway process holds no wallet key; the silos sign.
-            gateway["X402__Agents__0__Id"] = TestEnvironment.AgentId;
-            gateway["X402__Agents__0__ApiKey"] = TestEnvironment.AgentKey;
-            gateway["X402__Payments__MaxPayment"] = "0.10";
-            gateway["X402__Sessions__MinTtlSeconds"] = "5";
-            gateway["X402__Cluster__ResponseTimeoutSeconds"] = GatewayResponseTimeoutSeconds.ToString(CultureInfo.InvariantCulture);
-            gateway["Logging__LogLevel__X402Orleans.Gateway.Sessions.ClusterChangeSignal"] = "Information";
-            if (Gateway is { } oldGateway)
-            {
-                await oldGateway.DisposeAsync();
-            }
-
-            Gateway = NodeProcess.Start("gateway", TestEnvironment.GatewayDll, ports[6], gateway, logs);
-            await Task.WhenAll(All.Select(n => n.WaitHealthyAsync(TimeSpan.FromSeconds(120))));
-        }
-
-        public async Task StopAllAsync()
-        {
-            await Gateway!.StopAsync(TimeSpan.FromSeconds(30));
-            await Task.WhenAll(Silos.OfType<NodeProcess>().Select(s => s.StopAsync(TimeSpan.FromSeconds(30))));
-        }
-
-        public async Task<(Dictionary<string, long> Served, long Payments)> PaywallStatsAsync()
-        {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            using var json = JsonDocument.Parse(await http.GetStringAsync(new Uri(Gateway!.BaseUri, "/demo/_stats")));
-            var served = json.RootElement.GetProperty("served").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64(), StringComparer.Ordinal);
-            return (served, json.RootElement.GetProperty("payments").GetInt64());
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            foreach (var node in All.ToList())
-            {
-                await node.DisposeAsync();
-            }
-        }
     }
 }

@@ -1,9 +1,12 @@
 using System.Net;
 using System.Text.RegularExpressions;
 
-namespace X402Orleans.Console.Tests;
+namespace X402Orleans.Testing;
 
-/// <summary>A browser-like HTTP client of the console: keeps cookies, does not follow redirects, posts forms with their antiforgery token.</summary>
+/// <summary>
+/// A browser-like HTTP client of the operator console: keeps cookies, does not follow redirects, posts forms with their
+/// antiforgery token. Clients given the same <see cref="CookieContainer"/> share a sign-in (e.g. across a cluster's processes).
+/// </summary>
 public sealed partial class ConsoleClient : IDisposable
 {
     /// <summary>The operator key the signed-in tests configure (at least 32 characters).</summary>
@@ -11,15 +14,21 @@ public sealed partial class ConsoleClient : IDisposable
 
     private readonly HttpClient _http;
 
-    public ConsoleClient(GatewayHost host)
+    /// <summary>A client of the console at <paramref name="baseUri"/>, with its own cookies or <paramref name="cookies"/>.</summary>
+    public ConsoleClient(Uri baseUri, CookieContainer? cookies = null)
     {
-        ArgumentNullException.ThrowIfNull(host);
-        Cookies = new CookieContainer();
+        Cookies = cookies ?? new CookieContainer();
         _http = new HttpClient(new HttpClientHandler { CookieContainer = Cookies, AllowAutoRedirect = false, UseCookies = true })
         {
-            BaseAddress = host.BaseUri,
+            BaseAddress = baseUri,
             Timeout = TimeSpan.FromSeconds(60),
         };
+    }
+
+    /// <summary>A client of <paramref name="host"/>'s console with its own cookies.</summary>
+    public ConsoleClient(GatewayHost host)
+        : this((host ?? throw new ArgumentNullException(nameof(host))).BaseUri)
+    {
     }
 
     /// <summary>The client's cookies.</summary>
@@ -44,13 +53,14 @@ public sealed partial class ConsoleClient : IDisposable
         return await _http.SendAsync(request);
     }
 
-    /// <summary>A GET's body (asserting success).</summary>
+    /// <summary>A GET's body; throws unless the answer is 200.</summary>
     public async Task<string> GetPageAsync(string path)
     {
         using var response = await GetAsync(path, "text/html");
         var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {path}: {(int)response.StatusCode}\n{body}");
-        return body;
+        return response.StatusCode == HttpStatusCode.OK
+            ? body
+            : throw new InvalidOperationException($"GET {path}: {(int)response.StatusCode}\n{body}");
     }
 
     /// <summary>POSTs a form; the antiforgery token is taken from <paramref name="tokenSource"/>'s HTML when given (none otherwise).</summary>
@@ -73,20 +83,23 @@ public sealed partial class ConsoleClient : IDisposable
         return await PostFormAsync("/console/signin", new Dictionary<string, string> { ["key"] = key }, page);
     }
 
-    /// <summary>Signs in with the operator key, asserting the redirect to /console.</summary>
+    /// <summary>Signs in with the operator key; throws unless the answer is the redirect to /console.</summary>
     public async Task SignInAsOperatorAsync()
     {
         using var response = await SignInAsync(AdminKey);
-        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
-        Assert.Equal("/console", response.Headers.Location?.OriginalString);
+        if (response.StatusCode != HttpStatusCode.Redirect || response.Headers.Location?.OriginalString != "/console")
+        {
+            throw new InvalidOperationException($"sign-in answered {(int)response.StatusCode} (Location '{response.Headers.Location}'), not 302 to /console");
+        }
     }
 
-    /// <summary>The antiforgery token in a page's HTML.</summary>
+    /// <summary>The antiforgery token in a page's HTML; throws when there is none.</summary>
     public static string Token(string html)
     {
         var match = TokenPattern().Match(html);
-        Assert.True(match.Success, "no antiforgery token in the page");
-        return WebUtility.HtmlDecode(match.Groups[1].Value);
+        return match.Success
+            ? WebUtility.HtmlDecode(match.Groups[1].Value)
+            : throw new InvalidOperationException("no antiforgery token in the page");
     }
 
     /// <inheritdoc />
