@@ -278,4 +278,73 @@ public class RequirementSelectorTests
     {
         Assert.Equal("0.05 USDC", AssetInfo.UsdcBase.Describe(50000));
     }
+
+    private const string UptoExtra = "{\"name\":\"USDC\",\"version\":\"2\",\"facilitatorAddress\":\"0xfAC1FAC1faC1fac1FAc1FAC1FAC1faC1faC1fac1\"}";
+
+    [Fact]
+    public void Select_IgnoresUpto_WhenPolicyAllowsOnlyExact()
+    {
+        var challenge = TestData.Challenge(
+            TestData.Requirement(amount: "\"1000\"", scheme: "upto", extra: UptoExtra),
+            TestData.Requirement(amount: "\"5000\""));
+
+        var selection = RequirementSelector.Select(challenge, PaymentPolicy.Default);
+
+        Assert.Equal("exact", selection.Requirement!.Scheme);
+        Assert.Equal(new BigInteger(5000), selection.Requirement.Amount);
+    }
+
+    [Fact]
+    public void Select_PicksUpto_WhenAllowedAndItsMaximumIsCheapest()
+    {
+        var challenge = TestData.Challenge(
+            TestData.Requirement(amount: "\"5000\""),
+            TestData.Requirement(amount: "\"1000\"", scheme: "upto", extra: UptoExtra));
+
+        var selection = RequirementSelector.Select(challenge, PaymentPolicy.Default.WithUpto());
+
+        Assert.Equal("upto", selection.Requirement!.Scheme);
+        Assert.Equal(AssetInfo.UsdcBaseSepolia, selection.Asset);
+    }
+
+    [Fact]
+    public void Select_KeepsExact_WhenUptoMaximumIsHigher()
+    {
+        var challenge = TestData.Challenge(
+            TestData.Requirement(amount: "\"50000\"", scheme: "upto", extra: UptoExtra),
+            TestData.Requirement(amount: "\"5000\""));
+
+        var selection = RequirementSelector.Select(challenge, PaymentPolicy.Default.WithUpto());
+
+        Assert.Equal("exact", selection.Requirement!.Scheme);
+    }
+
+    [Fact]
+    public void Select_RefusesUpto_WhenMaximumExceedsMaxPayment()
+    {
+        var challenge = TestData.Challenge(TestData.Requirement(amount: "\"50000\"", scheme: "upto", extra: UptoExtra));
+
+        var selection = RequirementSelector.Select(challenge, SepoliaOnly.WithUpto());
+
+        Assert.False(selection.Succeeded);
+        Assert.Equal("price 0.05 USDC exceeds max_payment 0.01 USDC", selection.Reason);
+    }
+
+    [Fact]
+    public void Select_ExplainsMissingFacilitator_WhenUptoAllowed()
+    {
+        var challenge = TestData.Challenge(TestData.Requirement(amount: "\"1000\"", scheme: "upto"));
+
+        var selection = RequirementSelector.Select(challenge, PaymentPolicy.Default.WithUpto());
+
+        Assert.False(selection.Succeeded);
+        Assert.Contains("lacks facilitatorAddress", selection.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WithUpto_AddsUptoOnce_AndKeepsExact()
+    {
+        Assert.Equal(["exact", "upto"], PaymentPolicy.Default.WithUpto().WithUpto().Schemes);
+        Assert.Equal(["exact"], PaymentPolicy.Default.Schemes);
+    }
 }

@@ -74,4 +74,57 @@ public class SettlementResponseTests
         Assert.Null(decoded);
         Assert.Equal("receipt header is not base64", error);
     }
+
+    [Fact]
+    public void TryDecodeHeader_ReadsChargedAmount_ForUptoReceipt()
+    {
+        var header = TestData.Base64($"{{\"success\":true,\"transaction\":\"{Tx}\",\"network\":\"eip155:84532\",\"payer\":\"{TestData.Address}\",\"amount\":\"1234\"}}");
+
+        Assert.True(SettlementResponse.TryDecodeHeader(header, out var decoded, out var error), error);
+        Assert.Equal(new System.Numerics.BigInteger(1234), decoded!.Amount);
+        Assert.Equal(new System.Numerics.BigInteger(1234), decoded.ChargedAmount(50000));
+    }
+
+    [Fact]
+    public void TryDecodeHeader_ReadsZeroCharge_WithEmptyTransaction()
+    {
+        var header = TestData.Base64($"{{\"success\":true,\"transaction\":\"\",\"network\":\"eip155:84532\",\"payer\":\"{TestData.Address}\",\"amount\":\"0\"}}");
+
+        Assert.True(SettlementResponse.TryDecodeHeader(header, out var decoded, out var error), error);
+        Assert.True(decoded!.Success);
+        Assert.Equal(string.Empty, decoded.Transaction);
+        Assert.Equal(System.Numerics.BigInteger.Zero, decoded.ChargedAmount(50000));
+    }
+
+    [Fact]
+    public void ChargedAmount_IsAuthorizedAmount_WhenReceiptHasNoAmount()
+    {
+        var receipt = new SettlementResponse(true, Tx, "eip155:84532", TestData.Address, null);
+
+        Assert.Null(receipt.Amount);
+        Assert.Equal(new System.Numerics.BigInteger(10000), receipt.ChargedAmount(10000));
+    }
+
+    [Theory]
+    [InlineData("\"-1\"")]
+    [InlineData("\"1.5\"")]
+    [InlineData("\"$0.05\"")]
+    [InlineData("12")]
+    public void TryDecodeHeader_Fails_WhenAmountIsNotAtomicString(string amount)
+    {
+        var header = TestData.Base64($"{{\"success\":true,\"transaction\":\"\",\"network\":\"eip155:84532\",\"amount\":{amount}}}");
+
+        Assert.False(SettlementResponse.TryDecodeHeader(header, out _, out var error));
+        Assert.Contains("amount", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EncodeHeader_WritesAmountLast_AndRoundTrips()
+    {
+        var receipt = new SettlementResponse(true, string.Empty, "eip155:84532", TestData.Address, null) { Amount = 0 };
+
+        Assert.Equal($"{{\"success\":true,\"transaction\":\"\",\"network\":\"eip155:84532\",\"payer\":\"{TestData.Address}\",\"amount\":\"0\"}}", TestData.DecodeBase64(receipt.EncodeHeader()));
+        Assert.True(SettlementResponse.TryDecodeHeader(receipt.EncodeHeader(), out var decoded, out _));
+        Assert.Equal(receipt, decoded);
+    }
 }

@@ -53,17 +53,25 @@ export function errorMessage(error) {
  *  - readContract("transferWithAuthorization") — the facilitator's eth_call SIMULATION of the
  *    transfer — always succeeds. So balance, nonce-already-used, token name/version on chain and
  *    the token's own ecrecover (USDC accepts v = 27/28 only) are NOT checked here.
+ *    `simulations` names the functions whose simulation succeeds (the upto facilitator simulates
+ *    the proxy's "settle" / "settleWithPermit": then Permit2 allowance, balance, Permit2 nonce and
+ *    the EIP-2612 permit are not checked either).
+ *  - getAddresses: the facilitator's own addresses (`addresses`; upto checks the witness against them).
  *  - every other read, and anything that writes (settle), throws.
  */
-export function createOfflineChainView({ contracts = [] } = {}) {
+export function createOfflineChainView({
+  contracts = [],
+  addresses = ["0x000000000000000000000000000000000000fAC1"],
+  simulations = ["transferWithAuthorization"],
+} = {}) {
   const isContract = (address) => contracts.some((c) => isAddressEqual(c, address));
   return {
-    getAddresses: () => ["0x000000000000000000000000000000000000fAC1"],
+    getAddresses: () => addresses,
     async getCode({ address }) {
       return isContract(address) ? "0x6080604052" : "0x";
     },
     async readContract({ functionName }) {
-      if (functionName === "transferWithAuthorization") return undefined; // simulation "succeeds"
+      if (simulations.includes(functionName)) return undefined; // simulation "succeeds"
       throw new Error(`offline chain view: readContract(${functionName}) is not available`);
     },
     verifyTypedData: (args) => verifyTypedData(args), // pure ECDSA (EOA) check, no RPC

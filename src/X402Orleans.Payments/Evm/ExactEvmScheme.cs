@@ -86,32 +86,12 @@ public static class ExactEvmScheme
     }
 
     /// <summary>The <c>eth_signTypedData_v4</c> JSON for an authorization under a requirement's domain.</summary>
-    public static string BuildTypedData(PaymentRequirements requirements, TransferAuthorization authorization)
-    {
-        if (!NetworkNames.TryGetEvmChainId(requirements.Network, out var chainId))
-        {
-            throw new InvalidOperationException($"network '{requirements.Network}' is not an eip155 network");
-        }
-
-        var typedData = new JsonObject
-        {
-            ["types"] = new JsonObject
-            {
-                ["EIP712Domain"] = Fields(("name", "string"), ("version", "string"), ("chainId", "uint256"), ("verifyingContract", "address")),
-                ["TransferWithAuthorization"] = Fields(("from", "address"), ("to", "address"), ("value", "uint256"), ("validAfter", "uint256"), ("validBefore", "uint256"), ("nonce", "bytes32")),
-            },
-            ["primaryType"] = "TransferWithAuthorization",
-            ["domain"] = new JsonObject
-            {
-                ["name"] = X402Json.GetString(requirements.Extra!, "name"),
-                ["version"] = X402Json.GetString(requirements.Extra!, "version"),
-                ["chainId"] = chainId.ToString(CultureInfo.InvariantCulture),
-                ["verifyingContract"] = EvmAddress.ToChecksum(requirements.Asset),
-            },
-            ["message"] = authorization.ToJson(),
-        };
-        return X402Json.Serialize(typedData);
-    }
+    public static string BuildTypedData(PaymentRequirements requirements, TransferAuthorization authorization) =>
+        Eip712TypedData.Serialize(
+            "TransferWithAuthorization",
+            Eip712TypedData.Domain(X402Json.GetString(requirements.Extra!, "name")!, X402Json.GetString(requirements.Extra!, "version"), Eip712TypedData.ChainId(requirements), requirements.Asset),
+            authorization.ToJson(),
+            ("TransferWithAuthorization", Eip712TypedData.Fields(("from", "address"), ("to", "address"), ("value", "uint256"), ("validAfter", "uint256"), ("validBefore", "uint256"), ("nonce", "bytes32"))));
 
     /// <summary>
     /// Server-side check of an <c>exact</c> EVM payload against the requirement it claims to accept: recipient, value, validity
@@ -159,18 +139,6 @@ public static class ExactEvmScheme
     }
 
     /// <summary>Recovers the signer of typed data from a 65-byte signature whose v is 27 or 28.</summary>
-    public static bool TryRecover(string typedDataJson, string? signature, out string? address)
-    {
-        address = null;
-        if (!SignatureBytes.IsRecoverable65(signature))
-        {
-            return false;
-        }
-
-        address = SignatureBytes.Recover(SignatureBytes.TypedDataDigest(typedDataJson), signature!);
-        return address is not null;
-    }
-
-    private static JsonArray Fields(params (string Name, string Type)[] fields) =>
-        new(fields.Select(f => (JsonNode)new JsonObject { ["name"] = f.Name, ["type"] = f.Type }).ToArray());
+    public static bool TryRecover(string typedDataJson, string? signature, out string? address) =>
+        Eip712TypedData.TryRecover(typedDataJson, signature, out address);
 }

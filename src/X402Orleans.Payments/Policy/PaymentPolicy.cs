@@ -1,5 +1,6 @@
 using System.Numerics;
 using X402Orleans.Payments.Evm;
+using X402Orleans.Payments.Evm.Upto;
 
 namespace X402Orleans.Payments.Policy;
 
@@ -37,12 +38,21 @@ public sealed record PaymentPolicy
     /// <summary>Allowed assets.</summary>
     public required IReadOnlyList<AssetInfo> Assets { get; init; }
 
-    /// <summary>Largest single payment, as a decimal string in the asset's units.</summary>
+    /// <summary>Largest single payment, as a decimal string in the asset's units (for <c>upto</c>: the maximum it authorises).</summary>
     public required string MaxPayment { get; init; }
+
+    /// <summary>
+    /// Schemes the caller can pay with: <c>exact</c> by default; add <c>upto</c> (<see cref="UptoEvmScheme"/>) only where the
+    /// caller signs upto payments and commits the amount the server reports.
+    /// </summary>
+    public IReadOnlyList<string> Schemes { get; init; } = [ExactEvmScheme.Name];
 
     /// <summary>Finds the allowed asset a requirement asks for.</summary>
     public AssetInfo? FindAsset(string network, string address) =>
         Assets.FirstOrDefault(a => a.Network == network && EvmAddress.AreEqual(a.Address, address));
+
+    /// <summary>Returns a copy that also pays <c>upto</c> requirements (their maximum within <see cref="MaxPayment"/>).</summary>
+    public PaymentPolicy WithUpto() => Schemes.Contains(UptoEvmScheme.Name, StringComparer.Ordinal) ? this : this with { Schemes = [.. Schemes, UptoEvmScheme.Name] };
 
     /// <summary>Returns a copy with another per-payment ceiling.</summary>
     public PaymentPolicy WithMaxPayment(string maxPayment) => this with { MaxPayment = maxPayment };

@@ -1,5 +1,6 @@
 using System.Numerics;
 using X402Orleans.Payments.Evm;
+using X402Orleans.Payments.Evm.Upto;
 using X402Orleans.Payments.Wire;
 
 namespace X402Orleans.Payments.Policy;
@@ -14,7 +15,10 @@ public sealed record Selection(PaymentRequirements? Requirement, AssetInfo? Asse
     public bool Succeeded => Requirement is not null;
 }
 
-/// <summary>Picks the cheapest option of a 402 that the policy accepts, or explains exactly why none is acceptable.</summary>
+/// <summary>
+/// Picks the cheapest option of a 402 that the policy accepts (for <c>upto</c>, its maximum counts as its price; ties go to the option
+/// offered first), or explains exactly why none is acceptable.
+/// </summary>
 public static class RequirementSelector
 {
     /// <summary>Selects among <paramref name="challenge"/>'s options.</summary>
@@ -53,7 +57,7 @@ public static class RequirementSelector
     public static bool IsAcceptable(PaymentRequirements option, PaymentPolicy policy, out AssetInfo? asset, out string reason)
     {
         asset = null;
-        if (!ExactEvmScheme.CanPay(option, out reason))
+        if (!CanPay(option, policy.Schemes, out reason))
         {
             return false;
         }
@@ -87,6 +91,27 @@ public static class RequirementSelector
 
         reason = string.Empty;
         return true;
+    }
+
+    // The scheme's own checks, for the schemes the policy allows.
+    private static bool CanPay(PaymentRequirements option, IReadOnlyList<string> schemes, out string reason)
+    {
+        if (!schemes.Contains(option.Scheme, StringComparer.Ordinal))
+        {
+            reason = $"scheme '{option.Scheme}' is not supported (supported: {string.Join(", ", schemes)})";
+            return false;
+        }
+
+        switch (option.Scheme)
+        {
+            case ExactEvmScheme.Name:
+                return ExactEvmScheme.CanPay(option, out reason);
+            case UptoEvmScheme.Name:
+                return UptoEvmScheme.CanPay(option, out reason);
+            default:
+                reason = $"scheme '{option.Scheme}' is not implemented by this library";
+                return false;
+        }
     }
 
     // Compares prices across assets with different decimals by scaling to 36 decimal places.

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Numerics;
 using System.Text.Json.Nodes;
 
 namespace X402Orleans.Payments.Wire;
@@ -10,6 +12,15 @@ namespace X402Orleans.Payments.Wire;
 /// <param name="ErrorReason">Failure reason, when not successful.</param>
 public sealed record SettlementResponse(bool Success, string Transaction, string Network, string? Payer, string? ErrorReason)
 {
+    /// <summary>
+    /// What the server charged, atomic units, when it says (the <c>upto</c> scheme reports it; a 0 charge comes with transaction "");
+    /// null when the receipt has no <c>amount</c> (<c>exact</c>: the price).
+    /// </summary>
+    public BigInteger? Amount { get; init; }
+
+    /// <summary>The amount to commit against a budget: the reported <see cref="Amount"/>, else <paramref name="authorized"/>.</summary>
+    public BigInteger ChargedAmount(BigInteger authorized) => Amount ?? authorized;
+
     /// <summary>JSON in the official key order.</summary>
     public JsonObject ToJson()
     {
@@ -26,13 +37,18 @@ public sealed record SettlementResponse(bool Success, string Transaction, string
             json["payer"] = Payer;
         }
 
+        if (Amount is { } amount)
+        {
+            json["amount"] = amount.ToString(CultureInfo.InvariantCulture);
+        }
+
         return json;
     }
 
     /// <summary>Encodes for the receipt header.</summary>
     public string EncodeHeader() => X402Json.EncodeHeader(ToJson());
 
-    /// <summary>Decodes a receipt header leniently.</summary>
+    /// <summary>Decodes a receipt header leniently; an <c>amount</c> that is present but not an atomic integer is an error.</summary>
     public static bool TryDecodeHeader(string? value, out SettlementResponse? response, out string error)
     {
         response = null;
@@ -42,8 +58,23 @@ public sealed record SettlementResponse(bool Success, string Transaction, string
             return false;
         }
 
-        var success = json!["success"] is JsonValue v && v.TryGetValue<bool>(out var b) && b;
-        response = new SettlementResponse(success, X402Json.GetString(json, "transaction") ?? string.Empty, X402Json.GetString(json, "network") ?? string.Empty, X402Json.GetString(json, "payer"), X402Json.GetString(json, "errorReason"));
+        BigInteger? amount = null;
+        if (json!["amount"] is not null)
+        {
+            if (!AtomicAmount.TryParseAtomic(X402Json.GetString(json, "amount"), out var charged))
+            {
+                error = "receipt amount is not an atomic integer string";
+                return false;
+            }
+
+            amount = charged;
+        }
+
+        var success = json["success"] is JsonValue v && v.TryGetValue<bool>(out var b) && b;
+        response = new SettlementResponse(success, X402Json.GetString(json, "transaction") ?? string.Empty, X402Json.GetString(json, "network") ?? string.Empty, X402Json.GetString(json, "payer"), X402Json.GetString(json, "errorReason"))
+        {
+            Amount = amount,
+        };
         return true;
     }
 }

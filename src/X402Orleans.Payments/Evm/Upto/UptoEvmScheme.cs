@@ -1,0 +1,198 @@
+using System.Numerics;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using X402Orleans.Payments.Signing;
+using X402Orleans.Payments.Wire;
+
+namespace X402Orleans.Payments.Evm.Upto;
+
+/// <summary>
+/// The x402 <c>upto</c> scheme on EVM chains, client side: the payer authorises a maximum (the requirement's <c>amount</c>) as a Permit2
+/// <c>PermitWitnessTransferFrom</c> whose spender is the x402 upto proxy and whose witness binds the recipient and the one facilitator
+/// allowed to settle; the server later settles any amount up to it and reports it in <c>PAYMENT-RESPONSE.amount</c>.
+/// </summary>
+/// <remarks>
+/// Permit2 must be allowed to spend the token. With an <see cref="IPermit2TokenReader"/> the client checks that allowance first; when
+/// it is short and the 402 declares <c>eip2612GasSponsoring</c>, an EIP-2612 permit for exactly the maximum is signed for the
+/// facilitator to submit. <c>erc20ApprovalGasSponsoring</c> (a pre-signed, unlimited <c>approve</c> transaction) is not signed:
+/// when the allowance is known to be short and no permit can be given, <see cref="CreatePaymentAsync"/> throws an
+/// <see cref="X402ProtocolException"/> naming the one-time approval the wallet needs. Without a reader the allowance is unknown and
+/// the plain permit is sent (as the official client does without RPC access).
+/// </remarks>
+public static class UptoEvmScheme
+{
+    /// <summary>The scheme's name on the wire.</summary>
+    public const string Name = "upto";
+
+    /// <summary>The official client signs <c>validAfter = 0</c>: settleable at once.</summary>
+    public const long ValidAfter = 0;
+
+    /// <summary>The 402 extension under which a facilitator accepts a pre-signed <c>approve</c> transaction (not signed here).</summary>
+    public const string Erc20ApprovalExtensionKey = "erc20ApprovalGasSponsoring";
+
+    /// <summary>Checks that a requirement can be paid with this scheme; says why not otherwise.</summary>
+    public static bool CanPay(PaymentRequirements requirements, out string error)
+    {
+        ArgumentNullException.ThrowIfNull(requirements);
+        if (!string.Equals(requirements.Scheme, Name, StringComparison.Ordinal))
+        {
+            error = $"scheme '{requirements.Scheme}' is not {Name}";
+            return false;
+        }
+
+        if (requirements.X402Version != 2)
+        {
+            error = $"scheme {Name} exists only in x402 version 2";
+            return false;
+        }
+
+        if (!NetworkNames.TryGetEvmChainId(requirements.Network, out _))
+        {
+            error = $"network '{requirements.Network}' is not an EVM (eip155) network";
+            return false;
+        }
+
+        if (!EvmAddress.IsValid(requirements.Asset) || !EvmAddress.IsValid(requirements.PayTo))
+        {
+            error = "asset or payTo is not an EVM address";
+            return false;
+        }
+
+        var facilitator = requirements.Extra is null ? null : requirements.Extra["facilitatorAddress"];
+        if (facilitator is null)
+        {
+            error = "the upto requirement's extra lacks facilitatorAddress (the facilitator allowed to settle): the server's facilitator does not publish one";
+            return false;
+        }
+
+        if (!EvmAddress.IsValid(X402Json.GetString(requirements.Extra!, "facilitatorAddress")))
+        {
+            error = "the upto requirement's extra.facilitatorAddress is not an EVM address";
+            return false;
+        }
+
+        error = string.Empty;
+        return true;
+    }
+
+    /// <summary>
+    /// Signs an upto payment for <paramref name="requirements"/> (one of <paramref name="challenge"/>'s <c>accepts</c>): permitted =
+    /// {asset, amount}, spender = the upto proxy, random uint256 nonce, deadline = now + maxTimeoutSeconds, witness = {payTo, extra's
+    /// facilitatorAddress, validAfter 0}; plus the <c>eip2612GasSponsoring</c> permit when needed and possible (see the remarks on
+    /// <see cref="UptoEvmScheme"/>). The extensions the 402 declared are echoed, enriched with the permit.
+    /// </summary>
+    /// <exception cref="X402ProtocolException">The requirement cannot be paid with upto, or Permit2 lacks an allowance the client cannot
+    /// obtain by signature; nothing was signed.</exception>
+    public static async Task<PaymentPayload> CreatePaymentAsync(
+        PaymentRequired challenge,
+        PaymentRequirements requirements,
+        IPaymentSigner signer,
+        TimeProvider time,
+        UptoPaymentOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(challenge);
+        ArgumentNullException.ThrowIfNull(requirements);
+        ArgumentNullException.ThrowIfNull(signer);
+        ArgumentNullException.ThrowIfNull(time);
+        options ??= new UptoPaymentOptions();
+        if (!CanPay(requirements, out var why))
+        {
+            throw new X402ProtocolException($"cannot pay with {Name}: {why}; nothing was signed");
+        }
+
+        var chainId = Eip712TypedData.ChainId(requirements);
+        var token = EvmAddress.ToChecksum(requirements.Asset);
+        var authorization = new UptoPermit2Authorization(
+            signer.Address,
+            token,
+            requirements.Amount,
+            Permit2.UptoProxyAddress,
+            options.NonceFactory?.Invoke() ?? RandomNonce(),
+            time.GetUtcNow().ToUnixTimeSeconds() + requirements.MaxTimeoutSeconds,
+            EvmAddress.ToChecksum(requirements.PayTo),
+            EvmAddress.ToChecksum(X402Json.GetString(requirements.Extra!, "facilitatorAddress")!),
+            ValidAfter);
+
+        var permit = await PlanAllowanceAsync(challenge, requirements, authorization, options.Tokens, cancellationToken).ConfigureAwait(false);
+        var signature = await signer.SignTypedDataAsync(authorization.BuildTypedData(chainId), cancellationToken).ConfigureAwait(false);
+        var payload = new JsonObject
+        {
+            ["signature"] = signature,
+            ["permit2Authorization"] = authorization.ToJson(),
+        };
+
+        JsonObject? schemeExtensions = null;
+        if (permit is not null)
+        {
+            var permitSignature = await signer.SignTypedDataAsync(
+                permit.BuildTypedData(X402Json.GetString(requirements.Extra!, "name")!, X402Json.GetString(requirements.Extra!, "version")!, chainId),
+                cancellationToken).ConfigureAwait(false);
+            schemeExtensions = new JsonObject { [Eip2612Permit.ExtensionKey] = new JsonObject { ["info"] = permit.ToInfoJson(permitSignature) } };
+        }
+
+        return new PaymentPayload(2, challenge.RawResource, requirements.ToJson(), payload, ExtensionMerge.Merge(challenge.Extensions, schemeExtensions));
+    }
+
+    /// <summary>
+    /// Decides how Permit2 gets its allowance: null when it has enough or nothing can be known (no reader), an EIP-2612 permit to sign
+    /// when the 402 sponsors one, else an exception naming the one-time approval.
+    /// </summary>
+    private static async Task<Eip2612Permit?> PlanAllowanceAsync(
+        PaymentRequired challenge, PaymentRequirements requirements, UptoPermit2Authorization authorization, IPermit2TokenReader? tokens, CancellationToken cancellationToken)
+    {
+        if (tokens is null)
+        {
+            return null;
+        }
+
+        BigInteger? allowance;
+        try
+        {
+            allowance = await tokens.ReadPermit2AllowanceAsync(requirements.Network, authorization.Token, authorization.From, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // As the official client: an unreadable allowance is treated as missing.
+            allowance = null;
+        }
+
+        if (allowance >= authorization.Amount)
+        {
+            return null;
+        }
+
+        var sponsorsPermit = challenge.Extensions?[Eip2612Permit.ExtensionKey] is not null
+            && requirements.Extra is not null
+            && !string.IsNullOrEmpty(X402Json.GetString(requirements.Extra, "name"))
+            && !string.IsNullOrEmpty(X402Json.GetString(requirements.Extra, "version"));
+        if (sponsorsPermit)
+        {
+            BigInteger nonce;
+            try
+            {
+                nonce = await tokens.ReadPermitNonceAsync(requirements.Network, authorization.Token, authorization.From, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                throw new X402ProtocolException($"cannot sign the EIP-2612 permit for Permit2: the nonce of {authorization.From} on token {authorization.Token} could not be read; nothing was signed", ex);
+            }
+
+            return new Eip2612Permit(authorization.From, authorization.Token, authorization.Amount, nonce, authorization.Deadline);
+        }
+
+        if (allowance is null)
+        {
+            // Unknown: send the permit as is; the facilitator's verification reports a missing allowance.
+            return null;
+        }
+
+        var offersApprovalTx = challenge.Extensions?[Erc20ApprovalExtensionKey] is not null
+            ? $" (the server offers {Erc20ApprovalExtensionKey}, a pre-signed unlimited approve transaction, which this client does not sign)"
+            : string.Empty;
+        throw new X402ProtocolException(
+            $"Permit2 may spend only {allowance} of the {authorization.Amount} (atomic units) this upto payment authorises: approve Permit2 {Permit2.Address} for {authorization.Token} once, from {authorization.From} on {requirements.Network} (an on-chain transaction that needs gas){offersApprovalTx}; nothing was signed");
+    }
+
+    private static BigInteger RandomNonce() => new(RandomNumberGenerator.GetBytes(32), isUnsigned: true, isBigEndian: true);
+}
