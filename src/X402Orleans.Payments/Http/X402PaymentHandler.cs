@@ -26,6 +26,9 @@ public sealed class X402PaymentHandler : DelegatingHandler
     /// <summary>Largest V1 402 body read.</summary>
     public const int MaxChallengeBodyBytes = 64 * 1024;
 
+    // A request carrying one of these was paid or signed by someone else: it passes through untouched.
+    private static readonly string[] CallerProofHeaders = [X402Headers.PaymentSignature, X402Headers.XPayment, X402Headers.SignInWithX];
+
     private readonly IPaymentSigner _signer;
     private readonly X402PaymentOptions _options;
     private readonly IPaidAccessStore _store;
@@ -41,6 +44,13 @@ public sealed class X402PaymentHandler : DelegatingHandler
         ArgumentNullException.ThrowIfNull(_options.Policy);
         ArgumentNullException.ThrowIfNull(_options.TimeProvider);
         _store = _options.AccessStore ?? new InMemoryPaidAccessStore();
+        foreach (var asset in _options.Policy.Assets)
+        {
+            if (_options.MaxTotal is { } total && !AtomicAmount.TryParseDecimal(total, asset.Decimals, out _, out var error))
+            {
+                throw new ArgumentException($"MaxTotal is not a valid amount of {asset.Symbol}: {error}", nameof(options));
+            }
+        }
     }
 
     /// <summary>Creates a handler in front of <paramref name="innerHandler"/>, e.g. <c>new HttpClient(new X402PaymentHandler(signer, options, new SocketsHttpHandler()))</c>.</summary>
@@ -64,7 +74,7 @@ public sealed class X402PaymentHandler : DelegatingHandler
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (X402Headers.Reserved.Where(h => h != "Host").Any(request.Headers.Contains))
+        if (CallerProofHeaders.Any(request.Headers.Contains))
         {
             return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
@@ -291,11 +301,8 @@ public sealed class X402PaymentHandler : DelegatingHandler
         BigInteger? max = null;
         if (_options.MaxTotal is { } total)
         {
-            if (!AtomicAmount.TryParseDecimal(total, asset.Decimals, out var parsed, out var error))
-            {
-                throw new X402PaymentException(X402PaymentFailure.TotalCapExceeded, $"MaxTotal is invalid for {asset.Symbol}: {error}");
-            }
-
+            // Validated against every policy asset by the constructor.
+            _ = AtomicAmount.TryParseDecimal(total, asset.Decimals, out var parsed, out _);
             max = parsed;
         }
 

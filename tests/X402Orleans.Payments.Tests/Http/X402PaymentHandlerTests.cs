@@ -155,6 +155,14 @@ public class X402PaymentHandlerTests
     }
 
     [Fact]
+    public void Constructor_Throws_WhenMaxTotalIsNotAnAmountOfEveryAsset()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new X402PaymentHandler(_signer, new X402PaymentOptions { Policy = Policy, MaxTotal = "0.0000001" }));
+
+        Assert.Contains("more than 6 decimal places", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SendAsync_PaysExactlyUpToTotalCap_WhenRequestsRunConcurrently()
     {
         var server = new FakeX402Server();
