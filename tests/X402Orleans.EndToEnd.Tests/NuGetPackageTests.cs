@@ -22,100 +22,77 @@ namespace X402Orleans.EndToEnd.Tests;
 [Collection(StackCollection.Name)]
 public sealed class NuGetPackageTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan PackWithin = TimeSpan.FromMinutes(4);
     private static readonly TimeSpan InitializeWithin = TimeSpan.FromSeconds(120);
     private static readonly string[] SessionTools = [McpTools.Start, McpTools.Fetch, McpTools.Status, McpTools.End];
 
     [Fact]
     public async Task PackedMcpServerPackage_RunsWithDnx_AndAnswersOverStdio()
     {
-        var work = Directory.CreateTempSubdirectory("x402-nuget-");
-        try
+        using var packages = LocalPackages.Create("x402-nuget-");
+        var work = packages.Work;
+        var version = packages.Version;
+        var feed = packages.Feed;
+        var package = await packages.PackAsync(Path.Combine("silo", "X402Orleans.Silo", "X402Orleans.Silo.csproj"), "X402Orleans.Silo");
+        AssertPackageShape(package, version);
+
+        var ports = FreePorts.Take(2);
+        var environment = new Dictionary<string, string?>
         {
-            var version = "0.0.0-ci." + DateTime.UtcNow.Ticks.ToString(CultureInfo.InvariantCulture);
-            var feed = Path.Combine(work.FullName, "feed");
-            var project = Path.Combine(Prerequisites.Root, "silo", "X402Orleans.Silo", "X402Orleans.Silo.csproj");
-            var configuration = new DirectoryInfo(Path.GetDirectoryName(Prerequisites.SiloDll)!).Parent!.Name;
-            var pack = await ChildProcess.RunAsync(
-                "dotnet",
-                ["pack", project, "-c", configuration, "--no-build", "--nologo", "-o", feed, $"-p:Version={version}"],
-                Prerequisites.Root,
-                PackWithin);
-            Assert.True(pack.ExitCode == 0, "dotnet pack failed: " + pack.Describe());
-            var package = Path.Combine(feed, $"X402Orleans.Silo.{version}.nupkg");
-            Assert.True(File.Exists(package), "no package: " + pack.Describe());
-            AssertPackageShape(package, version);
-
-            var ports = FreePorts.Take(2);
-            var environment = new Dictionary<string, string?>
+            ["NUGET_PACKAGES"] = Path.Combine(work.FullName, "packages"),
+            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+            ["DOTNET_NOLOGO"] = "1",
+            ["X402__Storage__Path"] = ":memory:",
+            ["X402__Cluster__SiloPort"] = ports[0].ToString(CultureInfo.InvariantCulture),
+            ["X402__Cluster__GatewayPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
+            ["X402__Wallet__PrivateKey"] = "0x" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)),
+            ["X402__Demo__Enabled"] = "false",
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        var stderr = new List<string>();
+        var transport = new StdioClientTransport(new StdioClientTransportOptions
+        {
+            Name = "x402orleans-dnx",
+            Command = "dotnet",
+            Arguments = ["dnx", "X402Orleans.Silo", "--version", version, "--source", feed, "--yes", "--", "--stdio"],
+            WorkingDirectory = work.FullName,
+            EnvironmentVariables = environment,
+            ShutdownTimeout = TimeSpan.FromSeconds(20),
+            StandardErrorLines = line =>
             {
-                ["NUGET_PACKAGES"] = Path.Combine(work.FullName, "packages"),
-                ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
-                ["DOTNET_NOLOGO"] = "1",
-                ["X402__Storage__Path"] = ":memory:",
-                ["X402__Cluster__SiloPort"] = ports[0].ToString(CultureInfo.InvariantCulture),
-                ["X402__Cluster__GatewayPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
-                ["X402__Wallet__PrivateKey"] = "0x" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)),
-                ["X402__Demo__Enabled"] = "false",
-                ["Logging__LogLevel__Default"] = "Warning",
-            };
-            var stderr = new List<string>();
-            var transport = new StdioClientTransport(new StdioClientTransportOptions
-            {
-                Name = "x402orleans-dnx",
-                Command = "dotnet",
-                Arguments = ["dnx", "X402Orleans.Silo", "--version", version, "--source", feed, "--yes", "--", "--stdio"],
-                WorkingDirectory = work.FullName,
-                EnvironmentVariables = environment,
-                ShutdownTimeout = TimeSpan.FromSeconds(20),
-                StandardErrorLines = line =>
+                lock (stderr)
                 {
-                    lock (stderr)
-                    {
-                        stderr.Add(line);
-                    }
-                },
-            });
-
-            var clock = Stopwatch.StartNew();
-            McpClient client;
-            using (var limit = new CancellationTokenSource(InitializeWithin))
-            {
-                try
-                {
-                    client = await McpClient.CreateAsync(transport, cancellationToken: limit.Token);
+                    stderr.Add(line);
                 }
-                catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
-                {
-                    throw new InvalidOperationException($"dnx did not answer initialize within {InitializeWithin.TotalSeconds} s; stderr:\n{Tail(stderr)}", ex);
-                }
-            }
+            },
+        });
 
-            var initialized = clock.Elapsed;
-            await using (client)
-            {
-                output.WriteLine($"dnx package: initialize answered {initialized.TotalSeconds:0.0} s after `dotnet dnx` started (first run of {version}: extract + start)");
-                Assert.Equal("x402orleans", client.ServerInfo?.Name);
-
-                using var listLimit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                var tools = (await client.ListToolsAsync(cancellationToken: listLimit.Token)).Select(t => t.Name).ToHashSet();
-                Assert.Superset(SessionTools.ToHashSet(), tools);
-
-                var status = await client.CallAsync(McpTools.Status, []);
-                Assert.False(status.IsError, status.Text);
-                Assert.Equal(0, status["sessions"].GetArrayLength());
-            }
-        }
-        finally
+        var clock = Stopwatch.StartNew();
+        McpClient client;
+        using (var limit = new CancellationTokenSource(InitializeWithin))
         {
             try
             {
-                work.Delete(recursive: true);
+                client = await McpClient.CreateAsync(transport, cancellationToken: limit.Token);
             }
-            catch (IOException)
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
             {
-                // a child still closing a file: the temporary folder is left to the OS
+                throw new InvalidOperationException($"dnx did not answer initialize within {InitializeWithin.TotalSeconds} s; stderr:\n{Tail(stderr)}", ex);
             }
+        }
+
+        var initialized = clock.Elapsed;
+        await using (client)
+        {
+            output.WriteLine($"dnx package: initialize answered {initialized.TotalSeconds:0.0} s after `dotnet dnx` started (first run of {version}: extract + start)");
+            Assert.Equal("x402orleans", client.ServerInfo?.Name);
+
+            using var listLimit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var tools = (await client.ListToolsAsync(cancellationToken: listLimit.Token)).Select(t => t.Name).ToHashSet();
+            Assert.Superset(SessionTools.ToHashSet(), tools);
+
+            var status = await client.CallAsync(McpTools.Status, []);
+            Assert.False(status.IsError, status.Text);
+            Assert.Equal(0, status["sessions"].GetArrayLength());
         }
     }
 
@@ -142,13 +119,7 @@ public sealed class NuGetPackageTests(ITestOutputHelper output)
         Assert.True(SHA256.HashData(packed).AsSpan().SequenceEqual(SHA256.HashData(built)), "the package's X402Orleans.Silo.dll is not this build's");
     }
 
-    private static string Read(ZipArchive zip, string name)
-    {
-        var entry = zip.GetEntry(name);
-        Assert.True(entry is not null, $"{name} is not in the package");
-        using var reader = new StreamReader(entry.Open());
-        return reader.ReadToEnd();
-    }
+    private static string Read(ZipArchive zip, string name) => LocalPackages.Read(zip, name);
 
     private static string Tail(List<string> lines)
     {
