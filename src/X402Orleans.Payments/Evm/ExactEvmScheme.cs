@@ -1,10 +1,5 @@
-using System.Globalization;
-using System.Numerics;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using Nethereum.Signer;
-using Nethereum.Signer.EIP712;
-using Nethereum.Util;
 using X402Orleans.Payments.Signing;
 using X402Orleans.Payments.Wire;
 
@@ -31,21 +26,14 @@ public static class ExactEvmScheme
             return false;
         }
 
-        if (!NetworkNames.TryGetEvmChainId(requirements.Network, out _))
+        if (!Eip3009.HasTokenDomain(requirements, out error))
         {
-            error = $"network '{requirements.Network}' is not an EVM (eip155) network";
             return false;
         }
 
         if (!EvmAddress.IsValid(requirements.Asset) || !EvmAddress.IsValid(requirements.PayTo))
         {
             error = "asset or payTo is not an EVM address";
-            return false;
-        }
-
-        if (requirements.Extra is null || X402Json.GetString(requirements.Extra, "name") is null || X402Json.GetString(requirements.Extra, "version") is null)
-        {
-            error = "the requirement's extra lacks the token's EIP-712 name and version";
             return false;
         }
 
@@ -85,33 +73,9 @@ public static class ExactEvmScheme
         return new PaymentPayload(requirements.X402Version, challenge.RawResource, requirements.ToJson(), payload, challenge.X402Version == 2 ? challenge.Extensions?.DeepClone() as JsonObject : null);
     }
 
-    /// <summary>The <c>eth_signTypedData_v4</c> JSON for an authorization under a requirement's domain.</summary>
-    public static string BuildTypedData(PaymentRequirements requirements, TransferAuthorization authorization)
-    {
-        if (!NetworkNames.TryGetEvmChainId(requirements.Network, out var chainId))
-        {
-            throw new InvalidOperationException($"network '{requirements.Network}' is not an eip155 network");
-        }
-
-        var typedData = new JsonObject
-        {
-            ["types"] = new JsonObject
-            {
-                ["EIP712Domain"] = Fields(("name", "string"), ("version", "string"), ("chainId", "uint256"), ("verifyingContract", "address")),
-                ["TransferWithAuthorization"] = Fields(("from", "address"), ("to", "address"), ("value", "uint256"), ("validAfter", "uint256"), ("validBefore", "uint256"), ("nonce", "bytes32")),
-            },
-            ["primaryType"] = "TransferWithAuthorization",
-            ["domain"] = new JsonObject
-            {
-                ["name"] = X402Json.GetString(requirements.Extra!, "name"),
-                ["version"] = X402Json.GetString(requirements.Extra!, "version"),
-                ["chainId"] = chainId.ToString(CultureInfo.InvariantCulture),
-                ["verifyingContract"] = EvmAddress.ToChecksum(requirements.Asset),
-            },
-            ["message"] = authorization.ToJson(),
-        };
-        return X402Json.Serialize(typedData);
-    }
+    /// <summary>The <c>eth_signTypedData_v4</c> JSON of a <c>TransferWithAuthorization</c> under a requirement's token domain.</summary>
+    public static string BuildTypedData(PaymentRequirements requirements, TransferAuthorization authorization) =>
+        Eip3009.BuildTypedData(Eip3009Kind.TransferWithAuthorization, requirements, authorization);
 
     /// <summary>
     /// Server-side check of an <c>exact</c> EVM payload against the requirement it claims to accept: recipient, value, validity
@@ -159,18 +123,5 @@ public static class ExactEvmScheme
     }
 
     /// <summary>Recovers the signer of typed data from a 65-byte signature whose v is 27 or 28.</summary>
-    public static bool TryRecover(string typedDataJson, string? signature, out string? address)
-    {
-        address = null;
-        if (!SignatureBytes.IsRecoverable65(signature))
-        {
-            return false;
-        }
-
-        address = SignatureBytes.Recover(SignatureBytes.TypedDataDigest(typedDataJson), signature!);
-        return address is not null;
-    }
-
-    private static JsonArray Fields(params (string Name, string Type)[] fields) =>
-        new(fields.Select(f => (JsonNode)new JsonObject { ["name"] = f.Name, ["type"] = f.Type }).ToArray());
+    public static bool TryRecover(string typedDataJson, string? signature, out string? address) => Eip712.TryRecover(typedDataJson, signature, out address);
 }
