@@ -10,6 +10,9 @@ namespace X402Orleans.Payments.Wire;
 /// <param name="ErrorReason">Failure reason, when not successful.</param>
 public sealed record SettlementResponse(bool Success, string Transaction, string Network, string? Payer, string? ErrorReason)
 {
+    /// <summary>Scheme-specific details (batch-settlement: <c>chargedAmount</c>, <c>channelState</c>), when the server sent any.</summary>
+    public JsonObject? Extra { get; init; }
+
     /// <summary>JSON in the official key order.</summary>
     public JsonObject ToJson()
     {
@@ -24,6 +27,11 @@ public sealed record SettlementResponse(bool Success, string Transaction, string
         if (Payer is not null)
         {
             json["payer"] = Payer;
+        }
+
+        if (Extra is not null)
+        {
+            json["extra"] = Extra.DeepClone();
         }
 
         return json;
@@ -43,7 +51,10 @@ public sealed record SettlementResponse(bool Success, string Transaction, string
         }
 
         var success = json!["success"] is JsonValue v && v.TryGetValue<bool>(out var b) && b;
-        response = new SettlementResponse(success, X402Json.GetString(json, "transaction") ?? string.Empty, X402Json.GetString(json, "network") ?? string.Empty, X402Json.GetString(json, "payer"), X402Json.GetString(json, "errorReason"));
+        response = new SettlementResponse(success, X402Json.GetString(json, "transaction") ?? string.Empty, X402Json.GetString(json, "network") ?? string.Empty, X402Json.GetString(json, "payer"), X402Json.GetString(json, "errorReason"))
+        {
+            Extra = json["extra"] is JsonObject extra ? (JsonObject)extra.DeepClone() : null,
+        };
         return true;
     }
 }
