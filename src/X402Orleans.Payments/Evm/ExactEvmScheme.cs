@@ -1,10 +1,5 @@
-using System.Globalization;
-using System.Numerics;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using Nethereum.Signer;
-using Nethereum.Signer.EIP712;
-using Nethereum.Util;
 using X402Orleans.Payments.Signing;
 using X402Orleans.Payments.Wire;
 
@@ -31,21 +26,14 @@ public static class ExactEvmScheme
             return false;
         }
 
-        if (!NetworkNames.TryGetEvmChainId(requirements.Network, out _))
+        if (!Eip3009.HasTokenDomain(requirements, out error))
         {
-            error = $"network '{requirements.Network}' is not an EVM (eip155) network";
             return false;
         }
 
         if (!EvmAddress.IsValid(requirements.Asset) || !EvmAddress.IsValid(requirements.PayTo))
         {
             error = "asset or payTo is not an EVM address";
-            return false;
-        }
-
-        if (requirements.Extra is null || X402Json.GetString(requirements.Extra, "name") is null || X402Json.GetString(requirements.Extra, "version") is null)
-        {
-            error = "the requirement's extra lacks the token's EIP-712 name and version";
             return false;
         }
 
@@ -85,13 +73,9 @@ public static class ExactEvmScheme
         return new PaymentPayload(requirements.X402Version, challenge.RawResource, requirements.ToJson(), payload, challenge.X402Version == 2 ? challenge.Extensions?.DeepClone() as JsonObject : null);
     }
 
-    /// <summary>The <c>eth_signTypedData_v4</c> JSON for an authorization under a requirement's domain.</summary>
+    /// <summary>The <c>eth_signTypedData_v4</c> JSON of a <c>TransferWithAuthorization</c> under a requirement's token domain.</summary>
     public static string BuildTypedData(PaymentRequirements requirements, TransferAuthorization authorization) =>
-        Eip712TypedData.Serialize(
-            "TransferWithAuthorization",
-            Eip712TypedData.Domain(X402Json.GetString(requirements.Extra!, "name")!, X402Json.GetString(requirements.Extra!, "version"), Eip712TypedData.ChainId(requirements), requirements.Asset),
-            authorization.ToJson(),
-            ("TransferWithAuthorization", Eip712TypedData.Fields(("from", "address"), ("to", "address"), ("value", "uint256"), ("validAfter", "uint256"), ("validBefore", "uint256"), ("nonce", "bytes32"))));
+        Eip3009.BuildTypedData(Eip3009Kind.TransferWithAuthorization, requirements, authorization);
 
     /// <summary>
     /// Server-side check of an <c>exact</c> EVM payload against the requirement it claims to accept: recipient, value, validity
@@ -139,6 +123,5 @@ public static class ExactEvmScheme
     }
 
     /// <summary>Recovers the signer of typed data from a 65-byte signature whose v is 27 or 28.</summary>
-    public static bool TryRecover(string typedDataJson, string? signature, out string? address) =>
-        Eip712TypedData.TryRecover(typedDataJson, signature, out address);
+    public static bool TryRecover(string typedDataJson, string? signature, out string? address) => Eip712.TryRecover(typedDataJson, signature, out address);
 }

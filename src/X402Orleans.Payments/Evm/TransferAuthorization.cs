@@ -5,7 +5,7 @@ using X402Orleans.Payments.Wire;
 
 namespace X402Orleans.Payments.Evm;
 
-/// <summary>An EIP-3009 <c>TransferWithAuthorization</c> message.</summary>
+/// <summary>An EIP-3009 authorization message: the fields <c>TransferWithAuthorization</c> and <c>ReceiveWithAuthorization</c> share (see <see cref="Eip3009"/>).</summary>
 /// <param name="From">Payer address.</param>
 /// <param name="To">Recipient address.</param>
 /// <param name="Value">Atomic amount.</param>

@@ -14,6 +14,12 @@ namespace X402Orleans.Payments.Wire;
 /// <param name="Extensions">V2 extensions (may be null).</param>
 public sealed record PaymentPayload(int X402Version, JsonNode? Resource, JsonObject Accepted, JsonObject Payload, JsonObject? Extensions)
 {
+    /// <summary>
+    /// Write <c>accepted</c> before <c>payload</c> (x402Version, accepted, payload, resource, extensions): the order of the official
+    /// batch-settlement refund request, which builds its envelope itself. Otherwise the x402 client's order.
+    /// </summary>
+    public bool AcceptedFirst { get; init; }
+
     /// <summary>The header this payload travels in.</summary>
     public string HeaderName => X402Version == 1 ? X402Headers.XPayment : X402Headers.PaymentSignature;
 
@@ -29,6 +35,27 @@ public sealed record PaymentPayload(int X402Version, JsonNode? Resource, JsonObj
                 ["network"] = Accepted["network"]?.DeepClone(),
                 ["payload"] = Payload.DeepClone(),
             };
+        }
+
+        if (AcceptedFirst)
+        {
+            var refund = new JsonObject
+            {
+                ["x402Version"] = X402Version,
+                ["accepted"] = Accepted.DeepClone(),
+                ["payload"] = Payload.DeepClone(),
+            };
+            if (Resource is not null)
+            {
+                refund["resource"] = Resource.DeepClone();
+            }
+
+            if (Extensions is not null)
+            {
+                refund["extensions"] = Extensions.DeepClone();
+            }
+
+            return refund;
         }
 
         // The official client (@x402/core 2.27) writes x402Version, payload, extensions, resource, accepted — in that order.

@@ -21,6 +21,9 @@ public sealed record SettlementResponse(bool Success, string Transaction, string
     /// <summary>The amount to commit against a budget: the reported <see cref="Amount"/>, else <paramref name="authorized"/>.</summary>
     public BigInteger ChargedAmount(BigInteger authorized) => Amount ?? authorized;
 
+    /// <summary>Scheme-specific details (batch-settlement: <c>chargedAmount</c>, <c>channelState</c>), when the server sent any.</summary>
+    public JsonObject? Extra { get; init; }
+
     /// <summary>JSON in the official key order.</summary>
     public JsonObject ToJson()
     {
@@ -40,6 +43,11 @@ public sealed record SettlementResponse(bool Success, string Transaction, string
         if (Amount is { } amount)
         {
             json["amount"] = amount.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (Extra is not null)
+        {
+            json["extra"] = Extra.DeepClone();
         }
 
         return json;
@@ -74,6 +82,7 @@ public sealed record SettlementResponse(bool Success, string Transaction, string
         response = new SettlementResponse(success, X402Json.GetString(json, "transaction") ?? string.Empty, X402Json.GetString(json, "network") ?? string.Empty, X402Json.GetString(json, "payer"), X402Json.GetString(json, "errorReason"))
         {
             Amount = amount,
+            Extra = json["extra"] is JsonObject extra ? (JsonObject)extra.DeepClone() : null,
         };
         return true;
     }

@@ -23,9 +23,9 @@ public sealed record Eip2612Permit(string Owner, string Token, BigInteger Value,
     public static string Spender => Permit2.Address;
 
     /// <summary>The <c>eth_signTypedData_v4</c> JSON under the token's own domain (name and version from the requirement's extra).</summary>
-    public string BuildTypedData(string tokenName, string tokenVersion, BigInteger chainId) => Eip712TypedData.Serialize(
+    public string BuildTypedData(string tokenName, string tokenVersion, BigInteger chainId) => Eip712.TypedData(
         "Permit",
-        Eip712TypedData.Domain(tokenName, tokenVersion, chainId, Token),
+        Eip712.Domain(tokenName, tokenVersion, chainId, Token),
         new JsonObject
         {
             ["owner"] = Owner,
@@ -34,7 +34,7 @@ public sealed record Eip2612Permit(string Owner, string Token, BigInteger Value,
             ["nonce"] = Text(Nonce),
             ["deadline"] = Text(Deadline),
         },
-        ("Permit", Eip712TypedData.Fields(("owner", "address"), ("spender", "address"), ("value", "uint256"), ("nonce", "uint256"), ("deadline", "uint256"))));
+        ("Permit", Eip712.Fields(("owner", "address"), ("spender", "address"), ("value", "uint256"), ("nonce", "uint256"), ("deadline", "uint256"))));
 
     /// <summary>The extension's <c>info</c> as the official client writes it (numbers as decimal strings, schema version "1").</summary>
     public JsonObject ToInfoJson(string signature) => new()

@@ -101,7 +101,7 @@ public static class UptoEvmScheme
             throw new X402ProtocolException($"cannot pay with {Name}: {why}; nothing was signed");
         }
 
-        var chainId = Eip712TypedData.ChainId(requirements);
+        var chainId = Eip712.ChainId(requirements);
         var token = EvmAddress.ToChecksum(requirements.Asset);
         var authorization = new UptoPermit2Authorization(
             signer.Address,

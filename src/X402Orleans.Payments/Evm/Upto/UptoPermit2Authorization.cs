@@ -33,9 +33,9 @@ public sealed record UptoPermit2Authorization(
     };
 
     /// <summary>The <c>eth_signTypedData_v4</c> JSON signed for this permit under the Permit2 domain of <paramref name="chainId"/>.</summary>
-    public string BuildTypedData(BigInteger chainId) => Eip712TypedData.Serialize(
+    public string BuildTypedData(BigInteger chainId) => Eip712.TypedData(
         "PermitWitnessTransferFrom",
-        Eip712TypedData.Domain("Permit2", null, chainId, Permit2.Address),
+        Eip712.Domain("Permit2", null, chainId, Permit2.Address),
         new JsonObject
         {
             ["permitted"] = new JsonObject { ["token"] = Token, ["amount"] = Text(Amount) },
@@ -44,9 +44,9 @@ public sealed record UptoPermit2Authorization(
             ["deadline"] = Text(Deadline),
             ["witness"] = new JsonObject { ["to"] = To, ["facilitator"] = Facilitator, ["validAfter"] = Text(ValidAfter) },
         },
-        ("PermitWitnessTransferFrom", Eip712TypedData.Fields(("permitted", "TokenPermissions"), ("spender", "address"), ("nonce", "uint256"), ("deadline", "uint256"), ("witness", "Witness"))),
-        ("TokenPermissions", Eip712TypedData.Fields(("token", "address"), ("amount", "uint256"))),
-        ("Witness", Eip712TypedData.Fields(("to", "address"), ("facilitator", "address"), ("validAfter", "uint256"))));
+        ("PermitWitnessTransferFrom", Eip712.Fields(("permitted", "TokenPermissions"), ("spender", "address"), ("nonce", "uint256"), ("deadline", "uint256"), ("witness", "Witness"))),
+        ("TokenPermissions", Eip712.Fields(("token", "address"), ("amount", "uint256"))),
+        ("Witness", Eip712.Fields(("to", "address"), ("facilitator", "address"), ("validAfter", "uint256"))));
 
     private static string Text(BigInteger value) => value.ToString(CultureInfo.InvariantCulture);
 }
