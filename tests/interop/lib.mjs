@@ -108,3 +108,45 @@ export function createResourceServer(facilitator) {
 export function unique(values) {
   return [...new Set(values)];
 }
+
+/**
+ * The official server's and facilitator's verdict on a decoded payment, the steps a real server takes:
+ *  1. server.findMatchingRequirements(accepts, payload): no match is "No matching payment requirements";
+ *  2. server.validateExtensions(paymentRequired, payload): the echoed extensions;
+ *  3. facilitator.verify(payload, requirement), only when a requirement matched.
+ * Fills `out`'s matched, extensionsValid, verifyResponse and valid (matched && extensionsValid &&
+ * verifyResponse.isValid), and pushes each failure onto out.errors. Returns the matched requirement (or undefined).
+ */
+export async function officialVerdict({ server, facilitator, paymentRequired, payload, out }) {
+  let requirement;
+  try {
+    requirement = server.findMatchingRequirements(paymentRequired.accepts ?? [], payload);
+    if (requirement === undefined) out.errors.push("No matching payment requirements");
+  } catch (error) {
+    out.errors.push(errorMessage(error)); // e.g. "Unsupported x402 version: …" (the server's 402 error)
+  }
+  out.matched = requirement !== undefined;
+
+  try {
+    const ext = server.validateExtensions(paymentRequired, payload);
+    out.extensionsValid = ext.valid;
+    if (!ext.valid) out.errors.push(`${ext.invalidReason} (${ext.extensionKey})`);
+  } catch (error) {
+    out.errors.push(`validateExtensions threw: ${errorMessage(error)}`);
+  }
+
+  if (requirement) {
+    try {
+      out.verifyResponse = await facilitator.verify(payload, requirement);
+      if (!out.verifyResponse.isValid) {
+        const { invalidReason, invalidMessage } = out.verifyResponse;
+        out.errors.push(invalidMessage ? `${invalidReason}: ${invalidMessage}` : invalidReason);
+      }
+    } catch (error) {
+      out.errors.push(`facilitator verify threw: ${errorMessage(error)}`);
+    }
+  }
+
+  out.valid = out.matched && out.extensionsValid && out.verifyResponse?.isValid === true;
+  return requirement;
+}

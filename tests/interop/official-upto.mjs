@@ -36,7 +36,7 @@ import { UptoEvmScheme as UptoFacilitatorScheme } from "@x402/evm/upto/facilitat
 import { UptoEvmScheme as UptoServerScheme } from "@x402/evm/upto/server";
 import { getAddress, recoverTypedDataAddress, toBytes, numberToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { createOfflineChainView, errorMessage, run, unique } from "./lib.mjs";
+import { createOfflineChainView, errorMessage, officialVerdict, run, unique } from "./lib.mjs";
 
 const permitTypes = {
   Permit: [
@@ -116,34 +116,7 @@ async function verify({ paymentSignatureHeader, paymentRequiredHeader, nowMs }) 
   const facilitator = new x402Facilitator().register(networks.length ? networks : ["eip155:*"], new UptoFacilitatorScheme(chainView));
   const server = new x402ResourceServer(facilitator).register("eip155:*", new UptoServerScheme());
 
-  let requirement;
-  try {
-    requirement = server.findMatchingRequirements(accepts, payload);
-    if (requirement === undefined) out.errors.push("No matching payment requirements");
-  } catch (error) {
-    out.errors.push(errorMessage(error));
-  }
-  out.matched = requirement !== undefined;
-
-  try {
-    const ext = server.validateExtensions(paymentRequired, payload);
-    out.extensionsValid = ext.valid;
-    if (!ext.valid) out.errors.push(`${ext.invalidReason} (${ext.extensionKey})`);
-  } catch (error) {
-    out.errors.push(`validateExtensions threw: ${errorMessage(error)}`);
-  }
-
-  if (requirement) {
-    try {
-      out.verifyResponse = await facilitator.verify(payload, requirement);
-      if (!out.verifyResponse.isValid) {
-        const { invalidReason, invalidMessage } = out.verifyResponse;
-        out.errors.push(invalidMessage ? `${invalidReason}: ${invalidMessage}` : invalidReason);
-      }
-    } catch (error) {
-      out.errors.push(`facilitator verify threw: ${errorMessage(error)}`);
-    }
-  }
+  const requirement = await officialVerdict({ server, facilitator, paymentRequired, payload, out });
 
   const info = payload.extensions?.eip2612GasSponsoring?.info;
   const req = requirement ?? payload.accepted;
@@ -177,7 +150,6 @@ async function verify({ paymentSignatureHeader, paymentRequiredHeader, nowMs }) 
     }
   }
 
-  out.valid = out.matched && out.extensionsValid && out.verifyResponse?.isValid === true;
   return out;
 }
 

@@ -42,6 +42,7 @@ import {
   createOfflineFacilitator,
   createResourceServer,
   errorMessage,
+  officialVerdict,
   run,
 } from "./lib.mjs";
 
@@ -86,37 +87,8 @@ run(async ({ paymentSignatureHeader, paymentRequiredHeader }) => {
     );
   }
 
-  // 2. requirement matching, as the server does it
-  let requirement;
-  try {
-    requirement = server.findMatchingRequirements(accepts, payload);
-    if (requirement === undefined) out.errors.push("No matching payment requirements");
-  } catch (error) {
-    out.errors.push(errorMessage(error)); // e.g. "Unsupported x402 version: …" (the server's 402 error)
-  }
-  out.matched = requirement !== undefined;
-
-  // 3. extension echo check, as the server does it
-  try {
-    const ext = server.validateExtensions(paymentRequired, payload);
-    out.extensionsValid = ext.valid;
-    if (!ext.valid) out.errors.push(`${ext.invalidReason} (${ext.extensionKey})`);
-  } catch (error) {
-    out.errors.push(`validateExtensions threw: ${errorMessage(error)}`);
-  }
-
-  // 4. the facilitator's verify (off-chain part)
-  if (requirement) {
-    try {
-      out.verifyResponse = await facilitator.verify(payload, requirement);
-      if (!out.verifyResponse.isValid) {
-        const { invalidReason, invalidMessage } = out.verifyResponse;
-        out.errors.push(invalidMessage ? `${invalidReason}: ${invalidMessage}` : invalidReason);
-      }
-    } catch (error) {
-      out.errors.push(`facilitator verify threw: ${errorMessage(error)}`);
-    }
-  }
+  // 2.–4. requirement matching, extension echo check and the facilitator's verify (off-chain part)
+  const requirement = await officialVerdict({ server, facilitator, paymentRequired, payload, out });
 
   // 5. the signature alone
   const req = requirement ?? payload.accepted;
@@ -156,6 +128,5 @@ run(async ({ paymentSignatureHeader, paymentRequiredHeader }) => {
     out.errors.push("payload has no authorization/signature");
   }
 
-  out.valid = out.matched && out.extensionsValid && out.verifyResponse?.isValid === true;
   return out;
 });
