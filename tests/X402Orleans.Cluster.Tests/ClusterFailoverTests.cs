@@ -25,14 +25,12 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
     {
         await using var db = await PostgresDatabase.CreateAsync(applySchema: true);
         var folder = TestEnvironment.TempFolder("x402-cluster");
-        var logs = Path.Combine(folder, "logs");
-        var cluster = new ClusterNodes(db.ConnectionString, logs, gatewayExtra: new Dictionary<string, string>
+        var gatewayExtra = new Dictionary<string, string>
         {
             ["X402__Cluster__ResponseTimeoutSeconds"] = GatewayResponseTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
             ["Logging__LogLevel__X402Orleans.Gateway.Sessions.ClusterChangeSignal"] = "Information",
-        });
-        var failed = false;
-        try
+        };
+        await ClusterNodes.RunAsync(db.ConnectionString, folder, output, gatewayExtra: gatewayExtra, test: async cluster =>
         {
             var clock = Stopwatch.StartNew();
             await cluster.StartAllAsync();
@@ -191,32 +189,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
 
                 Assert.Equal(longIds.Order(StringComparer.Ordinal), await LocalModeTests.LiveAsync(agent));
             }
-        }
-        catch
-        {
-            output.WriteLine(cluster.LogTails());
-
-            failed = true;
-            throw;
-        }
-        finally
-        {
-            await cluster.DisposeAsync();
-            if (failed)
-            {
-                output.WriteLine($"logs kept in {logs}");
-            }
-            else
-            {
-                try
-                {
-                    Directory.Delete(folder, recursive: true);
-                }
-                catch (IOException)
-                {
-                }
-            }
-        }
+        });
     }
 
     /// <summary>Polls each session's stored JSON until it says expired; returns how late (s) after expires_at each was seen.</summary>

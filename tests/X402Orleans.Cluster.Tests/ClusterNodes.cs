@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Npgsql;
+using Xunit.Abstractions;
 
 namespace X402Orleans.Cluster.Tests;
 
@@ -34,6 +35,52 @@ public sealed class ClusterNodes(
     public NodeProcess? Gateway { get; private set; }
 
     public IEnumerable<NodeProcess> All => Silos.Append(Gateway).OfType<NodeProcess>();
+
+    /// <summary>
+    /// Runs <paramref name="test"/> against a new (not yet started) cluster logging to <paramref name="folder"/>/logs, then
+    /// disposes the cluster. On failure the nodes' log tails go to <paramref name="output"/> and the folder is kept (its path
+    /// written too); on success the folder is deleted.
+    /// </summary>
+    public static async Task RunAsync(
+        string connectionString,
+        string folder,
+        ITestOutputHelper output,
+        Func<ClusterNodes, Task> test,
+        IReadOnlyDictionary<string, string>? siloExtra = null,
+        IReadOnlyDictionary<string, string>? gatewayExtra = null)
+    {
+        var logs = Path.Combine(folder, "logs");
+        var cluster = new ClusterNodes(connectionString, logs, siloExtra, gatewayExtra);
+        var failed = false;
+        try
+        {
+            await test(cluster);
+        }
+        catch
+        {
+            output.WriteLine(cluster.LogTails());
+            failed = true;
+            throw;
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+            if (failed)
+            {
+                output.WriteLine($"logs kept in {logs}");
+            }
+            else
+            {
+                try
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+    }
 
     /// <summary>Starts (or restarts) every node and waits until each is healthy.</summary>
     public async Task StartAllAsync()

@@ -26,9 +26,7 @@ public sealed class ConsoleClusterTests(ITestOutputHelper output)
             silo[key] = value;
         }
 
-        var cluster = new ClusterNodes(db.ConnectionString, Path.Combine(folder, "logs"), silo, operatorKey);
-        var failed = false;
-        try
+        await ClusterNodes.RunAsync(db.ConnectionString, folder, output, siloExtra: silo, gatewayExtra: operatorKey, test: async cluster =>
         {
             var clock = Stopwatch.StartNew();
             await cluster.StartAllAsync();
@@ -93,31 +91,7 @@ public sealed class ConsoleClusterTests(ITestOutputHelper output)
             var audit = await atGateway.GetPageAsync("/console/audit");
             Assert.All(["end-session", "pause-payments", "resume-payments"], action => Assert.Contains(action, audit, StringComparison.Ordinal));
             output.WriteLine($"done in {clock.Elapsed.TotalSeconds:F1}s");
-        }
-        catch
-        {
-            output.WriteLine(cluster.LogTails());
-            failed = true;
-            throw;
-        }
-        finally
-        {
-            await cluster.DisposeAsync();
-            if (failed)
-            {
-                output.WriteLine($"logs kept in {folder}");
-            }
-            else
-            {
-                try
-                {
-                    Directory.Delete(folder, recursive: true);
-                }
-                catch (IOException)
-                {
-                }
-            }
-        }
+        });
     }
 
     /// <summary>Posts a control form of the overview page (with that page's antiforgery token); asserts the redirect back.</summary>
