@@ -58,15 +58,18 @@ public sealed partial class FleetView(IGrainFactory grains, IOptions<X402Options
     }
 
     /// <summary>
-    /// One point per finished 10-second bucket of the chart's window, oldest first; a bucket no gateway reported (no calls) is a
-    /// zero, so the chart is a continuous line from the window's start to now rather than isolated points.
+    /// One point per finished 10-second bucket of the chart's window, oldest first, from the first bucket a gateway reported on: a
+    /// bucket after it that nobody reported (no calls) is a zero, so the line is continuous; before it nothing was measured, so
+    /// there are no points (an empty series when nothing was reported).
     /// </summary>
     public static IReadOnlyList<SeriesPoint> Series(IReadOnlyList<CallStatsBucket> buckets, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(buckets);
-        var reported = buckets.GroupBy(b => b.Start).ToDictionary(g => g.Key, g => g.ToList());
+        var first = CallLatency.BucketStart(now - Window) + CallLatency.BucketWidth;
+        var end = CallLatency.BucketStart(now);
+        var reported = buckets.Where(b => b.Start >= first && b.Start < end).GroupBy(b => b.Start).ToDictionary(g => g.Key, g => g.ToList());
         var points = new List<SeriesPoint>();
-        for (var start = CallLatency.BucketStart(now - Window) + CallLatency.BucketWidth; start < CallLatency.BucketStart(now); start += CallLatency.BucketWidth)
+        for (var start = reported.Count == 0 ? end : reported.Keys.Min(); start < end; start += CallLatency.BucketWidth)
         {
             points.Add(reported.TryGetValue(start, out var at)
                 ? new SeriesPoint(start, at.Sum(b => b.Calls), at.Sum(b => b.Errors), Median(at.Select(b => b.LatencyCounts)))
