@@ -15,6 +15,17 @@
     if (el) { el.textContent = text; }
   }
 
+  // A control's state badge, and only the form that changes it: the "stop" form while active, the "resume" form otherwise.
+  function showState(id, state, stopForm, resumeForm) {
+    var badge = document.getElementById(id);
+    if (!badge || badge.textContent === state) { return; }
+    badge.textContent = state;
+    badge.className = 'badge ' + state;
+    var stop = document.getElementById(stopForm), resume = document.getElementById(resumeForm);
+    if (stop) { stop.hidden = state !== 'active'; }
+    if (resume) { resume.hidden = state === 'active'; }
+  }
+
   // Chart.Number: at most two decimals.
   function number(v) { return String(Math.round(v * 100) / 100); }
 
@@ -53,8 +64,8 @@
     setText('calls-per-second', Number(data.calls_per_second).toFixed(2));
     setText('p50-ms', data.p50_ms === null ? '\u2013' : String(Math.round(data.p50_ms * 100) / 100));
     if (data.controls_known) {
-      setText('payments-state', data.payments_paused ? 'paused' : 'active');
-      setText('calls-state', data.calls_stopped ? 'stopped' : 'active');
+      showState('payments-state', data.payments_paused ? 'paused' : 'active', 'pause-payments', 'resume-payments');
+      showState('calls-state', data.calls_stopped ? 'stopped' : 'active', 'stop-calls', 'resume-calls');
     }
     redraw(data);
   }
