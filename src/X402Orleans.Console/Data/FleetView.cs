@@ -24,6 +24,9 @@ public sealed partial class FleetView(IGrainFactory grains, IOptions<X402Options
     /// <summary>Audit entries shown.</summary>
     public const int AuditEntries = 200;
 
+    /// <summary>How long a dead silo stays on the overview after it was last alive.</summary>
+    public static readonly TimeSpan DeadSilosShownFor = TimeSpan.FromHours(1);
+
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(15);
     private static readonly TimeSpan RateWindow = TimeSpan.FromMinutes(1);
@@ -41,9 +44,7 @@ public sealed partial class FleetView(IGrainFactory grains, IOptions<X402Options
     public async Task<OverviewData> OverviewAsync(CancellationToken cancellationToken)
     {
         var now = Now;
-        var silos = TryAsync("silos", async () => (IReadOnlyList<SiloRow>)[.. (await grains.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: false))
-            .OrderBy(h => h.SiloAddress.ToString(), StringComparer.Ordinal)
-            .Select(h => new SiloRow(h.SiloAddress.ToString(), h.Status.ToString(), h.SiloName))], cancellationToken);
+        var silos = TryAsync("silos", async () => Silos(await grains.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: false), now), cancellationToken);
         var sessions = TryAsync("active sessions", async () => (int?)(await Task.WhenAll(AgentIds.Select(a => grains.GetGrain<IAgentGrain>(a).ListSessions()))).Sum(s => s.Count), cancellationToken);
         var stats = TryAsync("call statistics", () => grains.GetGrain<IFleetStatsGrain>(0).Read(now - Window), cancellationToken);
         var wallet = TryAsync("wallet", () => grains.GetGrain<IWalletGrain>(0).GetStatus(AgentIds[0]), cancellationToken);
@@ -56,6 +57,24 @@ public sealed partial class FleetView(IGrainFactory grains, IOptions<X402Options
         var payments = (await wallet)?.Assets.Select(a => new AssetSpendRow(a.Asset, a.Symbol, a.Network, a.Decimals, a.WalletCommittedAtomic, a.WalletDailyLimitAtomic)).ToList();
         return new OverviewData(await silos, await sessions, callsPerSecond, Median(recent.Select(b => b.LatencyCounts)), Series(buckets, now), payments, await controls, now);
     }
+
+    /// <summary>
+    /// The silos worth showing: every one not dead, and a dead one only if it was alive within <see cref="DeadSilosShownFor"/>
+    /// (membership keeps dead entries much longer); active ones first, then by address.
+    /// </summary>
+    public static IReadOnlyList<SiloRow> Silos(IEnumerable<MembershipEntry> hosts, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(hosts);
+        return [.. hosts
+            .Where(h => h.Status != SiloStatus.Dead || LastAlive(h) >= now - DeadSilosShownFor)
+            .OrderBy(h => h.Status == SiloStatus.Active ? 0 : 1)
+            .ThenBy(h => h.SiloAddress.Endpoint.ToString(), StringComparer.Ordinal)
+            .ThenByDescending(h => h.SiloAddress.Generation)
+            .Select(h => new SiloRow(h.SiloAddress.Endpoint.ToString(), h.SiloAddress.ToString(), h.Status.ToString(), h.SiloName))];
+    }
+
+    private static DateTimeOffset LastAlive(MembershipEntry host) =>
+        new(DateTime.SpecifyKind(host.IAmAliveTime > host.StartTime ? host.IAmAliveTime : host.StartTime, DateTimeKind.Utc));
 
     /// <summary>
     /// One point per finished 10-second bucket of the chart's window, oldest first, from the first bucket a gateway reported on: a
