@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using X402Orleans.Abstractions;
 using X402Orleans.Gateway.Auth;
 using X402Orleans.Gateway.Configuration;
+using X402Orleans.Payments;
 
 namespace X402Orleans.OperatorConsole.Data;
 
@@ -111,9 +112,33 @@ public sealed partial class FleetView(IGrainFactory grains, IOptions<X402Options
             var sessions = TryAsync($"sessions of {id}", async () => (int?)(await grains.GetGrain<IAgentGrain>(id).ListSessions()).Count, cancellationToken);
             var wallet = TryAsync($"spend of {id}", () => grains.GetGrain<IWalletGrain>(0).GetStatus(id), cancellationToken);
             await Task.WhenAll(sessions, wallet);
-            return new AgentRow(id, await sessions, (await wallet)?.Assets, controls?.IsSuspended(id));
+            return new AgentRow(id, await sessions, (await wallet)?.Assets is { } assets ? Budgets(assets) : null, controls?.IsSuspended(id));
         }));
         return rows;
+    }
+
+    /// <summary>An agent's budgets worth a line: those it spent in today or that have a daily limit for it.</summary>
+    public static IReadOnlyList<AssetBudgetView> Budgets(IEnumerable<AssetBudgetView> assets)
+    {
+        ArgumentNullException.ThrowIfNull(assets);
+        return [.. assets.Where(a => a.AgentDailyLimitAtomic is not null || (AtomicAmount.TryParseAtomic(a.AgentCommittedAtomic, out var spent) && !spent.IsZero))];
+    }
+
+    /// <summary>
+    /// A session's per-payment cap (a decimal, applied in whatever asset a quote asks for) as atomic + decimal + symbol, once per
+    /// asset the session paid in, or else per asset the agent's wallet knows; the cap's own text when there is none.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> MaxPaymentAsync(SessionSnapshot session, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        var units = session.PaidTotals.Select(t => (t.Symbol, t.Decimals)).Concat(session.Payments.Select(p => (p.Symbol, p.Decimals))).Distinct().ToList();
+        if (units.Count == 0)
+        {
+            var wallet = await TryAsync("wallet", () => grains.GetGrain<IWalletGrain>(0).GetStatus(session.AgentId), cancellationToken);
+            units = [.. (wallet?.Assets ?? []).Select(a => (a.Symbol, a.Decimals)).Distinct()];
+        }
+
+        return units.Count == 0 ? [session.MaxPayment] : [.. units.Select(u => Amounts.ShowDecimal(session.MaxPayment, u.Decimals, u.Symbol))];
     }
 
     /// <summary>

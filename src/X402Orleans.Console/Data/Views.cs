@@ -53,3 +53,10 @@ public static class SessionStates
     /// <summary>Whether an operator can still end the session.</summary>
     public static bool IsLive(SessionSnapshot session, DateTimeOffset now) => Name(session, now) is "starting" or "active";
 }
+
+/// <summary>The outcomes a payment attempt is logged with (docs/tools.md, <c>x402_payment_log</c>).</summary>
+public static class PaymentOutcomes
+{
+    /// <summary>settled, refused, unknown, not_authorized, not_selected.</summary>
+    public static IReadOnlyList<string> Known { get; } = ["settled", "refused", "unknown", "not_authorized", "not_selected"];
+}
