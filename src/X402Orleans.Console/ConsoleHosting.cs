@@ -153,7 +153,8 @@ public static partial class ConsoleHosting
         }
 
         headers.XFrameOptions = "DENY";
-        headers.CacheControl = "no-store";
+        // Exactly what antiforgery sets on a page with a form: anything else makes it override them and log a warning per page.
+        headers.CacheControl = "no-cache, no-store";
         headers.Pragma = "no-cache";
         headers.XContentTypeOptions = "nosniff";
         headers["Referrer-Policy"] = "same-origin";

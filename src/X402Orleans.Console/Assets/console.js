@@ -1,53 +1,61 @@
 // X402Orleans operator console: keeps the overview live. Polls /console/api/overview every 5 s and updates the numbers, the
-// controls' state and the calls chart (same geometry as the server's first drawing). No inline script: CSP default-src 'self'.
+// controls' state and the calls chart (in the server's drawing's geometry). No inline script: CSP default-src 'self'.
 (function () {
   'use strict';
   var chart = document.getElementById('calls-chart');
   if (!chart) { return; }
-  var SVG = 'http://www.w3.org/2000/svg';
-  var WIDTH = 720, HEIGHT = 180, SPAN_MS = 15 * 60 * 1000;
+  // The plot area and the span are the server's drawing (Chart.cs): the script only moves the lines and the peak labels.
+  var frame = chart.querySelector('.chart-frame');
+  var LEFT = Number(frame.getAttribute('x')), TOP = Number(frame.getAttribute('y'));
+  var RIGHT = LEFT + Number(frame.getAttribute('width')), BOTTOM = TOP + Number(frame.getAttribute('height'));
+  var SPAN_MS = Number(chart.getAttribute('data-span-ms')), BUCKET_SECONDS = Number(chart.getAttribute('data-bucket-seconds'));
 
   function setText(id, text) {
     var el = document.getElementById(id);
     if (el) { el.textContent = text; }
   }
 
-  function points(series, now, value) {
-    var from = now - SPAN_MS;
-    var max = 0;
-    series.forEach(function (p) { max = Math.max(max, value(p)); });
-    var scale = max > 0 ? max : 1;
-    return series
-      .filter(function (p) { return Date.parse(p.start) >= from; })
-      .map(function (p) {
-        var x = (Date.parse(p.start) - from) / SPAN_MS * WIDTH;
-        var y = HEIGHT - (value(p) / scale * (HEIGHT - 10)) - 5;
-        return x.toFixed(1) + ',' + y.toFixed(1);
-      })
-      .join(' ');
+  // A control's state badge, and only the form that changes it: the "stop" form while active, the "resume" form otherwise.
+  function showState(id, state, stopForm, resumeForm) {
+    var badge = document.getElementById(id);
+    if (!badge || badge.textContent === state) { return; }
+    badge.textContent = state;
+    badge.className = 'badge ' + state;
+    var stop = document.getElementById(stopForm), resume = document.getElementById(resumeForm);
+    if (stop) { stop.hidden = state !== 'active'; }
+    if (resume) { resume.hidden = state === 'active'; }
   }
 
-  function line(cls, stroke, width, pts) {
-    var el = document.createElementNS(SVG, 'polyline');
-    el.setAttribute('class', cls);
-    el.setAttribute('fill', 'none');
-    el.setAttribute('stroke', stroke);
-    el.setAttribute('stroke-width', width);
-    el.setAttribute('points', pts);
-    return el;
+  // Chart.Number: at most two decimals.
+  function number(v) { return String(Math.round(v * 100) / 100); }
+
+  // Chart.Peak and Chart.Points: only the points inside the window, oldest first; y from zero (bottom) to the peak (top).
+  function plot(series, now, value) {
+    var from = now - SPAN_MS;
+    var inside = series
+      .filter(function (p) { var t = Date.parse(p.start); return t >= from && t <= now; })
+      .sort(function (a, b) { return Date.parse(a.start) - Date.parse(b.start); });
+    var peak = 0;
+    inside.forEach(function (p) { peak = Math.max(peak, value(p)); });
+    var scale = peak > 0 ? peak : 1;
+    var points = inside.map(function (p) {
+      var x = LEFT + (Date.parse(p.start) - from) / SPAN_MS * (RIGHT - LEFT);
+      var y = BOTTOM - value(p) / scale * (BOTTOM - TOP);
+      return x.toFixed(1) + ',' + y.toFixed(1);
+    });
+    return { points: points.join(' '), peak: peak };
+  }
+
+  function draw(series, now, value, cls, unit) {
+    var drawn = plot(series, now, value);
+    chart.querySelector('polyline.' + cls).setAttribute('points', drawn.points);
+    chart.querySelector('text.' + cls + '-peak').textContent = number(drawn.peak) + unit;
   }
 
   function redraw(data) {
     var now = Date.parse(data.now) || Date.now();
-    while (chart.firstChild) { chart.removeChild(chart.firstChild); }
-    var frame = document.createElementNS(SVG, 'rect');
-    frame.setAttribute('class', 'chart-frame');
-    frame.setAttribute('x', '0'); frame.setAttribute('y', '0');
-    frame.setAttribute('width', String(WIDTH)); frame.setAttribute('height', String(HEIGHT));
-    frame.setAttribute('fill', 'none'); frame.setAttribute('stroke', '#ccc');
-    chart.appendChild(frame);
-    chart.appendChild(line('chart-calls', '#1f6feb', '2', points(data.series, now, function (p) { return p.calls / 10; })));
-    chart.appendChild(line('chart-p50', '#d29922', '1.5', points(data.series, now, function (p) { return p.p50_ms || 0; })));
+    draw(data.series, now, function (p) { return p.calls / BUCKET_SECONDS; }, 'chart-calls', '/s');
+    draw(data.series, now, function (p) { return p.p50_ms || 0; }, 'chart-p50', ' ms');
     chart.setAttribute('data-updated', new Date().toISOString());
   }
 
@@ -56,8 +64,8 @@
     setText('calls-per-second', Number(data.calls_per_second).toFixed(2));
     setText('p50-ms', data.p50_ms === null ? '\u2013' : String(Math.round(data.p50_ms * 100) / 100));
     if (data.controls_known) {
-      setText('payments-state', data.payments_paused ? 'paused' : 'active');
-      setText('calls-state', data.calls_stopped ? 'stopped' : 'active');
+      showState('payments-state', data.payments_paused ? 'paused' : 'active', 'pause-payments', 'resume-payments');
+      showState('calls-state', data.calls_stopped ? 'stopped' : 'active', 'stop-calls', 'resume-calls');
     }
     redraw(data);
   }

@@ -13,4 +13,8 @@ public static class Amounts
     /// <summary>"10000 (0.01 USDC)"; "none" when there is no amount (e.g. no limit).</summary>
     public static string Show(string? atomic, int decimals, string symbol) =>
         atomic is null ? "none" : string.Create(CultureInfo.InvariantCulture, $"{atomic} ({Human(atomic, decimals)} {symbol})");
+
+    /// <summary>A decimal amount ("0.10") shown like an atomic one at <paramref name="decimals"/>: "100000 (0.1 USDC)"; the text itself when it is no such decimal.</summary>
+    public static string ShowDecimal(string text, int decimals, string symbol) =>
+        AtomicAmount.TryParseDecimal(text, decimals, out var atomic, out _) ? Show(atomic.ToString(CultureInfo.InvariantCulture), decimals, symbol) : text;
 }

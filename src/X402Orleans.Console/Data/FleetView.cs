@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using X402Orleans.Abstractions;
 using X402Orleans.Gateway.Auth;
 using X402Orleans.Gateway.Configuration;
+using X402Orleans.Payments;
 
 namespace X402Orleans.OperatorConsole.Data;
 
@@ -24,6 +25,9 @@ public sealed partial class FleetView(IGrainFactory grains, IOptions<X402Options
     /// <summary>Audit entries shown.</summary>
     public const int AuditEntries = 200;
 
+    /// <summary>How long a dead silo stays on the overview after it was last alive.</summary>
+    public static readonly TimeSpan DeadSilosShownFor = TimeSpan.FromHours(1);
+
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(15);
     private static readonly TimeSpan RateWindow = TimeSpan.FromMinutes(1);
@@ -41,9 +45,7 @@ public sealed partial class FleetView(IGrainFactory grains, IOptions<X402Options
     public async Task<OverviewData> OverviewAsync(CancellationToken cancellationToken)
     {
         var now = Now;
-        var silos = TryAsync("silos", async () => (IReadOnlyList<SiloRow>)[.. (await grains.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: false))
-            .OrderBy(h => h.SiloAddress.ToString(), StringComparer.Ordinal)
-            .Select(h => new SiloRow(h.SiloAddress.ToString(), h.Status.ToString(), h.SiloName))], cancellationToken);
+        var silos = TryAsync("silos", async () => Silos(await grains.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: false), now), cancellationToken);
         var sessions = TryAsync("active sessions", async () => (int?)(await Task.WhenAll(AgentIds.Select(a => grains.GetGrain<IAgentGrain>(a).ListSessions()))).Sum(s => s.Count), cancellationToken);
         var stats = TryAsync("call statistics", () => grains.GetGrain<IFleetStatsGrain>(0).Read(now - Window), cancellationToken);
         var wallet = TryAsync("wallet", () => grains.GetGrain<IWalletGrain>(0).GetStatus(AgentIds[0]), cancellationToken);
@@ -58,15 +60,36 @@ public sealed partial class FleetView(IGrainFactory grains, IOptions<X402Options
     }
 
     /// <summary>
-    /// One point per finished 10-second bucket of the chart's window, oldest first; a bucket no gateway reported (no calls) is a
-    /// zero, so the chart is a continuous line from the window's start to now rather than isolated points.
+    /// The silos worth showing: every one not dead, and a dead one only if it was alive within <see cref="DeadSilosShownFor"/>
+    /// (membership keeps dead entries much longer); active ones first, then by address.
+    /// </summary>
+    public static IReadOnlyList<SiloRow> Silos(IEnumerable<MembershipEntry> hosts, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(hosts);
+        return [.. hosts
+            .Where(h => h.Status != SiloStatus.Dead || LastAlive(h) >= now - DeadSilosShownFor)
+            .OrderBy(h => h.Status == SiloStatus.Active ? 0 : 1)
+            .ThenBy(h => h.SiloAddress.Endpoint.ToString(), StringComparer.Ordinal)
+            .ThenByDescending(h => h.SiloAddress.Generation)
+            .Select(h => new SiloRow(h.SiloAddress.Endpoint.ToString(), h.SiloAddress.ToString(), h.Status.ToString(), h.SiloName))];
+    }
+
+    private static DateTimeOffset LastAlive(MembershipEntry host) =>
+        new(DateTime.SpecifyKind(host.IAmAliveTime > host.StartTime ? host.IAmAliveTime : host.StartTime, DateTimeKind.Utc));
+
+    /// <summary>
+    /// One point per finished 10-second bucket of the chart's window, oldest first, from the first bucket a gateway reported on: a
+    /// bucket after it that nobody reported (no calls) is a zero, so the line is continuous; before it nothing was measured, so
+    /// there are no points (an empty series when nothing was reported).
     /// </summary>
     public static IReadOnlyList<SeriesPoint> Series(IReadOnlyList<CallStatsBucket> buckets, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(buckets);
-        var reported = buckets.GroupBy(b => b.Start).ToDictionary(g => g.Key, g => g.ToList());
+        var first = CallLatency.BucketStart(now - Window) + CallLatency.BucketWidth;
+        var end = CallLatency.BucketStart(now);
+        var reported = buckets.Where(b => b.Start >= first && b.Start < end).GroupBy(b => b.Start).ToDictionary(g => g.Key, g => g.ToList());
         var points = new List<SeriesPoint>();
-        for (var start = CallLatency.BucketStart(now - Window) + CallLatency.BucketWidth; start < CallLatency.BucketStart(now); start += CallLatency.BucketWidth)
+        for (var start = reported.Count == 0 ? end : reported.Keys.Min(); start < end; start += CallLatency.BucketWidth)
         {
             points.Add(reported.TryGetValue(start, out var at)
                 ? new SeriesPoint(start, at.Sum(b => b.Calls), at.Sum(b => b.Errors), Median(at.Select(b => b.LatencyCounts)))
@@ -89,9 +112,33 @@ public sealed partial class FleetView(IGrainFactory grains, IOptions<X402Options
             var sessions = TryAsync($"sessions of {id}", async () => (int?)(await grains.GetGrain<IAgentGrain>(id).ListSessions()).Count, cancellationToken);
             var wallet = TryAsync($"spend of {id}", () => grains.GetGrain<IWalletGrain>(0).GetStatus(id), cancellationToken);
             await Task.WhenAll(sessions, wallet);
-            return new AgentRow(id, await sessions, (await wallet)?.Assets, controls?.IsSuspended(id));
+            return new AgentRow(id, await sessions, (await wallet)?.Assets is { } assets ? Budgets(assets) : null, controls?.IsSuspended(id));
         }));
         return rows;
+    }
+
+    /// <summary>An agent's budgets worth a line: those it spent in today or that have a daily limit for it.</summary>
+    public static IReadOnlyList<AssetBudgetView> Budgets(IEnumerable<AssetBudgetView> assets)
+    {
+        ArgumentNullException.ThrowIfNull(assets);
+        return [.. assets.Where(a => a.AgentDailyLimitAtomic is not null || (AtomicAmount.TryParseAtomic(a.AgentCommittedAtomic, out var spent) && !spent.IsZero))];
+    }
+
+    /// <summary>
+    /// A session's per-payment cap (a decimal, applied in whatever asset a quote asks for) as atomic + decimal + symbol, once per
+    /// asset the session paid in, or else per asset the agent's wallet knows; the cap's own text when there is none.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> MaxPaymentAsync(SessionSnapshot session, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        var units = session.PaidTotals.Select(t => (t.Symbol, t.Decimals)).Concat(session.Payments.Select(p => (p.Symbol, p.Decimals))).Distinct().ToList();
+        if (units.Count == 0)
+        {
+            var wallet = await TryAsync("wallet", () => grains.GetGrain<IWalletGrain>(0).GetStatus(session.AgentId), cancellationToken);
+            units = [.. (wallet?.Assets ?? []).Select(a => (a.Symbol, a.Decimals)).Distinct()];
+        }
+
+        return units.Count == 0 ? [session.MaxPayment] : [.. units.Select(u => Amounts.ShowDecimal(session.MaxPayment, u.Decimals, u.Symbol))];
     }
 
     /// <summary>

@@ -2,8 +2,8 @@ using X402Orleans.Abstractions;
 
 namespace X402Orleans.OperatorConsole.Data;
 
-/// <summary>One silo as the cluster's membership lists it.</summary>
-public sealed record SiloRow(string Address, string Status, string? Name);
+/// <summary>One silo as the cluster's membership lists it: its host:port, and the full Orleans address (with the generation).</summary>
+public sealed record SiloRow(string Address, string FullAddress, string Status, string? Name);
 
 /// <summary>One asset's wallet spend today against the wallet's daily limit (atomic units; limit null: none).</summary>
 public sealed record AssetSpendRow(string Asset, string Symbol, string Network, int Decimals, string Spent, string? Limit);
@@ -52,4 +52,11 @@ public static class SessionStates
 
     /// <summary>Whether an operator can still end the session.</summary>
     public static bool IsLive(SessionSnapshot session, DateTimeOffset now) => Name(session, now) is "starting" or "active";
+}
+
+/// <summary>The outcomes a payment attempt is logged with (docs/tools.md, <c>x402_payment_log</c>).</summary>
+public static class PaymentOutcomes
+{
+    /// <summary>settled, refused, unknown, not_authorized, not_selected.</summary>
+    public static IReadOnlyList<string> Known { get; } = ["settled", "refused", "unknown", "not_authorized", "not_selected"];
 }

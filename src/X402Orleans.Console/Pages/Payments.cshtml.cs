@@ -17,6 +17,9 @@ public sealed class PaymentsModel(FleetView fleet) : ConsolePageModel
     /// <summary>The configured agents.</summary>
     public IReadOnlyList<string> AgentIds => fleet.AgentIds;
 
+    /// <summary>The outcome filter's choices: the known outcomes, and the one asked for if it is none of them.</summary>
+    public IReadOnlyList<string> Outcomes => string.IsNullOrEmpty(Outcome) || PaymentOutcomes.Known.Contains(Outcome, StringComparer.Ordinal) ? PaymentOutcomes.Known : [.. PaymentOutcomes.Known, Outcome];
+
     /// <summary>The payments shown.</summary>
     public IReadOnlyList<PaymentRow> Payments { get; private set; } = [];
 

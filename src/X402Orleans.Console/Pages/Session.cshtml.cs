@@ -14,11 +14,14 @@ public sealed class SessionModel(FleetView fleet) : ConsolePageModel
     /// <summary>Whether the cluster did not answer.</summary>
     public bool Unavailable { get; private set; }
 
+    /// <summary>The session's per-payment cap, one line per asset (atomic, decimal and symbol).</summary>
+    public IReadOnlyList<string> MaxPayment { get; private set; } = [];
+
     /// <summary>When the page was read.</summary>
     public DateTimeOffset Now { get; private set; }
 
     /// <summary>Reads the session.</summary>
-    public async Task<IActionResult> OnGetAsync(string id)
+    public async Task<IActionResult> OnGetAsync(string id, CancellationToken cancellationToken)
     {
         Now = fleet.Now;
         if (!Guid.TryParse(id, out var sessionId))
@@ -42,6 +45,10 @@ public sealed class SessionModel(FleetView fleet) : ConsolePageModel
         if (Detail is null)
         {
             Response.StatusCode = StatusCodes.Status404NotFound;
+        }
+        else
+        {
+            MaxPayment = await fleet.MaxPaymentAsync(Detail.Session, cancellationToken);
         }
 
         return Page();
