@@ -64,6 +64,14 @@ public interface IWalletBudgetGrain : IGrainWithStringKey
     [Alias("2A32E7B1")]
     Task Commit(Guid reservationId);
 
+    /// <summary>
+    /// Commits part of a reservation: <paramref name="cumulativeAtomic"/> is how much of it has been spent so far in total (a channel's
+    /// charges against its deposit), so a repeated call commits nothing twice; spend beyond the reservation is committed too (it was
+    /// made). The rest stays reserved until <see cref="Commit"/> or <see cref="Release"/>. No-op for an unknown reservation.
+    /// </summary>
+    [Alias("CommitUpTo")]
+    Task CommitUpTo(Guid reservationId, string cumulativeAtomic);
+
     /// <summary>Drops a reservation (the payment certainly did not happen).</summary>
     [Alias("7D87D506")]
     Task Release(Guid reservationId);

@@ -28,6 +28,9 @@ public sealed class WalletBudgetState
 
     /// <summary>Symbols and decimals seen per asset key (for display).</summary>
     [Id(4)] public Dictionary<string, AssetLabel> Assets { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Atomic amount already committed out of an open reservation (see <see cref="IWalletBudgetGrain.CommitUpTo"/>).</summary>
+    [Id(5)] public Dictionary<Guid, string> PartCommitted { get; set; } = [];
 }
 
 /// <summary>How an asset is displayed.</summary>
@@ -67,16 +70,41 @@ public sealed class WalletBudgetGrain([PersistentState("budget", StorageNames.Se
         var changed = S.Reservations.Remove(reservationId, out var request);
         if (changed)
         {
-            var amount = BigInteger.Parse(request!.AmountAtomic, CultureInfo.InvariantCulture);
-            Add(S.WalletCommitted, request.AssetKey, amount);
-            Add(S.AgentCommitted, AgentKey(request.AgentId, request.AssetKey), amount);
+            var remainder = BigInteger.Parse(request!.AmountAtomic, CultureInfo.InvariantCulture) - TakePart(reservationId);
+            if (remainder.Sign > 0)
+            {
+                AddCommitted(request, remainder);
+            }
         }
 
         return Writes.CompleteAsync(changed);
     }
 
     /// <inheritdoc />
-    public Task Release(Guid reservationId) => Writes.CompleteAsync(S.Reservations.Remove(reservationId));
+    public Task CommitUpTo(Guid reservationId, string cumulativeAtomic)
+    {
+        if (!S.Reservations.TryGetValue(reservationId, out var request) || !AtomicAmount.TryParseAtomic(cumulativeAtomic, out var cumulative))
+        {
+            return Writes.CompleteAsync(false);
+        }
+
+        var delta = cumulative - Part(reservationId);
+        if (delta.Sign <= 0)
+        {
+            return Writes.CompleteAsync(false);
+        }
+
+        AddCommitted(request, delta);
+        S.PartCommitted[reservationId] = cumulative.ToString(CultureInfo.InvariantCulture);
+        return Writes.CompleteAsync(true);
+    }
+
+    /// <inheritdoc />
+    public Task Release(Guid reservationId)
+    {
+        TakePart(reservationId);
+        return Writes.CompleteAsync(S.Reservations.Remove(reservationId));
+    }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<AssetSpend>> GetSpend(string agentId)
@@ -131,8 +159,27 @@ public sealed class WalletBudgetGrain([PersistentState("budget", StorageNames.Se
         return (new BudgetDecision(true, string.Empty), true);
     }
 
+    // What is still reserved: a reservation's amount less what was already committed out of it.
     private BigInteger Reserved(Func<BudgetRequest, bool> filter) =>
-        S.Reservations.Values.Where(filter).Aggregate(BigInteger.Zero, (sum, r) => sum + BigInteger.Parse(r.AmountAtomic, CultureInfo.InvariantCulture));
+        S.Reservations.Where(r => filter(r.Value)).Aggregate(
+            BigInteger.Zero,
+            (sum, r) => sum + BigInteger.Max(BigInteger.Zero, BigInteger.Parse(r.Value.AmountAtomic, CultureInfo.InvariantCulture) - Part(r.Key)));
+
+    private BigInteger Part(Guid reservationId) =>
+        S.PartCommitted.TryGetValue(reservationId, out var text) ? BigInteger.Parse(text, CultureInfo.InvariantCulture) : BigInteger.Zero;
+
+    private BigInteger TakePart(Guid reservationId)
+    {
+        var part = Part(reservationId);
+        S.PartCommitted.Remove(reservationId);
+        return part;
+    }
+
+    private void AddCommitted(BudgetRequest request, BigInteger amount)
+    {
+        Add(S.WalletCommitted, request.AssetKey, amount);
+        Add(S.AgentCommitted, AgentKey(request.AgentId, request.AssetKey), amount);
+    }
 
     private static BigInteger? Limit(string? atomic) => AtomicAmount.TryParseAtomic(atomic, out var value) ? value : null;
 

@@ -88,4 +88,24 @@ public sealed class WalletBudgetGrainTests(SessionsClusterFixture fixture)
         Assert.False(refused.Approved);
         Assert.Contains("would exceed your daily limit of 0.002 USDC", refused.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task CommitUpTo_CommitsEachPartOnceAndKeepsTheRestReserved_WhenRepeated()
+    {
+        var budget = _grains.GetGrain<IWalletBudgetGrain>($"0xwallet-{Guid.NewGuid():N}/2026-01-01");
+        var deposit = Request("agent", 5000);
+        Assert.True((await budget.Reserve(deposit)).Approved);
+
+        await budget.CommitUpTo(deposit.ReservationId, "600");
+        await budget.CommitUpTo(deposit.ReservationId, "600");
+        await budget.CommitUpTo(deposit.ReservationId, "1600");
+        var spend = Assert.Single(await budget.GetSpend("agent"));
+        Assert.Equal("1600", spend.AgentCommittedAtomic);
+        Assert.Equal("3400", spend.AgentReservedAtomic);
+
+        await budget.Release(deposit.ReservationId);
+        spend = Assert.Single(await budget.GetSpend("agent"));
+        Assert.Equal("1600", spend.WalletCommittedAtomic);
+        Assert.Equal("0", spend.WalletReservedAtomic);
+    }
 }
