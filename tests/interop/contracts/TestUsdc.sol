@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
 
-/// @title TestUsdc — a USDC-like ERC-20 with EIP-3009 transfer authorizations, for local interop tests only.
+/// @title TestUsdc — a USDC-like ERC-20 with EIP-3009 transfer authorizations and EIP-2612 permit, for local interop tests only.
 /// @notice Written for X402Orleans' test chain. Mirrors what the x402 "exact" EVM scheme relies on in Circle's FiatToken v2:
 ///         EIP-712 domain {name, version, chainId, verifyingContract}, 6 decimals, transferWithAuthorization with (v, r, s) and
 ///         with a 65-byte signature, receiveWithAuthorization, cancelAuthorization, authorizationState, and USDC's ECDSA rules
-///         (v must be 27 or 28, s in the lower half order). The deployer may mint; nothing else is privileged.
+///         (v must be 27 or 28, s in the lower half order), and FiatToken's EIP-2612 permit / nonces (same domain; the upto
+///         scheme's eip2612GasSponsoring lets a payer approve Permit2 by signature). The deployer may mint; nothing else is privileged.
 contract TestUsdc {
     string public name;
     string public version;
@@ -17,6 +18,8 @@ contract TestUsdc {
     mapping(address => uint256) public balanceOf;
     mapping(address => mapping(address => uint256)) public allowance;
     mapping(address => mapping(bytes32 => bool)) private _authorizationStates;
+    /// @notice EIP-2612 permit nonce of each owner (sequential).
+    mapping(address => uint256) public nonces;
 
     bytes32 public constant EIP712_DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
@@ -24,6 +27,8 @@ contract TestUsdc {
         keccak256("TransferWithAuthorization(address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce)");
     bytes32 public constant RECEIVE_WITH_AUTHORIZATION_TYPEHASH =
         keccak256("ReceiveWithAuthorization(address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce)");
+    bytes32 public constant PERMIT_TYPEHASH =
+        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
     bytes32 public constant CANCEL_AUTHORIZATION_TYPEHASH =
         keccak256("CancelAuthorization(address authorizer,bytes32 nonce)");
 
@@ -73,6 +78,15 @@ contract TestUsdc {
         }
         _transfer(from, to, value);
         return true;
+    }
+
+    /// @notice EIP-2612: sets `spender`'s allowance over `owner`'s tokens to `value` by `owner`'s signature (FiatToken's rules).
+    function permit(address owner, address spender, uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external {
+        require(deadline >= block.timestamp, "FiatTokenV2: permit is expired");
+        bytes32 structHash = keccak256(abi.encode(PERMIT_TYPEHASH, owner, spender, value, nonces[owner]++, deadline));
+        require(_recover(_digest(structHash), v, r, s) == owner, "EIP2612: invalid signature");
+        allowance[owner][spender] = value;
+        emit Approval(owner, spender, value);
     }
 
     /// @notice Whether a nonce of an authorizer has been used or canceled.
