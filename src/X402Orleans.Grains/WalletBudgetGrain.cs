@@ -76,6 +76,21 @@ public sealed class WalletBudgetGrain([PersistentState("budget", StorageNames.Se
     }
 
     /// <inheritdoc />
+    public Task CommitCharged(Guid reservationId, string chargedAtomic)
+    {
+        var changed = S.Reservations.Remove(reservationId, out var request);
+        if (changed)
+        {
+            var reserved = BigInteger.Parse(request!.AmountAtomic, CultureInfo.InvariantCulture);
+            var charged = AtomicAmount.TryParseAtomic(chargedAtomic, out var value) ? BigInteger.Min(value, reserved) : reserved;
+            Add(S.WalletCommitted, request.AssetKey, charged);
+            Add(S.AgentCommitted, AgentKey(request.AgentId, request.AssetKey), charged);
+        }
+
+        return Writes.CompleteAsync(changed);
+    }
+
+    /// <inheritdoc />
     public Task Release(Guid reservationId) => Writes.CompleteAsync(S.Reservations.Remove(reservationId));
 
     /// <inheritdoc />
