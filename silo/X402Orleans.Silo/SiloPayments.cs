@@ -3,6 +3,8 @@ using X402Orleans.Gateway;
 using X402Orleans.Gateway.Configuration;
 using X402Orleans.Grains.Payments;
 using X402Orleans.Hosting;
+using X402Orleans.Payments.Evm;
+using X402Orleans.Payments.Evm.Upto;
 using X402Orleans.Payments.Policy;
 using X402Orleans.Payments.Signing;
 
@@ -24,7 +26,9 @@ public static class SiloPayments
             return WalletFactory.Create(sp.GetRequiredService<IOptions<X402Options>>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("X402Orleans.Wallet"), mode, folder);
         });
         services.AddSingleton(sp => RulesFrom(sp.GetRequiredService<IOptions<X402Options>>().Value));
-        services.AddSingleton<IAuthorizationStateReader>(sp => new RpcAuthorizationStateReader(sp.GetRequiredService<PaymentRules>(), new HttpClient { Timeout = TimeSpan.FromSeconds(10) }));
+        services.AddSingleton(sp => new RpcAuthorizationStateReader(sp.GetRequiredService<PaymentRules>(), new HttpClient { Timeout = TimeSpan.FromSeconds(10) }));
+        services.AddSingleton<IAuthorizationStateReader>(sp => sp.GetRequiredService<RpcAuthorizationStateReader>());
+        services.AddSingleton<IPermit2TokenReader>(sp => sp.GetRequiredService<RpcAuthorizationStateReader>());
         return services;
     }
 
@@ -55,7 +59,13 @@ public static class SiloPayments
         var networks = payments.Networks.Count == 0 ? assets.Select(a => a.Network).Distinct().ToList() : payments.Networks;
         return new PaymentRules
         {
-            Policy = new PaymentPolicy { Networks = networks, Assets = assets, MaxPayment = payments.MaxPayment },
+            Policy = new PaymentPolicy
+            {
+                Networks = networks,
+                Assets = assets,
+                MaxPayment = payments.MaxPayment,
+                Schemes = payments.Schemes.Count == 0 ? [ExactEvmScheme.Name, UptoEvmScheme.Name] : [.. payments.Schemes.Distinct(StringComparer.Ordinal)],
+            },
             AgentDailyLimit = payments.AgentDailyLimit,
             AgentDailyLimits = options.Agents.ToDictionary(a => a.Id, a => a.DailyLimit, StringComparer.Ordinal),
             WalletDailyLimit = payments.WalletDailyLimit,

@@ -47,7 +47,8 @@ public sealed record PaymentAttempt(
     [property: Id(8)] string PayTo,
     [property: Id(9)] string Outcome,
     [property: Id(10)] string? Transaction,
-    [property: Id(11)] string? Reason);
+    [property: Id(11)] string? Reason,
+    [property: Id(12)] string? MaximumAtomic = null);
 
 /// <summary>
 /// Daily spend of one wallet (key: <c>{wallet}/{yyyy-MM-dd}</c>, UTC day), per asset and per agent. Reserve → commit or release is
@@ -71,6 +72,13 @@ public interface IWalletBudgetGrain : IGrainWithStringKey
     /// </summary>
     [Alias("CommitUpTo")]
     Task CommitUpTo(Guid reservationId, string cumulativeAtomic);
+
+    /// <summary>
+    /// Commits <paramref name="chargedAtomic"/> of a reservation (at most what was reserved) and releases the rest: an <c>upto</c>
+    /// payment reserved its maximum and the server charged less.
+    /// </summary>
+    [Alias("CommitCharged")]
+    Task CommitCharged(Guid reservationId, string chargedAtomic);
 
     /// <summary>Drops a reservation (the payment certainly did not happen).</summary>
     [Alias("7D87D506")]

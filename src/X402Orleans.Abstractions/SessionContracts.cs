@@ -105,11 +105,32 @@ public sealed record PaymentQuote(
     [property: Id(6)] string ResourceUrl,
     [property: Id(7)] string Wallet = "",
     [property: Id(8)] string? AgentDailyLimitAtomic = null,
-    [property: Id(9)] string? WalletDailyLimitAtomic = null)
+    [property: Id(9)] string? WalletDailyLimitAtomic = null,
+    [property: Id(10)] string? Scheme = null)
 {
-    /// <summary>The receipt of this payment once settled.</summary>
-    public PaymentReceipt ToReceipt(string payer, string transaction, DateTimeOffset paidAt, bool simulated) =>
-        new(Network, Asset, Symbol, Decimals, AmountAtomic, PayTo, payer, transaction, paidAt, simulated);
+    /// <summary>The <c>upto</c> scheme's name (<see cref="Scheme"/>; null means <c>exact</c>).</summary>
+    public const string Upto = "upto";
+
+    /// <summary>Whether this pays with <c>upto</c>: <see cref="AmountAtomic"/> is the maximum authorised, the server charges at most it.</summary>
+    public bool IsUpto => Scheme == Upto;
+
+    /// <summary>
+    /// The receipt of this payment once settled: for <c>upto</c>, <paramref name="chargedAtomic"/> is what the server reported
+    /// (the receipt's amount) and <see cref="AmountAtomic"/> its maximum; for <c>exact</c>, the amount.
+    /// </summary>
+    public PaymentReceipt ToReceipt(string payer, string transaction, DateTimeOffset paidAt, bool simulated, string? chargedAtomic = null) =>
+        IsUpto
+            ? new(Network, Asset, Symbol, Decimals, Charged(chargedAtomic), PayTo, payer, transaction, paidAt, simulated, AmountAtomic)
+            : new(Network, Asset, Symbol, Decimals, AmountAtomic, PayTo, payer, transaction, paidAt, simulated);
+
+    // What an upto server reports charging, held to the maximum (none or unreadable: the maximum).
+    private string Charged(string? reported)
+    {
+        var maximum = System.Numerics.BigInteger.Parse(AmountAtomic, System.Globalization.CultureInfo.InvariantCulture);
+        return System.Numerics.BigInteger.TryParse(reported, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var charged)
+            ? System.Numerics.BigInteger.Min(charged, maximum).ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : AmountAtomic;
+    }
 }
 
 /// <summary>The grain's answer to a payment request.</summary>
@@ -208,7 +229,8 @@ public sealed record PaymentReceipt(
     [property: Id(6)] string Payer,
     [property: Id(7)] string Transaction,
     [property: Id(8)] DateTimeOffset PaidAt,
-    [property: Id(9)] bool Simulated);
+    [property: Id(9)] bool Simulated,
+    [property: Id(10)] string? MaximumAtomic = null);
 
 /// <summary>What a payment attempt ended in.</summary>
 [GenerateSerializer, Immutable]

@@ -6,6 +6,7 @@ using X402Orleans.Abstractions;
 using X402Orleans.Grains.Payments;
 using X402Orleans.Payments;
 using X402Orleans.Payments.Evm;
+using X402Orleans.Payments.Evm.Upto;
 using X402Orleans.Payments.Policy;
 using X402Orleans.Payments.Scope;
 using X402Orleans.Payments.Signing;
@@ -186,9 +187,10 @@ public sealed partial class SessionGrain
 
         var requirement = selection.Requirement!;
         var asset = selection.Asset!;
+        var upto = requirement.Scheme == UptoEvmScheme.Name;
         var quote = new PaymentQuote(
             requirement.Network, requirement.Asset, asset.Symbol, asset.Decimals, requirement.Amount.ToString(CultureInfo.InvariantCulture), requirement.PayTo,
-            required.Resource?.Url ?? requirement.ResourceUrl ?? requestUrl!.AbsoluteUri, signer.Address);
+            required.Resource?.Url ?? requirement.ResourceUrl ?? requestUrl!.AbsoluteUri, signer.Address, Scheme: upto ? PaymentQuote.Upto : null);
         var (decision, pending) = await ReserveAsync(quote);
         if (pending is null)
         {
@@ -198,7 +200,19 @@ public sealed partial class SessionGrain
         PaymentPayload payload;
         try
         {
-            payload = await ExactEvmScheme.CreatePaymentAsync(required, requirement, signer, clock);
+            payload = upto
+                ? await SignUptoAsync(required, requirement, signer)
+                : await ExactEvmScheme.CreatePaymentAsync(required, requirement, signer, clock);
+        }
+        catch (Exception ex) when (ex is X402ProtocolException or OperationCanceledException)
+        {
+            // Upto: Permit2 lacks an allowance no signature can give (the message names the one-time approval), or the chain
+            // could not be read in time. Nothing was signed; the reservation is dropped.
+            S.Pending.Remove(pending);
+            await GrainFactory.GetGrain<IWalletBudgetGrain>(pending.BudgetKey).Release(pending.ReservationId);
+            var reason = ex is X402ProtocolException ? ex.Message : "the Permit2 allowance could not be read from the chain in time; nothing was signed";
+            await Audit(quote, "not_authorized", null, reason);
+            return Refuse(SessionErrorCode.PaymentRefused, $"cannot pay {requestUrl!.AbsoluteUri} with upto: {reason}");
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException)
         {
@@ -208,11 +222,22 @@ public sealed partial class SessionGrain
             return Refuse(SessionErrorCode.PaymentRefused, $"could not sign the payment: {ex.Message}");
         }
 
-        _ = TransferAuthorization.TryRead(payload.Payload["authorization"] as JsonObject, out var authorization, out _);
         pending.HeaderName = payload.HeaderName;
         pending.HeaderValue = payload.EncodeHeader();
-        pending.Nonce = authorization?.Nonce;
-        pending.ValidBefore = authorization is null ? now : DateTimeOffset.FromUnixTimeSeconds(authorization.ValidBefore);
+        if (upto)
+        {
+            // The Permit2 nonce (a decimal uint256) and deadline: the payload can settle, once for a non-zero amount, until then.
+            _ = UptoPermit2Authorization.TryRead(payload.Payload["permit2Authorization"] as JsonObject, out var permit, out _);
+            pending.Nonce = permit?.Nonce.ToString(CultureInfo.InvariantCulture);
+            pending.ValidBefore = permit is null ? now : DateTimeOffset.FromUnixTimeSeconds(permit.Deadline);
+        }
+        else
+        {
+            _ = TransferAuthorization.TryRead(payload.Payload["authorization"] as JsonObject, out var authorization, out _);
+            pending.Nonce = authorization?.Nonce;
+            pending.ValidBefore = authorization is null ? now : DateTimeOffset.FromUnixTimeSeconds(authorization.ValidBefore);
+        }
+
         pending.ForStart = S.Status == SessionStatus.Starting;
         pending.SignInWithXOffered = SiwxChallenge.TryRead(required.Extensions, out _, out _);
 
@@ -221,6 +246,20 @@ public sealed partial class SessionGrain
         _issuedHere.Add(pending.ReservationId);
         ArmPendingTimer();
         return decision with { Payment = ToSigned(pending) };
+    }
+
+    /// <summary>
+    /// Signs an upto payment. When the 402 offers <c>eip2612GasSponsoring</c> and the silo has a node for the network, the Permit2
+    /// allowance is read first (one bounded <c>eth_call</c>, two when a permit is needed), so a short allowance is covered by a
+    /// signed EIP-2612 permit; otherwise the plain permit is sent and a missing allowance is the facilitator's to report.
+    /// </summary>
+    private async Task<PaymentPayload> SignUptoAsync(PaymentRequired required, PaymentRequirements requirement, IPaymentSigner signer)
+    {
+        var tokens = required.Extensions?[Eip2612Permit.ExtensionKey] is not null && Rules.RpcEndpoints.ContainsKey(requirement.Network)
+            ? ServiceProvider.GetService<IPermit2TokenReader>()
+            : null;
+        using var timeout = new CancellationTokenSource(ChainReadTimeout);
+        return await UptoEvmScheme.CreatePaymentAsync(required, requirement, signer, clock, new UptoPaymentOptions { Tokens = tokens }, tokens is null ? CancellationToken.None : timeout.Token);
     }
 
     /// <inheritdoc />
@@ -324,11 +363,25 @@ public sealed partial class SessionGrain
         var changed = false;
         foreach (var pending in S.Pending.Where(p => p.HeaderValue is not null && !_issuedHere.Contains(p.ReservationId) && (!onlyStart || p.ForStart)).ToList())
         {
-            var chain = await ReadChainAsync(pending);
             var expired = pending.ValidBefore is not { } before || now >= before;
+            if (pending.ChargedZero)
+            {
+                // Settled for 0 (already recorded): its maximum stays reserved until the deadline, when the permit is void.
+                if (!expired)
+                {
+                    continue;
+                }
+
+                await ReleaseChargedZeroAsync(pending);
+                changed = true;
+                continue;
+            }
+
+            var chain = await ReadChainAsync(pending);
             if (chain.Known && chain.Used)
             {
-                await SettleAsync(pending, pending.Quote.ToReceipt(pending.Quote.Wallet, chain.Transaction ?? string.Empty, now, false), "settled (found on chain)");
+                // Upto: the nonce bitmap tells that it settled, not for how much: counted at its maximum.
+                await SettleAsync(pending, pending.Quote.ToReceipt(pending.Quote.Wallet, chain.Transaction ?? string.Empty, now, false), pending.Quote.IsUpto ? "settled (found on chain; the amount charged is not read from the chain, so its maximum is counted)" : "settled (found on chain)");
                 if (pending.ForStart && S.Status == SessionStatus.Starting)
                 {
                     MarkActive(pending.SignInWithXOffered ? ReuseMode.SignInWithX : ReuseMode.PayPerCall, pending.Quote.ResourceUrl, 0);
@@ -381,7 +434,9 @@ public sealed partial class SessionGrain
         // Recovery only (never on a hot path): one bounded read of the operator's own node. Done inside the turn, so the
         // answer cannot be forged by a caller.
         using var timeout = new CancellationTokenSource(ChainReadTimeout);
-        var result = await reader.ReadAsync(pending.Quote.Network, pending.Quote.Asset, pending.Quote.Wallet, pending.Nonce, timeout.Token);
+        var result = pending.Quote.IsUpto
+            ? await reader.ReadPermit2NonceAsync(pending.Quote.Network, pending.Quote.Wallet, pending.Nonce, timeout.Token)
+            : await reader.ReadAsync(pending.Quote.Network, pending.Quote.Asset, pending.Quote.Wallet, pending.Nonce, timeout.Token);
         if (!result.Known)
         {
             PaymentLog.ChainUnknown(logger, Id, pending.Quote.Network);
@@ -390,9 +445,14 @@ public sealed partial class SessionGrain
         return result;
     }
 
+    /// <summary>
+    /// Records a settled payment and commits it against the budgets. <c>exact</c> commits its amount. <c>upto</c> commits what the
+    /// server charged (the receipt's amount, at most the maximum reserved) and releases the rest; a charge of 0 does not consume the
+    /// Permit2 nonce, so the payload stays spendable until its deadline: its maximum stays reserved (and counted against max_total)
+    /// until then, and is released afterwards (<see cref="ReleaseChargedZeroAsync"/>).
+    /// </summary>
     private async Task SettleAsync(PendingPayment pending, PaymentReceipt receipt, string outcome)
     {
-        S.Pending.Remove(pending);
         if (pending.ForStart && S.Status == SessionStatus.Starting)
         {
             // What a retry needs to activate the start without its lost first response.
@@ -400,10 +460,60 @@ public sealed partial class SessionGrain
             S.ResourceUrl ??= pending.Quote.ResourceUrl;
         }
 
+        var budget = GrainFactory.GetGrain<IWalletBudgetGrain>(pending.BudgetKey);
+        string? charged = null;
+        if (pending.Quote.IsUpto)
+        {
+            var maximum = System.Numerics.BigInteger.Parse(pending.Quote.AmountAtomic, CultureInfo.InvariantCulture);
+            var amount = AtomicAmount.TryParseAtomic(receipt.AmountAtomic, out var reported) ? System.Numerics.BigInteger.Min(reported, maximum) : maximum;
+            charged = amount.ToString(CultureInfo.InvariantCulture);
+            receipt = receipt with { AmountAtomic = charged, MaximumAtomic = pending.Quote.AmountAtomic };
+            if (amount.IsZero)
+            {
+                // Kept (no longer the start's payment: never resent) until its deadline.
+                pending.ChargedZero = true;
+                pending.ForStart = false;
+                pending.Unanswered = false;
+            }
+            else
+            {
+                S.Pending.Remove(pending);
+                await budget.CommitCharged(pending.ReservationId, charged);
+            }
+        }
+        else
+        {
+            S.Pending.Remove(pending);
+            await budget.Commit(pending.ReservationId);
+        }
+
         AddReceipt(receipt);
-        await GrainFactory.GetGrain<IWalletBudgetGrain>(pending.BudgetKey).Commit(pending.ReservationId);
-        await Audit(pending.Quote, "settled", receipt.Transaction, outcome == "settled" ? null : outcome);
+        await Audit(pending.Quote, "settled", receipt.Transaction, outcome == "settled" ? (pending.ChargedZero ? $"charged 0: the maximum stays reserved until the permit's deadline {Iso(pending.ValidBefore ?? clock.GetUtcNow())}" : null) : outcome, charged);
         Log.Paid(logger, Id, receipt.AmountAtomic, receipt.Asset, receipt.Network, receipt.Transaction);
+        if (pending.ChargedZero)
+        {
+            ArmPendingTimer();
+        }
+    }
+
+    /// <summary>
+    /// Releases the maximum an upto payment charged 0 kept reserved, once its deadline has passed (the permit is void). With a node
+    /// for its network, the Permit2 nonce is read first: used means the payload was settled again later for an amount not reported
+    /// here, so its maximum is committed instead.
+    /// </summary>
+    private async Task ReleaseChargedZeroAsync(PendingPayment pending)
+    {
+        S.Pending.Remove(pending);
+        var budget = GrainFactory.GetGrain<IWalletBudgetGrain>(pending.BudgetKey);
+        var chain = await ReadChainAsync(pending);
+        if (chain.Known && chain.Used)
+        {
+            await budget.Commit(pending.ReservationId);
+            await Audit(pending.Quote, "settled", chain.Transaction, "an upto payment charged 0 was settled again before its deadline (found on chain; its maximum is counted)");
+            return;
+        }
+
+        await budget.Release(pending.ReservationId);
     }
 
     private void MarkActive(ReuseMode reuse, string? resourceUrl, long callCount)
@@ -452,6 +562,10 @@ public sealed partial class SessionGrain
     private void ArmPendingTimer()
     {
         var next = S.Pending.Where(p => p.ValidBefore is not null).Select(p => p.ValidBefore!.Value).DefaultIfEmpty().Min();
+
+        // A payment charged 0 keeps the grain alive until its deadline, so its reservation is released on time (a later activation
+        // would release it too).
+        var keepAlive = S.Pending.Any(p => p.ChargedZero);
         _pendingTimer?.Dispose();
         _pendingTimer = null;
         if (next == default)
@@ -463,7 +577,7 @@ public sealed partial class SessionGrain
         _pendingTimer = this.RegisterGrainTimer(
             static (self, _) => self.OnPendingTimerAsync(),
             this,
-            new GrainTimerCreationOptions(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan) { KeepAlive = false, Interleave = false });
+            new GrainTimerCreationOptions(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan) { KeepAlive = keepAlive, Interleave = false });
     }
 
     private Task OnPendingTimerAsync()

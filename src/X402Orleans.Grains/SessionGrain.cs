@@ -179,9 +179,11 @@ public sealed partial class SessionGrain(
         return new PaymentDecision(false, Guid.Empty, SessionErrorCode.PaymentRefused, message);
     }
 
-    private Task Audit(PaymentQuote quote, string outcome, string? transaction, string? reason) =>
+    // For upto, the amount is what was charged (when known; else the maximum) and the maximum is recorded beside it.
+    private Task Audit(PaymentQuote quote, string outcome, string? transaction, string? reason, string? chargedAtomic = null) =>
         GrainFactory.GetGrain<IAgentGrain>(S.AgentId).RecordAttempt(new PaymentAttempt(
-            clock.GetUtcNow(), Id, quote.ResourceUrl, quote.Network, quote.Asset, quote.Symbol, quote.Decimals, quote.AmountAtomic, quote.PayTo, outcome, transaction, reason));
+            clock.GetUtcNow(), Id, quote.ResourceUrl, quote.Network, quote.Asset, quote.Symbol, quote.Decimals, chargedAtomic ?? quote.AmountAtomic, quote.PayTo, outcome, transaction, reason,
+            quote.IsUpto ? quote.AmountAtomic : null));
 
     private static bool SameAsset(string network, string asset, PaymentQuote quote) =>
         network == quote.Network && string.Equals(asset, quote.Asset, StringComparison.OrdinalIgnoreCase);

@@ -125,10 +125,10 @@ public sealed class PendingPayment
     /// <summary>The signed payment's header value (a single-use authorization; never the key), kept to be resent.</summary>
     [Id(5)] public string? HeaderValue { get; set; }
 
-    /// <summary>The EIP-3009 nonce.</summary>
+    /// <summary>The EIP-3009 nonce (exact, 0x + 32 bytes of hex) or the Permit2 nonce (upto, a decimal uint256).</summary>
     [Id(6)] public string? Nonce { get; set; }
 
-    /// <summary>The authorization's validBefore: it cannot settle after this.</summary>
+    /// <summary>The authorization's validBefore (exact) or the Permit2 deadline (upto): it cannot settle after this.</summary>
     [Id(7)] public DateTimeOffset? ValidBefore { get; set; }
 
     /// <summary>Whether this pays for the session's start (at most one per start).</summary>
@@ -139,6 +139,12 @@ public sealed class PendingPayment
 
     /// <summary>Whether the request carrying it got no answer (it may have settled).</summary>
     [Id(10)] public bool Unanswered { get; set; }
+
+    /// <summary>
+    /// An <c>upto</c> payment the server settled for 0: that does not consume the Permit2 nonce, so the signed payload could still be
+    /// settled (up to its maximum) until <see cref="ValidBefore"/>: its maximum stays reserved until then, and is then released.
+    /// </summary>
+    [Id(11)] public bool ChargedZero { get; set; }
 }
 
 /// <summary>

@@ -65,22 +65,12 @@ public sealed class WalletBudgetGrain([PersistentState("budget", StorageNames.Se
     }
 
     /// <inheritdoc />
-    public Task Commit(Guid reservationId)
-    {
-        var changed = S.Reservations.Remove(reservationId, out var request);
-        if (changed)
-        {
-            var remainder = BigInteger.Parse(request!.AmountAtomic, CultureInfo.InvariantCulture) - TakePart(reservationId);
-            if (remainder.Sign > 0)
-            {
-                AddCommitted(request, remainder);
-            }
-        }
-
-        return Writes.CompleteAsync(changed);
-    }
+    public Task Commit(Guid reservationId) => Close(reservationId, total: null);
 
     /// <inheritdoc />
+    public Task CommitCharged(Guid reservationId, string chargedAtomic) =>
+        Close(reservationId, AtomicAmount.TryParseAtomic(chargedAtomic, out var charged) ? charged : null);
+
     public Task CommitUpTo(Guid reservationId, string cumulativeAtomic)
     {
         if (!S.Reservations.TryGetValue(reservationId, out var request) || !AtomicAmount.TryParseAtomic(cumulativeAtomic, out var cumulative))
@@ -164,6 +154,26 @@ public sealed class WalletBudgetGrain([PersistentState("budget", StorageNames.Se
         S.Reservations.Where(r => filter(r.Value)).Aggregate(
             BigInteger.Zero,
             (sum, r) => sum + BigInteger.Max(BigInteger.Zero, BigInteger.Parse(r.Value.AmountAtomic, CultureInfo.InvariantCulture) - Part(r.Key)));
+
+    /// <summary>
+    /// Ends a reservation with <paramref name="total"/> of it spent in all (capped at the reservation; null: all of it): commits
+    /// what earlier partial commits did not, and releases the rest.
+    /// </summary>
+    private Task Close(Guid reservationId, BigInteger? total)
+    {
+        var changed = S.Reservations.Remove(reservationId, out var request);
+        if (changed)
+        {
+            var reserved = BigInteger.Parse(request!.AmountAtomic, CultureInfo.InvariantCulture);
+            var remainder = BigInteger.Min(total ?? reserved, reserved) - TakePart(reservationId);
+            if (remainder.Sign > 0)
+            {
+                AddCommitted(request, remainder);
+            }
+        }
+
+        return Writes.CompleteAsync(changed);
+    }
 
     private BigInteger Part(Guid reservationId) =>
         S.PartCommitted.TryGetValue(reservationId, out var text) ? BigInteger.Parse(text, CultureInfo.InvariantCulture) : BigInteger.Zero;

@@ -50,7 +50,7 @@ public sealed class HostileServer : IAsyncDisposable
         ("/asset-not-allowed", "not an allowed asset"),
         ("/payto-not-address", "not an EVM address"),
         ("/missing-extra", "EIP-712 name and version"),
-        ("/scheme-upto", "scheme 'upto' is not supported"),
+        ("/scheme-upto", "the upto requirement's extra lacks facilitatorAddress"),
         ("/v1-garbage-body", "without readable payment requirements"),
         ("/endless-402-body", "too large"),
         ("/huge-header", "larger than the gateway accepts"),

@@ -34,6 +34,9 @@ public sealed class ClusterServices
     /// <summary>The silo's wallet (a throwaway key; only the silo holds it).</summary>
     public X402Orleans.Payments.Signing.LocalPrivateKeySigner Wallet { get; } = X402Orleans.Payments.Signing.LocalPrivateKeySigner.Generate();
 
+    /// <summary>The silo's Permit2 token reads (the chain, faked): the allowance a test sets, null meaning the chain cannot tell.</summary>
+    public FakePermit2Tokens Tokens { get; } = new();
+
     /// <summary>The payment rules the silo's grains read (the silo's own configuration); <see cref="UseRules"/> swaps them for one test.</summary>
     public PaymentRules Rules { get; private set; } = PaymentRules.Default;
 
@@ -48,6 +51,19 @@ public sealed class ClusterServices
     {
         public void Dispose() => services.Rules = PaymentRules.Default;
     }
+}
+
+/// <summary>A chain whose Permit2 allowance a test sets (used only where a silo has a node for the network).</summary>
+public sealed class FakePermit2Tokens : X402Orleans.Payments.Evm.Upto.IPermit2TokenReader
+{
+    /// <summary>The payer's Permit2 allowance (null: unknown).</summary>
+    public System.Numerics.BigInteger? Allowance { get; set; }
+
+    /// <inheritdoc />
+    public ValueTask<System.Numerics.BigInteger?> ReadPermit2AllowanceAsync(string network, string token, string owner, CancellationToken cancellationToken) => ValueTask.FromResult(Allowance);
+
+    /// <inheritdoc />
+    public ValueTask<System.Numerics.BigInteger> ReadPermitNonceAsync(string network, string token, string owner, CancellationToken cancellationToken) => ValueTask.FromResult(System.Numerics.BigInteger.Zero);
 }
 
 /// <summary>One <see cref="ClusterServices"/> per test cluster.</summary>
@@ -90,6 +106,7 @@ public abstract class FakeClockSiloConfigurator : ISiloConfigurator
         siloBuilder.Services.AddKeyedSingleton<TimeProvider>(Orleans.Runtime.TimeProviderNames.Grains, services.Clock);
         siloBuilder.Services.AddTransient(_ => services.Rules);
         siloBuilder.Services.AddSingleton<X402Orleans.Payments.Signing.IPaymentSigner>(services.Wallet);
+        siloBuilder.Services.AddSingleton<X402Orleans.Payments.Evm.Upto.IPermit2TokenReader>(services.Tokens);
         siloBuilder.AddX402FleetControls();
         siloBuilder.Services.AddLogging(logging => logging
             .AddProvider(new CapturingLoggerProvider(services.Logs))

@@ -95,6 +95,7 @@ public sealed class StartSagaTests(SessionsClusterFixture fixture)
         var (grain, agent, key) = NewStart();
         var attempt = Guid.NewGuid();
         await grain.BeginStart(StartCommand(agent, key, attempt));
+        var signedAt = fixture.Services.Clock.GetUtcNow();
 
         var decision = await grain.PreparePayment(agent, Challenge(attempt));
         var again = await grain.PreparePayment(agent, Challenge(attempt));
@@ -105,7 +106,7 @@ public sealed class StartSagaTests(SessionsClusterFixture fixture)
         Assert.True(PaymentPayload.TryDecodeHeader(payment.HeaderValue, out var payload, out var why), why);
         Assert.Equal(fixture.Services.Wallet.Address, payload!.Payload["authorization"]!["from"]!.GetValue<string>());
         Assert.Equal(payment.Nonce, payload.Payload["authorization"]!["nonce"]!.GetValue<string>());
-        Assert.Equal(ClusterServices.Start.AddSeconds(300), payment.ValidBefore);
+        Assert.Equal(signedAt.AddSeconds(300), payment.ValidBefore);
         Assert.False(again.Approved);
         Assert.Contains("already pending", again.Message, StringComparison.Ordinal);
     }

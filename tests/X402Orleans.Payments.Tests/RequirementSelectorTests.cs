@@ -347,4 +347,16 @@ public class RequirementSelectorTests
         Assert.Equal(["exact", "upto"], PaymentPolicy.Default.WithUpto().WithUpto().Schemes);
         Assert.Equal(["exact"], PaymentPolicy.Default.Schemes);
     }
+
+    [Fact]
+    public void Select_PrefersExact_WhenUptoIsOfferedFirstAtTheSamePrice()
+    {
+        var challenge = TestData.Challenge(
+            TestData.Requirement(amount: "\"5000\"", scheme: "upto", extra: UptoExtra),
+            TestData.Requirement(amount: "\"5000\""));
+
+        var selection = RequirementSelector.Select(challenge, PaymentPolicy.Default.WithUpto());
+
+        Assert.Equal("exact", selection.Requirement!.Scheme);
+    }
 }

@@ -316,4 +316,37 @@ public class UptoEvmSchemeTests
             return permitNonce is { } n ? ValueTask.FromResult(n) : throw new HttpRequestException("rpc down");
         }
     }
+
+    [Fact]
+    public async Task TryVerify_AcceptsOwnPayment_AndNamesThePayerAndNonce()
+    {
+        var challenge = Challenge(UptoEntry());
+        var payment = await PayAsync(challenge);
+
+        Assert.True(UptoEvmScheme.TryVerify(payment, challenge.Accepts[0], TestData.Now, out var authorization, out var error), error);
+        Assert.Equal(TestData.Address, authorization!.From);
+        Assert.Equal(FixedNonce, authorization.Nonce);
+        Assert.Equal(TestData.NowUnix + 300, authorization.Deadline);
+    }
+
+    [Fact]
+    public async Task TryVerify_Refuses_WhenTheMaximumWasChanged()
+    {
+        var challenge = Challenge(UptoEntry());
+        var payment = await PayAsync(challenge);
+        payment.Payload["permit2Authorization"]!["permitted"]!["amount"] = "50001";
+
+        Assert.False(UptoEvmScheme.TryVerify(payment, Challenge(UptoEntry(amount: "\"50001\"")).Accepts[0], TestData.Now, out _, out var error));
+        Assert.Equal("invalid_upto_evm_signature", error);
+    }
+
+    [Fact]
+    public async Task TryVerify_Refuses_WhenTheDeadlinePassed()
+    {
+        var challenge = Challenge(UptoEntry());
+        var payment = await PayAsync(challenge);
+
+        Assert.False(UptoEvmScheme.TryVerify(payment, challenge.Accepts[0], TestData.Now.AddSeconds(300), out _, out var error));
+        Assert.Equal("invalid_upto_evm_authorization_window", error);
+    }
 }

@@ -120,6 +120,12 @@ public sealed class PaymentOptions
     /// <summary>Allowed assets (default USDC on Base and Base Sepolia).</summary>
     public List<AssetOptions> Assets { get; set; } = [];
 
+    /// <summary>
+    /// Schemes the silo pays with, in order of preference at the same price: <c>exact</c> and/or <c>upto</c> (empty: both, exact
+    /// first). An upto payment authorises a maximum (held to max_payment and reserved in full) and commits what the server charged.
+    /// </summary>
+    public List<string> Schemes { get; set; } = [];
+
     /// <summary>Default per-payment ceiling in the asset's units, e.g. "0.10".</summary>
     [Required, RegularExpression(AmountText.Pattern)]
     public string MaxPayment { get; set; } = "0.10";

@@ -43,6 +43,14 @@ public sealed class X402OptionsValidator : IValidateOptions<X402Options>
             }
         }
 
+        for (var i = 0; i < options.Payments.Schemes.Count; i++)
+        {
+            if (options.Payments.Schemes[i] is not ("exact" or "upto"))
+            {
+                failures.Add($"X402:Payments:Schemes:{i} must be exact or upto");
+            }
+        }
+
         for (var i = 0; i < options.Payments.Rpc.Count; i++)
         {
             var rpc = options.Payments.Rpc[i];

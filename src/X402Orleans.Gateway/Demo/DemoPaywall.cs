@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using X402Orleans.Gateway.Configuration;
 using X402Orleans.Payments.Evm;
+using X402Orleans.Payments.Evm.Upto;
 using X402Orleans.Payments.Policy;
 using X402Orleans.Payments.Siwx;
 using X402Orleans.Payments.Wire;
@@ -21,6 +22,10 @@ namespace X402Orleans.Gateway.Demo;
 /// A small x402 V2 resource server under <c>/demo/</c> so the embedded mode shows the whole flow with nothing else running.
 /// It answers real 402 challenges (USDC on Base Sepolia), verifies the EIP-712 payment signature locally, refuses reused nonces,
 /// offers sign-in-with-x, and SIMULATES settlement (no chain: receipts carry <c>"simulated": true</c>). Counts what it serves.
+/// <c>/demo/metered</c> is an <c>upto</c> route: the client authorises a maximum (0.005) by a Permit2 witness permit, verified here
+/// (our own EIP-712 recover), and the route charges what it used (a fixed 0.002; <c>?charge=0</c> charges 0), reported in
+/// <c>PAYMENT-RESPONSE.amount</c>. As on chain, a permit charged 0 leaves its nonce unused (it can be settled again until its
+/// deadline); a permit charged more cannot be used again (<c>permit2_invalid_nonce</c>).
 /// With a <see cref="DemoPaidStore"/> (Local mode on a file) it remembers who paid which path across restarts.
 /// </summary>
 public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time, DemoPaidStore? store = null)
@@ -36,7 +41,18 @@ public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time
     /// <param name="Price">Atomic USDC (6 decimals); zero is free.</param>
     /// <param name="SignInWithX">Whether access can be reused by sign-in-with-x.</param>
     /// <param name="Description">Resource description.</param>
-    public sealed record Route(BigInteger Price, bool SignInWithX, string Description);
+    /// <param name="Charge">For an <c>upto</c> route: what a call charges (atomic, at most <paramref name="Price"/>, its maximum); null for exact.</param>
+    public sealed record Route(BigInteger Price, bool SignInWithX, string Description, BigInteger? Charge = null)
+    {
+        /// <summary>Whether the route is paid with <c>upto</c> (Price is the maximum).</summary>
+        public bool IsUpto => Charge is not null;
+    }
+
+    /// <summary>The facilitator the demo's upto permits name (nobody settles: settlement is simulated).</summary>
+    public const string DemoFacilitator = "0x4020000000000000000000000000000000000f4c";
+
+    /// <summary>What <c>/demo/metered</c> charges per call (0.002 USDC) of its maximum (0.005 USDC).</summary>
+    public static readonly BigInteger MeteredCharge = 2000;
 
     /// <summary>Calls served per path (after payment or proof checks).</summary>
     public IReadOnlyDictionary<string, long> Served => _served;
@@ -61,6 +77,14 @@ public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time
             ["id"] = id,
             ["name"] = $"item {id}",
         }));
+        demo.MapGet("/metered", (HttpContext ctx, DemoPaywall paywall) => paywall.ServeAsync(
+            ctx,
+            new Route(5000, false, "Metered: authorise up to 0.005, charged what is used (0.002; ?charge=0 charges 0)", ctx.Request.Query["charge"] == "0" ? BigInteger.Zero : MeteredCharge),
+            () => new JsonObject
+            {
+                ["reading"] = "metered by use",
+                ["charged_atomic"] = (ctx.Request.Query["charge"] == "0" ? BigInteger.Zero : MeteredCharge).ToString(CultureInfo.InvariantCulture),
+            }));
         demo.MapGet("/free", (HttpContext ctx, DemoPaywall paywall) => paywall.ServeAsync(ctx, new Route(0, false, "Free"), () => new JsonObject
         {
             ["message"] = "no payment needed",
@@ -107,8 +131,35 @@ public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time
 
         if (request.Headers[X402Headers.PaymentSignature].ToString() is { Length: > 0 } signature)
         {
-            error = Verify(signature, requirement, now, out var payer, out var nonce);
-            if (error is null)
+            if (route.IsUpto)
+            {
+                error = VerifyUpto(signature, requirement, now, out var uptoPayer, out var uptoNonce);
+                if (error is null)
+                {
+                    // As Permit2: a charge of 0 transfers nothing and leaves the nonce unused; a charge consumes it.
+                    var charge = route.Charge!.Value;
+                    if (!charge.IsZero && !_usedNonces.TryAdd($"permit2|{uptoPayer}|{uptoNonce}", 0))
+                    {
+                        error = "permit2_invalid_nonce";
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref _payments);
+                        var settled = new JsonObject
+                        {
+                            ["success"] = true,
+                            ["transaction"] = charge.IsZero ? string.Empty : "0x" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{uptoPayer}|{uptoNonce}"))),
+                            ["network"] = requirement.Network,
+                            ["payer"] = uptoPayer,
+                            ["amount"] = charge.ToString(CultureInfo.InvariantCulture),
+                            ["simulated"] = true,
+                        };
+                        await DeliverAsync(context, path, content, X402Json.EncodeHeader(settled));
+                        return;
+                    }
+                }
+            }
+            else if ((error = Verify(signature, requirement, now, out var payer, out var nonce)) is null)
             {
                 if (!_usedNonces.TryAdd(nonce!, 0))
                 {
@@ -227,10 +278,40 @@ public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time
         return null;
     }
 
+    private static string? VerifyUpto(string header, PaymentRequirements requirement, DateTimeOffset now, out string? payer, out string? nonce)
+    {
+        payer = null;
+        nonce = null;
+        if (!PaymentPayload.TryDecodeHeader(header, out var payload, out var why))
+        {
+            return $"invalid_payload: {why}";
+        }
+
+        if (!JsonNode.DeepEquals(payload!.Accepted, requirement.ToJson()))
+        {
+            return "No matching payment requirements";
+        }
+
+        if (!UptoEvmScheme.TryVerify(payload, requirement, now, out var permit, out why))
+        {
+            return why;
+        }
+
+        payer = permit!.From;
+        nonce = permit.Nonce.ToString(CultureInfo.InvariantCulture);
+        return null;
+    }
+
     private PaymentRequirements Requirement(Route route)
     {
         var asset = AssetInfo.UsdcBaseSepolia;
-        return PaymentRequirements.Create(ExactEvmScheme.Name, asset.Network, route.Price, asset.Address, options.Value.Demo.PayTo, 300, new JsonObject { ["name"] = "USDC", ["version"] = "2" });
+        var extra = new JsonObject { ["name"] = "USDC", ["version"] = "2" };
+        if (route.IsUpto)
+        {
+            extra["facilitatorAddress"] = DemoFacilitator;
+        }
+
+        return PaymentRequirements.Create(route.IsUpto ? UptoEvmScheme.Name : ExactEvmScheme.Name, asset.Network, route.Price, asset.Address, options.Value.Demo.PayTo, 300, extra);
     }
 
     private static SiwxChallenge Challenge(string host, string resourceUrl, DateTimeOffset now) => new(

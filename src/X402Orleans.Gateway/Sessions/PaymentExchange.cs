@@ -160,7 +160,9 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, ProofCache proo
             throw new ToolError($"{reason}; nothing is recorded as paid (the signed authorization is single-use: at most this one payment could still be charged, and it is counted against your budget)");
         }
 
-        var record = quote.ToReceipt(receipt?.Payer ?? quote.Wallet, receipt?.Transaction ?? string.Empty, time.GetUtcNow(), receipt?.Simulated ?? false);
+        // Upto: the amount the server reports charging (PAYMENT-RESPONSE amount; none reported counts as the maximum). The session
+        // grain holds it to the maximum it reserved, commits it and releases the rest.
+        var record = quote.ToReceipt(receipt?.Payer ?? quote.Wallet, receipt?.Transaction ?? string.Empty, time.GetUtcNow(), receipt?.Simulated ?? false, receipt?.Amount?.ToString(CultureInfo.InvariantCulture));
         await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(reservationId, true, record, null));
         X402Telemetry.PaymentSettled(record);
         return new ExchangeResult(paid, AccessKind.Paid, record, payment.SignInWithXOffered, quote.ResourceUrl);
@@ -180,9 +182,11 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, ProofCache proo
         return proof;
     }
 
-    // The facilitator's reason for an authorization whose nonce was already used on chain (e.g. invalid_exact_evm_nonce_already_used).
+    // The facilitator's reason for an authorization whose nonce was already used on chain (e.g. invalid_exact_evm_nonce_already_used;
+    // for upto, Permit2's InvalidNonce revert, permit2_invalid_nonce: the random nonce was consumed by a settlement).
     private static bool IsAlreadyUsed(string reason) =>
-        reason.Contains("nonce", StringComparison.OrdinalIgnoreCase) && (reason.Contains("used", StringComparison.OrdinalIgnoreCase) || reason.Contains("already", StringComparison.OrdinalIgnoreCase));
+        reason.Contains("permit2_invalid_nonce", StringComparison.OrdinalIgnoreCase)
+        || (reason.Contains("nonce", StringComparison.OrdinalIgnoreCase) && (reason.Contains("used", StringComparison.OrdinalIgnoreCase) || reason.Contains("already", StringComparison.OrdinalIgnoreCase)));
 
     private static (string Value, bool InHeader) Encoded(UpstreamResponse response) =>
         response.Header(X402Headers.PaymentRequired) is { } header ? (header, true) : (System.Text.Encoding.UTF8.GetString(response.Body), false);
@@ -234,7 +238,7 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, ProofCache proo
         }
 
         var simulated = X402Json.TryDecodeHeader(header, out var json, out _) && json!["simulated"] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<bool>(out var s) && s;
-        return new ReceiptView(receipt!.Success, receipt.Transaction, receipt.Payer, receipt.ErrorReason, simulated);
+        return new ReceiptView(receipt!.Success, receipt.Transaction, receipt.Payer, receipt.ErrorReason, simulated, receipt.Amount);
     }
 
     private static string Reason(string? error) => string.IsNullOrEmpty(error) ? string.Empty : $" ({error})";
@@ -243,7 +247,7 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, ProofCache proo
 
     private static readonly Dictionary<string, string> NoHeaders = [];
 
-    private sealed record ReceiptView(bool Success, string Transaction, string? Payer, string? ErrorReason, bool Simulated);
+    private sealed record ReceiptView(bool Success, string Transaction, string? Payer, string? ErrorReason, bool Simulated, System.Numerics.BigInteger? Amount);
 
     private static partial class Log
     {

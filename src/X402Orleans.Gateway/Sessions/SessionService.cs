@@ -346,7 +346,10 @@ public sealed partial class SessionService
         [.. s.Payments.Select(ToInfo)]);
 
     internal static PaymentInfo ToInfo(PaymentReceipt r) =>
-        new(AtomicAmount.Format(BigInteger.Parse(r.AmountAtomic, CultureInfo.InvariantCulture), r.Decimals), r.AmountAtomic, r.Asset, r.Symbol, r.Network, r.PayTo, r.Payer, r.Transaction, r.Simulated);
+        new(AtomicAmount.Format(BigInteger.Parse(r.AmountAtomic, CultureInfo.InvariantCulture), r.Decimals), r.AmountAtomic, r.Asset, r.Symbol, r.Network, r.PayTo, r.Payer, r.Transaction, r.Simulated,
+            r.MaximumAtomic is null ? "exact" : "upto",
+            r.MaximumAtomic is null ? null : AtomicAmount.Format(BigInteger.Parse(r.MaximumAtomic, CultureInfo.InvariantCulture), r.Decimals),
+            r.MaximumAtomic);
 
     internal static IReadOnlyList<AmountInfo> Totals(IReadOnlyList<AssetTotal> totals) =>
         [.. totals.Select(t => new AmountInfo(AtomicAmount.Format(BigInteger.Parse(t.AmountAtomic, CultureInfo.InvariantCulture), t.Decimals), t.AmountAtomic, t.Symbol, t.Asset, t.Network))];

@@ -13,7 +13,10 @@ public sealed record PaymentInfo(
     [property: JsonPropertyName("pay_to"), Description("Recipient address.")] string PayTo,
     [property: JsonPropertyName("payer"), Description("Paying wallet address.")] string Payer,
     [property: JsonPropertyName("transaction"), Description("Settlement transaction hash as reported by the server (empty if none).")] string Transaction,
-    [property: JsonPropertyName("simulated"), Description("True when the server said settlement was simulated (demo paywall).")] bool Simulated);
+    [property: JsonPropertyName("simulated"), Description("True when the server said settlement was simulated (demo paywall).")] bool Simulated,
+    [property: JsonPropertyName("scheme"), Description("exact (the price) or upto (amount = what the server charged, at most maximum).")] string Scheme = "exact",
+    [property: JsonPropertyName("maximum"), Description("upto only: the maximum the signed permit authorised, in the asset's units (null for exact).")] string? Maximum = null,
+    [property: JsonPropertyName("maximum_atomic"), Description("upto only: the maximum in atomic units.")] string? MaximumAtomic = null);
 
 /// <summary>A response from the upstream server, as shown to the agent.</summary>
 public sealed record ResponseInfo(

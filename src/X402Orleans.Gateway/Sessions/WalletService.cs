@@ -34,11 +34,12 @@ public sealed record AttemptInfo(
     [property: JsonPropertyName("url"), Description("Resource paid for.")] string Url,
     [property: JsonPropertyName("network"), Description("CAIP-2 network.")] string Network,
     [property: JsonPropertyName("asset"), Description("Token address.")] string Asset,
-    [property: JsonPropertyName("amount_atomic"), Description("Price in atomic units.")] string AmountAtomic,
+    [property: JsonPropertyName("amount_atomic"), Description("Price in atomic units (upto: what was charged, once settled; else the maximum).")] string AmountAtomic,
     [property: JsonPropertyName("pay_to"), Description("Recipient.")] string PayTo,
     [property: JsonPropertyName("outcome"), Description("settled, refused (by the server), unknown (no answer after paying), not_authorized (limits) or not_selected (no acceptable option).")] string Outcome,
     [property: JsonPropertyName("transaction"), Description("Transaction hash, if settled.")] string? Transaction,
-    [property: JsonPropertyName("reason"), Description("Why it did not settle.")] string? Reason);
+    [property: JsonPropertyName("reason"), Description("Why it did not settle.")] string? Reason,
+    [property: JsonPropertyName("maximum_atomic"), Description("upto only: the maximum the signed permit authorised, atomic units (null for exact).")] string? MaximumAtomic = null);
 
 /// <summary>Output of x402_payment_log.</summary>
 public sealed record PaymentLogResult(
@@ -79,6 +80,6 @@ public sealed class WalletService(IGrainFactory grains)
 
         var attempts = await grains.GetGrain<IAgentGrain>(agentId).ListAttempts(take);
         return new PaymentLogResult([.. attempts.Select(a => new AttemptInfo(
-            SessionService.Iso(a.At), a.SessionId.ToString(), a.Url, a.Network, a.Asset, a.AmountAtomic, a.PayTo, a.Outcome, a.Transaction, a.Reason))]);
+            SessionService.Iso(a.At), a.SessionId.ToString(), a.Url, a.Network, a.Asset, a.AmountAtomic, a.PayTo, a.Outcome, a.Transaction, a.Reason, a.MaximumAtomic))]);
     }
 }

@@ -1,6 +1,9 @@
+using System.Globalization;
 using System.Net.Http.Json;
+using System.Numerics;
 using System.Text.Json.Nodes;
 using Nethereum.Util;
+using X402Orleans.Payments.Evm.Upto;
 
 namespace X402Orleans.Grains.Payments;
 
@@ -14,21 +17,80 @@ public sealed record AuthorizationOnChain(bool Known, bool Used, string? Transac
     public static readonly AuthorizationOnChain Unknown = new(false, false, null);
 }
 
-/// <summary>Reads an authorization's on-chain state (the token's <c>authorizationState(authorizer, nonce)</c>).</summary>
+/// <summary>
+/// Reads an authorization's on-chain state: the token's <c>authorizationState(authorizer, nonce)</c> (EIP-3009, <c>exact</c>) or
+/// Permit2's <c>nonceBitmap(owner, wordPos)</c> (<c>upto</c>).
+/// </summary>
 public interface IAuthorizationStateReader
 {
     /// <summary>The state of <paramref name="nonce"/> of <paramref name="payer"/> on <paramref name="token"/>; Unknown when the chain cannot be asked.</summary>
     Task<AuthorizationOnChain> ReadAsync(string network, string token, string payer, string nonce, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether Permit2's unordered <paramref name="nonce"/> (a decimal uint256) of <paramref name="owner"/> is used (settled for a
+    /// non-zero amount, or invalidated); Unknown when the chain cannot be asked. The transaction is not looked up.
+    /// </summary>
+    Task<AuthorizationOnChain> ReadPermit2NonceAsync(string network, string owner, string nonce, CancellationToken cancellationToken);
 }
 
 /// <summary>
 /// Reads <c>authorizationState(address,bytes32)</c> (EIP-3009) by <c>eth_call</c> on the network's configured JSON-RPC endpoint
 /// (<see cref="PaymentRules.RpcEndpoints"/>), and the transaction from the token's <c>AuthorizationUsed</c> log. Used only to
-/// resolve a payment whose outcome a crash left unknown, never on a hot path; bounded by a short timeout.
+/// resolve a payment whose outcome a crash left unknown, never on a hot path; bounded by a short timeout. For <c>upto</c> it reads
+/// Permit2's nonce bitmap the same way, and (as <see cref="IPermit2TokenReader"/>) the payer's Permit2 allowance and EIP-2612 nonce
+/// when a 402 offers <c>eip2612GasSponsoring</c>.
 /// </summary>
-public sealed class RpcAuthorizationStateReader(PaymentRules rules, HttpClient http) : IAuthorizationStateReader
+public sealed class RpcAuthorizationStateReader(PaymentRules rules, HttpClient http) : IAuthorizationStateReader, IPermit2TokenReader
 {
     private const string AuthorizationStateSelector = "e94a0102";
+    private const string AllowanceSelector = "dd62ed3e";
+    private const string NoncesSelector = "7ecebe00";
+    private static readonly string NonceBitmapSelector = Sha3Keccack.Current.CalculateHash("nonceBitmap(address,uint256)")[..8];
+
+    /// <inheritdoc />
+    public async Task<AuthorizationOnChain> ReadPermit2NonceAsync(string network, string owner, string nonce, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        if (!rules.RpcEndpoints.TryGetValue(network, out var endpoint) || !BigInteger.TryParse(nonce, NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+        {
+            return AuthorizationOnChain.Unknown;
+        }
+
+        try
+        {
+            // Permit2's unordered nonces: word = nonce >> 8, bit = nonce & 0xff.
+            var word = await CallAsync(endpoint, Permit2.Address, NonceBitmapSelector + Word(owner) + Uint(value >> 8), cancellationToken);
+            return word is null ? AuthorizationOnChain.Unknown : new AuthorizationOnChain(true, !((word.Value >> (int)(value & 0xff)) & 1).IsZero, null);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or FormatException)
+        {
+            return AuthorizationOnChain.Unknown;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<BigInteger?> ReadPermit2AllowanceAsync(string network, string token, string owner, CancellationToken cancellationToken) =>
+        rules.RpcEndpoints.TryGetValue(network, out var endpoint)
+            ? await CallAsync(endpoint, token, AllowanceSelector + Word(owner) + Word(Permit2.Address), cancellationToken)
+            : null;
+
+    /// <inheritdoc />
+    public async ValueTask<BigInteger> ReadPermitNonceAsync(string network, string token, string owner, CancellationToken cancellationToken) =>
+        rules.RpcEndpoints.TryGetValue(network, out var endpoint)
+            && await CallAsync(endpoint, token, NoncesSelector + Word(owner), cancellationToken) is { } nonce
+            ? nonce
+            : throw new InvalidOperationException($"the EIP-2612 nonce could not be read on {network}");
+
+    // One eth_call returning a uint256 word; null when the node's answer is not one.
+    private async Task<BigInteger?> CallAsync(Uri endpoint, string to, string data, CancellationToken cancellationToken)
+    {
+        var result = await RpcAsync(endpoint, "eth_call", new JsonArray(new JsonObject { ["to"] = to, ["data"] = "0x" + data }, "latest"), cancellationToken);
+        return result is JsonValue value && value.TryGetValue<string>(out var hex) && hex.Length is > 2 and <= 66 && hex.StartsWith("0x", StringComparison.Ordinal)
+            ? BigInteger.Parse("0" + hex[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture)
+            : null;
+    }
+
+    private static string Uint(BigInteger value) => value.ToString("x", CultureInfo.InvariantCulture).TrimStart('0').PadLeft(64, '0');
     private static readonly string AuthorizationUsedTopic = "0x" + Sha3Keccack.Current.CalculateHash("AuthorizationUsed(address,bytes32)");
 
     /// <inheritdoc />

@@ -14,8 +14,11 @@ public sealed record PaymentRules
     /// <summary>No limits, the default assets (used where a silo registers no rules, e.g. unit tests).</summary>
     public static readonly PaymentRules Default = new();
 
-    /// <summary>Networks, assets and the default max_payment.</summary>
-    public PaymentPolicy Policy { get; init; } = PaymentPolicy.Default;
+    /// <summary>
+    /// Networks, assets, schemes and the default max_payment. The silo's default pays <c>exact</c> and <c>upto</c> (exact preferred
+    /// at the same price): an upto payment's maximum is held to max_payment and reserved in full, so it never costs more.
+    /// </summary>
+    public PaymentPolicy Policy { get; init; } = PaymentPolicy.Default.WithUpto();
 
     /// <summary>Daily limit of an agent without its own.</summary>
     public string? AgentDailyLimit { get; init; }

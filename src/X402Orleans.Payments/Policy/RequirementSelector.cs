@@ -16,8 +16,9 @@ public sealed record Selection(PaymentRequirements? Requirement, AssetInfo? Asse
 }
 
 /// <summary>
-/// Picks the cheapest option of a 402 that the policy accepts (for <c>upto</c>, its maximum counts as its price; ties go to the option
-/// offered first), or explains exactly why none is acceptable.
+/// Picks the cheapest option of a 402 that the policy accepts (for <c>upto</c>, its maximum counts as its price; at the same price the
+/// scheme listed first in <see cref="PaymentPolicy.Schemes"/> wins, then the option offered first), or explains exactly why none is
+/// acceptable.
 /// </summary>
 public static class RequirementSelector
 {
@@ -37,7 +38,9 @@ public static class RequirementSelector
                 continue;
             }
 
-            if (best is null || Normalized(option.Amount, asset!) < Normalized(best.Amount, bestAsset!))
+            var price = Normalized(option.Amount, asset!);
+            var bestPrice = best is null ? BigInteger.Zero : Normalized(best.Amount, bestAsset!);
+            if (best is null || price < bestPrice || (price == bestPrice && Rank(option, policy) < Rank(best, policy)))
             {
                 best = option;
                 bestAsset = asset;
@@ -112,6 +115,19 @@ public static class RequirementSelector
                 reason = $"scheme '{option.Scheme}' is not implemented by this library";
                 return false;
         }
+    }
+
+    private static int Rank(PaymentRequirements option, PaymentPolicy policy)
+    {
+        for (var i = 0; i < policy.Schemes.Count; i++)
+        {
+            if (string.Equals(policy.Schemes[i], option.Scheme, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return int.MaxValue;
     }
 
     // Compares prices across assets with different decimals by scaling to 36 decimal places.

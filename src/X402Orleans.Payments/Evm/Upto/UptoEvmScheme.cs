@@ -135,6 +135,49 @@ public static class UptoEvmScheme
     }
 
     /// <summary>
+    /// Server-side check of an upto payload against the requirement it answers (what a resource server can check without a chain):
+    /// the permit is for the requirement's token, at most its amount, to its payTo, settled only by its facilitator, through the
+    /// upto proxy, not expired and not yet valid only later; and its Permit2 witness signature recovers to <c>from</c>. Allowance
+    /// and balance need the chain (the facilitator's verify).
+    /// </summary>
+    public static bool TryVerify(PaymentPayload payment, PaymentRequirements requirements, DateTimeOffset now, out UptoPermit2Authorization? authorization, out string error)
+    {
+        ArgumentNullException.ThrowIfNull(payment);
+        ArgumentNullException.ThrowIfNull(requirements);
+        if (!UptoPermit2Authorization.TryRead(payment.Payload["permit2Authorization"] as JsonObject, out authorization, out error))
+        {
+            return false;
+        }
+
+        var facilitator = requirements.Extra is null ? null : X402Json.GetString(requirements.Extra, "facilitatorAddress");
+        var unixNow = now.ToUnixTimeSeconds();
+        error = authorization! switch
+        {
+            { } a when !EvmAddress.AreEqual(a.Spender, Permit2.UptoProxyAddress) => "invalid_upto_evm_spender",
+            { } a when !EvmAddress.AreEqual(a.Token, requirements.Asset) => "invalid_upto_evm_token_mismatch",
+            { } a when a.Amount != requirements.Amount => "invalid_upto_evm_amount_mismatch",
+            { } a when !EvmAddress.AreEqual(a.To, requirements.PayTo) => "invalid_upto_evm_recipient_mismatch",
+            { } a when !EvmAddress.AreEqual(a.Facilitator, facilitator) => "invalid_upto_evm_facilitator_mismatch",
+            { } a when a.Deadline < unixNow + 6 || a.ValidAfter > unixNow => "invalid_upto_evm_authorization_window",
+            _ => string.Empty,
+        };
+        if (error.Length > 0)
+        {
+            return false;
+        }
+
+        if (!NetworkNames.TryGetEvmChainId(requirements.Network, out var chainId)
+            || !Eip712.TryRecover(authorization!.BuildTypedData(chainId), X402Json.GetString(payment.Payload, "signature"), out var signer)
+            || !EvmAddress.AreEqual(signer, authorization.From))
+        {
+            error = "invalid_upto_evm_signature";
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// Decides how Permit2 gets its allowance: null when it has enough or nothing can be known (no reader), an EIP-2612 permit to sign
     /// when the 402 sponsors one, else an exception naming the one-time approval.
     /// </summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Numerics;
 using System.Text.Json.Nodes;
+using X402Orleans.Payments.Wire;
 
 namespace X402Orleans.Payments.Evm.Upto;
 
@@ -47,6 +48,48 @@ public sealed record UptoPermit2Authorization(
         ("PermitWitnessTransferFrom", Eip712.Fields(("permitted", "TokenPermissions"), ("spender", "address"), ("nonce", "uint256"), ("deadline", "uint256"), ("witness", "Witness"))),
         ("TokenPermissions", Eip712.Fields(("token", "address"), ("amount", "uint256"))),
         ("Witness", Eip712.Fields(("to", "address"), ("facilitator", "address"), ("validAfter", "uint256"))));
+
+    /// <summary>Reads a <c>permit2Authorization</c> object (numbers as decimal strings or JSON numbers); says why not otherwise.</summary>
+    public static bool TryRead(JsonObject? json, out UptoPermit2Authorization? authorization, out string error)
+    {
+        authorization = null;
+        if (json is null)
+        {
+            error = "permit2Authorization is missing";
+            return false;
+        }
+
+        var permitted = json["permitted"] as JsonObject;
+        var witness = json["witness"] as JsonObject;
+        if (permitted is null || witness is null)
+        {
+            error = "permit2Authorization lacks permitted or witness";
+            return false;
+        }
+
+        string? from = X402Json.GetString(json, "from"), token = X402Json.GetString(permitted, "token"), spender = X402Json.GetString(json, "spender"),
+            to = X402Json.GetString(witness, "to"), facilitator = X402Json.GetString(witness, "facilitator");
+        if (!EvmAddress.IsValid(from) || !EvmAddress.IsValid(token) || !EvmAddress.IsValid(spender) || !EvmAddress.IsValid(to) || !EvmAddress.IsValid(facilitator))
+        {
+            error = "permit2Authorization from/token/spender/to/facilitator is not an address";
+            return false;
+        }
+
+        if (!AtomicAmount.TryParseAtomic(X402Json.GetString(permitted, "amount"), out var amount)
+            || !AtomicAmount.TryParseAtomic(X402Json.GetString(json, "nonce"), out var nonce)
+            || !X402Json.TryGetInt64(json, "deadline", out var deadline)
+            || !X402Json.TryGetInt64(witness, "validAfter", out var validAfter))
+        {
+            error = "permit2Authorization amount/nonce/deadline/validAfter is not an integer";
+            return false;
+        }
+
+        authorization = new UptoPermit2Authorization(
+            EvmAddress.ToChecksum(from!), EvmAddress.ToChecksum(token!), amount, EvmAddress.ToChecksum(spender!), nonce, deadline,
+            EvmAddress.ToChecksum(to!), EvmAddress.ToChecksum(facilitator!), validAfter);
+        error = string.Empty;
+        return true;
+    }
 
     private static string Text(BigInteger value) => value.ToString(CultureInfo.InvariantCulture);
 }
