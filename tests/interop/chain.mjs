@@ -26,8 +26,11 @@ export const MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11";
 /** ganache's EVM (7.9.x): shanghai. Compile for it, so no newer opcode (MCOPY, TSTORE) ends up in the bytecode. */
 const HARDFORK = "shanghai";
 
-/** Compiles the Solidity sources in contracts/ and returns { ContractName: { abi, bytecode, deployedBytecode } }. */
-export function compileContracts(files = ["TestUsdc.sol", "Multicall3Lite.sol"]) {
+/**
+ * Compiles the Solidity sources in contracts/ and returns { ContractName: { abi, bytecode, deployedBytecode } }. The default
+ * EVM version is ganache's; anvil runs `cancun` (transient storage, MCOPY).
+ */
+export function compileContracts(files = ["TestUsdc.sol", "Multicall3Lite.sol"], { evmVersion = HARDFORK } = {}) {
   const sources = Object.fromEntries(
     files.map((f) => [f, { content: readFileSync(fileURLToPath(new URL(`./contracts/${f}`, import.meta.url)), "utf8") }]),
   );
@@ -35,7 +38,7 @@ export function compileContracts(files = ["TestUsdc.sol", "Multicall3Lite.sol"])
     language: "Solidity",
     sources,
     settings: {
-      evmVersion: HARDFORK,
+      evmVersion,
       optimizer: { enabled: true, runs: 200 },
       outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } },
     },

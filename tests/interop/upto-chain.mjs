@@ -283,12 +283,21 @@ export async function startUptoChain({ chainId = 84532, tokenName = "USDC", toke
 
 // --- as a script: the chain plus the official upto facilitator over HTTP, until stdin closes ---------------------------------
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await serveChainScript(startUptoChain, () => ({}));
+}
+
+/**
+ * The script mode shared by the chain helpers (upto-chain.mjs, batch-chain.mjs): reads the config line from stdin, starts the
+ * chain with `start({chainId})`, funds `fundedWallets` payers, serves `up.facilitator` over HTTP (GET /supported, POST /verify,
+ * POST /settle), prints one ready line (the common fields plus `describe(up)`) and stops when stdin closes or on SIGTERM.
+ */
+export async function serveChainScript(start, describe) {
   console.log = (...args) => console.error(...args);
   console.info = (...args) => console.error(...args);
   let stdinEnded = false;
   process.stdin.once("end", () => (stdinEnded = true));
   const config = await readConfigLine();
-  const up = await startUptoChain({ chainId: config.chainId ?? 84532 });
+  const up = await start({ chainId: config.chainId ?? 84532 });
   const fundAmount = BigInt(config.fundAmount ?? "10000000");
   const funded = [];
   for (let i = 0; i < (config.fundedWallets ?? 3); i++) {
@@ -340,6 +349,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       facilitatorUrl: `http://127.0.0.1:${server.address().port}`,
       facilitatorAddress: up.operator.address,
       wallets: { funded, unfunded: { address: privateKeyToAccount(unfundedKey).address, privateKey: unfundedKey } },
+      ...describe(up),
     }) + "\n",
   );
 }
