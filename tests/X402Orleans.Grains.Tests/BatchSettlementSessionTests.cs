@@ -122,6 +122,34 @@ public sealed class BatchSettlementSessionTests(SessionsClusterFixture fixture)
     }
 
     [Fact]
+    public async Task RecordChannelAnswer_SignsOnceMoreOnTheServersTotal_WhenItsCorrectionCarriesOurOwnVoucher()
+    {
+        var (grain, agent) = await OpenAsync();
+        await PayAsync(grain, agent, 1000, 5000, 1000);
+        var second = await grain.PreparePayment(agent, Challenge());
+        var ours = Payload(second)["voucher"]!.AsObject();
+        var corrective = Challenge402(ours, serverCharged: 1500);
+
+        var answer = await grain.RecordChannelAnswer(agent, new ChannelAnswer(second.ReservationId, ChannelAnswerKind.Challenge, corrective, BatchSettlementScheme.ErrCumulativeAmountMismatch));
+
+        Assert.False(answer.Paid);
+        Assert.True(answer.Retry is { Approved: true }, answer.Retry?.Message ?? answer.Message);
+        Assert.Equal("2500", Ceiling(answer.Retry!)); // the server's 1500 + the price
+        var again = await grain.RecordChannelAnswer(agent, new ChannelAnswer(answer.Retry!.ReservationId, ChannelAnswerKind.Challenge, corrective, BatchSettlementScheme.ErrCumulativeAmountMismatch));
+        Assert.Null(again.Retry); // corrected once: not retried again
+    }
+
+    private string Challenge402(JsonObject voucher, long serverCharged)
+    {
+        var required = JsonNode.Parse(Convert.FromBase64String(Challenge().Encoded))!.AsObject();
+        required["error"] = BatchSettlementScheme.ErrCumulativeAmountMismatch;
+        var extra = required["accepts"]![0]!["extra"]!.AsObject();
+        extra["channelState"] = new JsonObject { ["channelId"] = voucher["channelId"]!.GetValue<string>(), ["balance"] = "5000", ["totalClaimed"] = "0", ["chargedCumulativeAmount"] = serverCharged.ToString(CultureInfo.InvariantCulture) };
+        extra["voucherState"] = new JsonObject { ["signedMaxClaimable"] = voucher["maxClaimableAmount"]!.GetValue<string>(), ["signature"] = voucher["signature"]!.GetValue<string>() };
+        return required.ToJsonString();
+    }
+
+    [Fact]
     public async Task End_LeavesTheRefundToTheLastLiveSession_AndThatSessionsRefundReturnsTheRest()
     {
         var (first, agentA) = await OpenAsync();
