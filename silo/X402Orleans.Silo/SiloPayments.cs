@@ -4,6 +4,7 @@ using X402Orleans.Gateway.Configuration;
 using X402Orleans.Grains.Payments;
 using X402Orleans.Hosting;
 using X402Orleans.Payments.Evm;
+using X402Orleans.Payments.Evm.BatchSettlement;
 using X402Orleans.Payments.Evm.Upto;
 using X402Orleans.Payments.Policy;
 using X402Orleans.Payments.Signing;
@@ -64,8 +65,9 @@ public static class SiloPayments
                 Networks = networks,
                 Assets = assets,
                 MaxPayment = payments.MaxPayment,
-                Schemes = payments.Schemes.Count == 0 ? [ExactEvmScheme.Name, UptoEvmScheme.Name] : [.. payments.Schemes.Distinct(StringComparer.Ordinal)],
+                Schemes = payments.Schemes.Count == 0 ? [ExactEvmScheme.Name, UptoEvmScheme.Name, BatchSettlementScheme.Name] : [.. payments.Schemes.Distinct(StringComparer.Ordinal)],
             },
+            ChannelDepositCap = payments.ChannelDepositCap,
             AgentDailyLimit = payments.AgentDailyLimit,
             AgentDailyLimits = options.Agents.ToDictionary(a => a.Id, a => a.DailyLimit, StringComparer.Ordinal),
             WalletDailyLimit = payments.WalletDailyLimit,

@@ -41,7 +41,22 @@ public interface IPaymentChannelGrain : IGrainWithStringKey
     /// <summary>The channel's numbers and state.</summary>
     [Alias("GetStatus")]
     Task<ChannelView> GetStatus();
+
+    /// <summary>Records a live session paying through this channel (until it leaves or its expiry passes).</summary>
+    [Alias("Join")]
+    Task Join(ChannelMember member);
+
+    /// <summary>Removes a session from the channel's live sessions; returns the others still live.</summary>
+    [Alias("Leave")]
+    Task<IReadOnlyList<ChannelMember>> Leave(Guid sessionId);
 }
+
+/// <summary>A session paying through a channel: live until it leaves or <paramref name="ExpiresAt"/> passes.</summary>
+[GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.ChannelMember")]
+public sealed record ChannelMember(
+    [property: Id(0)] Guid SessionId,
+    [property: Id(1)] string AgentId,
+    [property: Id(2)] DateTimeOffset ExpiresAt);
 
 /// <summary>Keys of <see cref="IPaymentChannelGrain"/>.</summary>
 public static class ChannelKeys
@@ -65,7 +80,10 @@ public enum ChannelPhase
     /// <summary>A server answer failed a check: no more vouchers are signed (see <see cref="ChannelView.StopReason"/>).</summary>
     Stopped,
 
-    /// <summary>The cooperative refund was confirmed: the channel's remaining balance went back to the payer.</summary>
+    /// <summary>
+    /// The cooperative refund was confirmed: the channel's remaining balance went back to the payer. A later request reopens it
+    /// (with a new deposit: the channel on chain stays, with nothing left in it).
+    /// </summary>
     Refunded,
 }
 
@@ -102,6 +120,9 @@ public enum ChannelRefusal
 
     /// <summary>Nothing is left to refund.</summary>
     NothingToRefund,
+
+    /// <summary>Other live sessions use the channel: no refund while they may still pay through it.</summary>
+    InUse,
 }
 
 /// <summary>What a signed channel payload carries.</summary>

@@ -74,9 +74,27 @@ public interface ISessionGrain : IGrainWithGuidKey
     [Alias("E47BC39D")]
     Task<SessionResult> GetStatus(string agentId, CancellationToken cancellationToken = default);
 
-    /// <summary>Ends the session.</summary>
+    /// <summary>
+    /// Ends the session. A session paying through a batch-settlement channel leaves it: when no other live session uses the channel
+    /// the snapshot's <see cref="SessionChannel.RefundDue"/> asks the gateway to fetch a fresh 402 and call <see cref="PrepareRefund"/>.
+    /// </summary>
     [Alias("10DD0222")]
     Task<SessionResult> End(string agentId);
+
+    /// <summary>
+    /// Records the server's answer to a channel payment this session prepared (voucher, deposit or refund): the channel grain checks
+    /// the charge (or adopts a corrective 402 backed by our own voucher, and signs the retry), the session adds the charge to its totals
+    /// and the payment log records deposits, charges and refunds.
+    /// </summary>
+    [Alias("RecordChannelAnswer")]
+    Task<ChannelAnswerResult> RecordChannelAnswer(string agentId, ChannelAnswer answer);
+
+    /// <summary>
+    /// Signs the cooperative refund of the session's channel after <see cref="End"/> marked it due, from a fresh 402 of the same server
+    /// (refused when another live session uses the channel). The gateway sends it and reports with <see cref="RecordChannelAnswer"/>.
+    /// </summary>
+    [Alias("PrepareRefund")]
+    Task<PaymentDecision> PrepareRefund(string agentId, PaymentChallenge challenge);
 }
 
 /// <summary>

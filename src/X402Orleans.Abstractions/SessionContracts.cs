@@ -111,16 +111,22 @@ public sealed record PaymentQuote(
     /// <summary>The <c>upto</c> scheme's name (<see cref="Scheme"/>; null means <c>exact</c>).</summary>
     public const string Upto = "upto";
 
+    /// <summary>The <c>batch-settlement</c> scheme's name (<see cref="Scheme"/>).</summary>
+    public const string BatchSettlement = "batch-settlement";
+
     /// <summary>Whether this pays with <c>upto</c>: <see cref="AmountAtomic"/> is the maximum authorised, the server charges at most it.</summary>
     public bool IsUpto => Scheme == Upto;
+
+    /// <summary>Whether this pays by a channel voucher: <see cref="AmountAtomic"/> is the request's maximum, the server charges at most it.</summary>
+    public bool IsBatchSettlement => Scheme == BatchSettlement;
 
     /// <summary>
     /// The receipt of this payment once settled: for <c>upto</c>, <paramref name="chargedAtomic"/> is what the server reported
     /// (the receipt's amount) and <see cref="AmountAtomic"/> its maximum; for <c>exact</c>, the amount.
     /// </summary>
     public PaymentReceipt ToReceipt(string payer, string transaction, DateTimeOffset paidAt, bool simulated, string? chargedAtomic = null) =>
-        IsUpto
-            ? new(Network, Asset, Symbol, Decimals, Charged(chargedAtomic), PayTo, payer, transaction, paidAt, simulated, AmountAtomic)
+        IsUpto || IsBatchSettlement
+            ? new(Network, Asset, Symbol, Decimals, Charged(chargedAtomic), PayTo, payer, transaction, paidAt, simulated, AmountAtomic, Scheme)
             : new(Network, Asset, Symbol, Decimals, AmountAtomic, PayTo, payer, transaction, paidAt, simulated);
 
     // What an upto server reports charging, held to the maximum (none or unreadable: the maximum).
@@ -230,7 +236,10 @@ public sealed record PaymentReceipt(
     [property: Id(7)] string Transaction,
     [property: Id(8)] DateTimeOffset PaidAt,
     [property: Id(9)] bool Simulated,
-    [property: Id(10)] string? MaximumAtomic = null);
+    [property: Id(10)] string? MaximumAtomic = null,
+    [property: Id(11)] string? Scheme = null,
+    [property: Id(12)] string? DepositAtomic = null,
+    [property: Id(13)] string? ChannelRemainingAtomic = null);
 
 /// <summary>What a payment attempt ended in.</summary>
 [GenerateSerializer, Immutable]
@@ -292,7 +301,8 @@ public sealed record SessionSnapshot(
     [property: Id(12)] IReadOnlyList<PaymentReceipt> Payments,
     [property: Id(13)] string MaxPayment,
     [property: Id(14)] string? ResourceUrl,
-    [property: Id(15)] IReadOnlyList<AssetTotal>? Totals = null)
+    [property: Id(15)] IReadOnlyList<AssetTotal>? Totals = null,
+    [property: Id(16)] SessionChannel? Channel = null)
 {
     /// <summary>What the session paid in total per asset (every payment, also those whose receipts are no longer kept).</summary>
     public IReadOnlyList<AssetTotal> PaidTotals => Totals ?? [];
@@ -334,3 +344,80 @@ public sealed record SessionResult(
     /// <summary>Failure.</summary>
     public static SessionResult Fail(SessionErrorCode error, string message, SessionSnapshot? session = null) => new(session, error, message);
 }
+
+/// <summary>
+/// The batch-settlement channel a session pays through, as the session sees it: the channel's own numbers (shared by every session of
+/// the wallet on that payee) and what this session was charged. Amounts are atomic integer strings.
+/// </summary>
+/// <param name="Key">The channel grain's key (<c>{network}/{channelId}</c>).</param>
+/// <param name="Network">CAIP-2 network.</param>
+/// <param name="Asset">Token address.</param>
+/// <param name="Symbol">Token symbol.</param>
+/// <param name="Decimals">Token decimals.</param>
+/// <param name="ChannelId">The channel id.</param>
+/// <param name="Phase">open, stopped or refunded.</param>
+/// <param name="DepositedAtomic">Deposits confirmed by the server.</param>
+/// <param name="ChargedAtomic">The channel's charged total (every session on it).</param>
+/// <param name="RemainingAtomic">Deposited balance not yet charged.</param>
+/// <param name="SessionChargedAtomic">What this session's vouchers were charged.</param>
+/// <param name="RefundDue">The session ended as the channel's last live session: its gateway asks the server for the cooperative refund.</param>
+/// <param name="Note">What happened to the channel at the end (refund requested, refunded, kept for other live sessions), if anything.</param>
+[GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.SessionChannel")]
+public sealed record SessionChannel(
+    [property: Id(0)] string Key,
+    [property: Id(1)] string Network,
+    [property: Id(2)] string Asset,
+    [property: Id(3)] string Symbol,
+    [property: Id(4)] int Decimals,
+    [property: Id(5)] string ChannelId,
+    [property: Id(6)] string Phase,
+    [property: Id(7)] string DepositedAtomic,
+    [property: Id(8)] string ChargedAtomic,
+    [property: Id(9)] string RemainingAtomic,
+    [property: Id(10)] string SessionChargedAtomic,
+    [property: Id(11)] bool RefundDue = false,
+    [property: Id(12)] string? Note = null);
+
+/// <summary>What the server answered to a channel payment (voucher, deposit or refund) the gateway sent.</summary>
+[Alias("X402Orleans.Abstractions.ChannelAnswerKind")]
+public enum ChannelAnswerKind
+{
+    /// <summary>A response with a <c>PAYMENT-RESPONSE</c> header (<see cref="ChannelAnswer.Value"/>).</summary>
+    Receipt,
+
+    /// <summary>A 402 (<see cref="ChannelAnswer.Value"/>: its JSON), corrective or not.</summary>
+    Challenge,
+
+    /// <summary>An answer without a receipt: nothing was charged.</summary>
+    Rejected,
+
+    /// <summary>The payment never left the gateway.</summary>
+    NotSent,
+
+    /// <summary>No answer (timeout, connection lost): the charge is unknown.</summary>
+    Unanswered,
+}
+
+/// <summary>The server's answer to a channel payment, for the session grain to check through the channel grain.</summary>
+/// <param name="RequestId">The channel request (<see cref="PaymentDecision.ReservationId"/> of the payment).</param>
+/// <param name="Kind">What came back.</param>
+/// <param name="Value">The <c>PAYMENT-RESPONSE</c> header value, or the 402's JSON.</param>
+/// <param name="Reason">Why it failed, for the log.</param>
+[GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.ChannelAnswer")]
+public sealed record ChannelAnswer(
+    [property: Id(0)] Guid RequestId,
+    [property: Id(1)] ChannelAnswerKind Kind,
+    [property: Id(2)] string? Value = null,
+    [property: Id(3)] string? Reason = null);
+
+/// <summary>What a channel answer came to.</summary>
+/// <param name="Paid">The server accepted the payment and its charge passed the checks (<see cref="Receipt"/>).</param>
+/// <param name="Message">Why not, for the agent.</param>
+/// <param name="Receipt">What this request was charged (and deposited), with the channel's remaining balance.</param>
+/// <param name="Retry">A corrective 402 was adopted: send this payment (signed on the server's charged total) instead, once.</param>
+[GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.ChannelAnswerResult")]
+public sealed record ChannelAnswerResult(
+    [property: Id(0)] bool Paid,
+    [property: Id(1)] string Message,
+    [property: Id(2)] PaymentReceipt? Receipt = null,
+    [property: Id(3)] PaymentDecision? Retry = null);

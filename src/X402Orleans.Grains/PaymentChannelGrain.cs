@@ -149,6 +149,7 @@ public sealed class PaymentChannelGrain(
         }
 
         S.InFlight = record;
+        S.Phase = ChannelPhase.Open;
         S.HighestSignedAtomic = Text(BigInteger.Max(Atomic(S.HighestSignedAtomic), ceiling));
         if (deposit is not null)
         {
@@ -333,6 +334,12 @@ public sealed class PaymentChannelGrain(
             return Refuse(ChannelRefusal.InvalidRequest, why);
         }
 
+        var others = LiveMembers().Where(m => m.SessionId != request.SessionId).ToList();
+        if (others.Count > 0)
+        {
+            return Refuse(ChannelRefusal.InUse, $"{others.Count} other live session(s) pay through this channel: no refund while they may still use it (the last one to end asks for it)");
+        }
+
         var charged = Atomic(S.ChargedAtomic);
         if (Atomic(S.BalanceAtomic) <= charged)
         {
@@ -372,12 +379,46 @@ public sealed class PaymentChannelGrain(
     /// <inheritdoc />
     public Task<ChannelView> GetStatus() => Task.FromResult(View());
 
+    /// <inheritdoc />
+    public async Task Join(ChannelMember member)
+    {
+        ArgumentNullException.ThrowIfNull(member);
+        var now = clock.GetUtcNow();
+        var known = S.Members.FirstOrDefault(m => m.SessionId == member.SessionId);
+        if (known == member && S.Members.All(m => m.ExpiresAt > now))
+        {
+            return;
+        }
+
+        S.Members.RemoveAll(m => m.SessionId == member.SessionId || m.ExpiresAt <= now);
+        S.Members.Add(member);
+        await state.WriteStateAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<ChannelMember>> Leave(Guid sessionId)
+    {
+        var now = clock.GetUtcNow();
+        if (S.Members.RemoveAll(m => m.SessionId == sessionId || m.ExpiresAt <= now) > 0)
+        {
+            await state.WriteStateAsync();
+        }
+
+        return [.. S.Members];
+    }
+
+    private IEnumerable<ChannelMember> LiveMembers()
+    {
+        var now = clock.GetUtcNow();
+        return S.Members.Where(m => m.ExpiresAt > now);
+    }
+
     /// <summary>Refuses when the channel is closed or busy; ends a request in flight whose lease has run out as unanswered.</summary>
     private async Task<ChannelPayment?> GateAsync()
     {
-        if (S.Phase != ChannelPhase.Open)
+        if (S.Phase == ChannelPhase.Stopped)
         {
-            return Refuse(ChannelRefusal.Closed, S.Phase == ChannelPhase.Stopped ? $"the channel is stopped: {S.StopReason}" : "the channel was refunded");
+            return Refuse(ChannelRefusal.Closed, $"the channel is stopped: {S.StopReason}");
         }
 
         if (S.InFlight is { } flight)

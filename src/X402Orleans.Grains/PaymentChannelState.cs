@@ -60,6 +60,9 @@ public sealed class PaymentChannelState
 
     /// <summary>Refund vouchers signed (refunds seen: <see cref="Phase"/> = refunded).</summary>
     [Id(16)] public int RefundsSigned { get; set; }
+
+    /// <summary>Sessions paying through the channel (live until they leave or expire): a refund waits until none is left.</summary>
+    [Id(17)] public List<ChannelMember> Members { get; set; } = [];
 }
 
 /// <summary>A signed request whose answer is awaited.</summary>

@@ -6,6 +6,7 @@ using X402Orleans.Abstractions;
 using X402Orleans.Grains.Payments;
 using X402Orleans.Payments;
 using X402Orleans.Payments.Evm;
+using X402Orleans.Payments.Evm.BatchSettlement;
 using X402Orleans.Payments.Evm.Upto;
 using X402Orleans.Payments.Policy;
 using X402Orleans.Payments.Scope;
@@ -187,6 +188,11 @@ public sealed partial class SessionGrain
 
         var requirement = selection.Requirement!;
         var asset = selection.Asset!;
+        if (requirement.Scheme == BatchSettlementScheme.Name)
+        {
+            return await PrepareChannelPaymentAsync(challenge, required, requirement, asset, signer, requestUrl!, corrected: false);
+        }
+
         var upto = requirement.Scheme == UptoEvmScheme.Name;
         var quote = new PaymentQuote(
             requirement.Network, requirement.Asset, asset.Symbol, asset.Decimals, requirement.Amount.ToString(CultureInfo.InvariantCulture), requirement.PayTo,
@@ -326,14 +332,9 @@ public sealed partial class SessionGrain
             return (await RefuseAsync(quote, $"price {AtomicAmount.Format(amount, quote.Decimals)} {quote.Symbol} exceeds max_payment {AtomicAmount.Format(max, quote.Decimals)} {quote.Symbol}"), null);
         }
 
-        if (S.MaxTotal is not null && AtomicAmount.TryParseDecimal(S.MaxTotal, quote.Decimals, out var maxTotal, out _))
+        if (MaxTotalRefusal(quote, amount) is { } overTotal)
         {
-            var spent = S.PaidTotals.Where(t => t.Is(quote.Network, quote.Asset)).Aggregate(System.Numerics.BigInteger.Zero, (sum, t) => sum + System.Numerics.BigInteger.Parse(t.AmountAtomic, CultureInfo.InvariantCulture))
-                + S.Pending.Where(p => SameAsset(p.Quote.Network, p.Quote.Asset, quote)).Aggregate(System.Numerics.BigInteger.Zero, (sum, p) => sum + System.Numerics.BigInteger.Parse(p.Quote.AmountAtomic, CultureInfo.InvariantCulture));
-            if (spent + amount > maxTotal)
-            {
-                return (await RefuseAsync(quote, $"the payment of {AtomicAmount.Format(amount, quote.Decimals)} {quote.Symbol} would exceed the session's max_total {AtomicAmount.Format(maxTotal, quote.Decimals)} {quote.Symbol} (already spent {AtomicAmount.Format(spent, quote.Decimals)})"), null);
-            }
+            return (await RefuseAsync(quote, overTotal), null);
         }
 
         var now = clock.GetUtcNow();
@@ -352,6 +353,24 @@ public sealed partial class SessionGrain
     }
 
     /// <summary>
+    /// Why a payment of <paramref name="amount"/> (for upto and batch-settlement: its maximum) would exceed the session's max_total,
+    /// counting what was paid and what is pending at its maximum; null when it fits (or there is no max_total).
+    /// </summary>
+    private string? MaxTotalRefusal(PaymentQuote quote, System.Numerics.BigInteger amount)
+    {
+        if (S.MaxTotal is null || !AtomicAmount.TryParseDecimal(S.MaxTotal, quote.Decimals, out var maxTotal, out _))
+        {
+            return null;
+        }
+
+        var spent = S.PaidTotals.Where(t => t.Is(quote.Network, quote.Asset)).Aggregate(System.Numerics.BigInteger.Zero, (sum, t) => sum + System.Numerics.BigInteger.Parse(t.AmountAtomic, CultureInfo.InvariantCulture))
+            + S.Pending.Where(p => !p.Refund && SameAsset(p.Quote.Network, p.Quote.Asset, quote)).Aggregate(System.Numerics.BigInteger.Zero, (sum, p) => sum + System.Numerics.BigInteger.Parse(p.Quote.AmountAtomic, CultureInfo.InvariantCulture));
+        return spent + amount > maxTotal
+            ? $"the payment of {AtomicAmount.Format(amount, quote.Decimals)} {quote.Symbol} would exceed the session's max_total {AtomicAmount.Format(maxTotal, quote.Decimals)} {quote.Symbol} (already spent {AtomicAmount.Format(spent, quote.Decimals)})"
+            : null;
+    }
+
+    /// <summary>
     /// Resolves signed payments that no live attempt of this activation is sending: settled on chain → recorded with its
     /// receipt (a start's session becomes active); provably unused past validBefore → released; unknown past validBefore →
     /// kept counted against the budgets and reported unknown (a start fails with "payment state unknown"). Anything else waits
@@ -364,6 +383,22 @@ public sealed partial class SessionGrain
         foreach (var pending in S.Pending.Where(p => p.HeaderValue is not null && !_issuedHere.Contains(p.ReservationId) && (!onlyStart || p.ForStart)).ToList())
         {
             var expired = pending.ValidBefore is not { } before || now >= before;
+            if (pending.ChannelKey is not null)
+            {
+                if (!expired)
+                {
+                    continue;
+                }
+
+                if (await ExpireChannelRequestAsync(pending))
+                {
+                    return;
+                }
+
+                changed = true;
+                continue;
+            }
+
             if (pending.ChargedZero)
             {
                 // Settled for 0 (already recorded): its maximum stays reserved until the deadline, when the permit is void.

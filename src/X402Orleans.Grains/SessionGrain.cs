@@ -183,7 +183,7 @@ public sealed partial class SessionGrain(
     private Task Audit(PaymentQuote quote, string outcome, string? transaction, string? reason, string? chargedAtomic = null) =>
         GrainFactory.GetGrain<IAgentGrain>(S.AgentId).RecordAttempt(new PaymentAttempt(
             clock.GetUtcNow(), Id, quote.ResourceUrl, quote.Network, quote.Asset, quote.Symbol, quote.Decimals, chargedAtomic ?? quote.AmountAtomic, quote.PayTo, outcome, transaction, reason,
-            quote.IsUpto ? quote.AmountAtomic : null));
+            quote.IsUpto || quote.IsBatchSettlement ? quote.AmountAtomic : null));
 
     private static bool SameAsset(string network, string asset, PaymentQuote quote) =>
         network == quote.Network && string.Equals(asset, quote.Asset, StringComparison.OrdinalIgnoreCase);
@@ -387,6 +387,7 @@ public sealed partial class SessionGrain(
         }
 
         await ExpireIfDueAsync();
+        await RefreshChannelAsync();
         return SessionResult.Ok(Snapshot());
     }
 
@@ -408,6 +409,7 @@ public sealed partial class SessionGrain(
         }
 
         var outcome = await EndNowAsync();
+        await RefreshChannelAsync();
         return SessionResult.Ok(Snapshot(), outcome);
     }
 
@@ -454,6 +456,7 @@ public sealed partial class SessionGrain(
 
     private async Task CloseAsync(DateTimeOffset? at = null)
     {
+        await LeaveChannelAsync();
         S.EndedAt = at ?? clock.GetUtcNow();
         await state.WriteStateAsync();
         X402Diagnostics.SessionClosed(S.Status, S.CallCount > 0);
@@ -498,7 +501,7 @@ public sealed partial class SessionGrain(
     private SessionResult NotFound() => SessionResult.Fail(SessionErrorCode.NotFound, $"Session not found: {Id}");
 
     private SessionSnapshot Snapshot() =>
-        new(Id, S.AgentId, S.Endpoint, S.Scope, S.Label, S.Status, S.CreatedAt, S.ExpiresAt, S.EndedAt, S.CallCount, S.LastUsedAt, S.Reuse, [.. S.Payments], S.MaxPayment, S.ResourceUrl, [.. S.PaidTotals]);
+        new(Id, S.AgentId, S.Endpoint, S.Scope, S.Label, S.Status, S.CreatedAt, S.ExpiresAt, S.EndedAt, S.CallCount, S.LastUsedAt, S.Reuse, [.. S.Payments], S.MaxPayment, S.ResourceUrl, [.. S.PaidTotals], ChannelSnapshot());
 
     /// <summary>How many receipts a session keeps in its state: the first and the newest.</summary>
     internal const int MaxReceiptsKept = 20;

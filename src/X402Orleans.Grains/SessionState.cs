@@ -100,6 +100,42 @@ public sealed class SessionState
 
     /// <summary>The start failed with a payment whose outcome is unknown (a retry reports it instead of paying again).</summary>
     [Id(25)] public bool PaymentUnknown { get; set; }
+
+    /// <summary>The batch-settlement channel the session pays through (null until its first channel payment).</summary>
+    [Id(31)] public SessionChannelRecord? Channel { get; set; }
+}
+
+/// <summary>The batch-settlement channel a session pays through; the channel's own numbers live in its grain.</summary>
+[GenerateSerializer]
+[Alias("X402Orleans.Grains.SessionChannelRecord")]
+public sealed class SessionChannelRecord
+{
+    /// <summary>The channel grain's key.</summary>
+    [Id(0)] public string Key { get; set; } = string.Empty;
+
+    /// <summary>CAIP-2 network.</summary>
+    [Id(1)] public string Network { get; set; } = string.Empty;
+
+    /// <summary>Token address.</summary>
+    [Id(2)] public string Asset { get; set; } = string.Empty;
+
+    /// <summary>Token symbol.</summary>
+    [Id(3)] public string Symbol { get; set; } = string.Empty;
+
+    /// <summary>Token decimals.</summary>
+    [Id(4)] public int Decimals { get; set; }
+
+    /// <summary>The channel id.</summary>
+    [Id(5)] public string ChannelId { get; set; } = string.Empty;
+
+    /// <summary>What this session's vouchers were charged (atomic).</summary>
+    [Id(6)] public string ChargedAtomic { get; set; } = "0";
+
+    /// <summary>The session ended as the channel's last live session: the cooperative refund is to be asked for.</summary>
+    [Id(7)] public bool RefundDue { get; set; }
+
+    /// <summary>What happened to the channel at the end.</summary>
+    [Id(8)] public string? Note { get; set; }
 }
 
 /// <summary>A payment authorised by the grain whose outcome is not yet known.</summary>
@@ -145,6 +181,18 @@ public sealed class PendingPayment
     /// settled (up to its maximum) until <see cref="ValidBefore"/>: its maximum stays reserved until then, and is then released.
     /// </summary>
     [Id(11)] public bool ChargedZero { get; set; }
+
+    /// <summary>A batch-settlement request: the channel grain's key (its request id is <see cref="ReservationId"/>; budgets are the channel's).</summary>
+    [Id(12)] public string? ChannelKey { get; set; }
+
+    /// <summary>A batch-settlement request's deposit (atomic; "0" for a voucher alone).</summary>
+    [Id(13)] public string DepositAtomic { get; set; } = "0";
+
+    /// <summary>A batch-settlement refund request (its quote's amount is the remaining balance asked back).</summary>
+    [Id(14)] public bool Refund { get; set; }
+
+    /// <summary>Signed after a corrective 402 was adopted: a second correction is not retried.</summary>
+    [Id(15)] public bool Corrected { get; set; }
 }
 
 /// <summary>

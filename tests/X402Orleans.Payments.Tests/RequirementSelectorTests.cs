@@ -342,6 +342,29 @@ public class RequirementSelectorTests
     }
 
     [Fact]
+    public void Select_PaysBatchSettlement_WhenAllowedAndTheServerOffersOnlyAChannel()
+    {
+        var challenge = TestData.Challenge(TestData.Requirement(amount: "\"1000\"", scheme: "batch-settlement", extra: """{"name":"USDC","version":"2","receiverAuthorizer":"0x857b06519E91e3A54538791bDbb0E22373e36b66"}"""));
+
+        var exactOnly = RequirementSelector.Select(challenge, PaymentPolicy.Default);
+        var selection = RequirementSelector.Select(challenge, PaymentPolicy.Default.WithUpto().WithBatchSettlement());
+
+        Assert.False(exactOnly.Succeeded);
+        Assert.Equal("batch-settlement", selection.Requirement!.Scheme);
+    }
+
+    [Fact]
+    public void Select_ExplainsMissingReceiverAuthorizer_WhenBatchSettlementAllowed()
+    {
+        var challenge = TestData.Challenge(TestData.Requirement(amount: "\"1000\"", scheme: "batch-settlement"));
+
+        var selection = RequirementSelector.Select(challenge, PaymentPolicy.Default.WithBatchSettlement());
+
+        Assert.False(selection.Succeeded);
+        Assert.Contains("receiverAuthorizer", selection.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void WithUpto_AddsUptoOnce_AndKeepsExact()
     {
         Assert.Equal(["exact", "upto"], PaymentPolicy.Default.WithUpto().WithUpto().Schemes);

@@ -117,7 +117,10 @@ public sealed class GatewayHost : IAsyncDisposable
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var root = json.RootElement;
         var served = root.GetProperty("served").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64(), StringComparer.Ordinal);
-        return new PaywallStats(served, root.GetProperty("payments").GetInt64(), root.GetProperty("sign_ins").GetInt64());
+        var channels = root.TryGetProperty("channels", out var c)
+            ? new ChannelStats(c.GetProperty("deposits").GetInt64(), c.GetProperty("vouchers").GetInt64(), c.GetProperty("refunds").GetInt64())
+            : new ChannelStats(0, 0, 0);
+        return new PaywallStats(served, root.GetProperty("payments").GetInt64(), root.GetProperty("sign_ins").GetInt64(), channels);
     }
 
     /// <summary>A raw POST to /mcp (for checking HTTP-level refusals).</summary>
@@ -149,8 +152,11 @@ public sealed class GatewayHost : IAsyncDisposable
 }
 
 /// <summary>The demo paywall's counters.</summary>
-public sealed record PaywallStats(IReadOnlyDictionary<string, long> Served, long Payments, long SignIns)
+public sealed record PaywallStats(IReadOnlyDictionary<string, long> Served, long Payments, long SignIns, ChannelStats? Channels = null)
 {
     /// <summary>Calls served on <paramref name="path"/>.</summary>
     public long ServedOn(string path) => Served.TryGetValue(path, out var n) ? n : 0;
 }
+
+/// <summary>The demo paywall's batch-settlement counters: deposits made, vouchers accepted (with a deposit or alone), refunds made.</summary>
+public sealed record ChannelStats(long Deposits, long Vouchers, long Refunds);

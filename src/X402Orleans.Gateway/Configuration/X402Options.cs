@@ -121,10 +121,19 @@ public sealed class PaymentOptions
     public List<AssetOptions> Assets { get; set; } = [];
 
     /// <summary>
-    /// Schemes the silo pays with, in order of preference at the same price: <c>exact</c> and/or <c>upto</c> (empty: both, exact
-    /// first). An upto payment authorises a maximum (held to max_payment and reserved in full) and commits what the server charged.
+    /// Schemes the silo pays with, in order of preference at the same price: <c>exact</c>, <c>upto</c> and/or <c>batch-settlement</c>
+    /// (empty: all three, in that order). An upto payment authorises a maximum (held to max_payment and reserved in full) and commits
+    /// what the server charged; a batch-settlement session deposits once into a channel (capped by <see cref="ChannelDepositCap"/>,
+    /// reserved against the daily budgets) and pays each call by voucher, committing what the server charged.
     /// </summary>
     public List<string> Schemes { get; set; } = [];
+
+    /// <summary>
+    /// Largest deposit a batch-settlement channel signs, in the asset's units (null: 5 × the session's max_payment, as the official
+    /// client). A server's larger <c>minDeposit</c> is capped to it; a channel that needs more is refused.
+    /// </summary>
+    [RegularExpression(AmountText.Pattern)]
+    public string? ChannelDepositCap { get; set; }
 
     /// <summary>Default per-payment ceiling in the asset's units, e.g. "0.10".</summary>
     [Required, RegularExpression(AmountText.Pattern)]

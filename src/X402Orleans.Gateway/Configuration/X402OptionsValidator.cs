@@ -45,9 +45,9 @@ public sealed class X402OptionsValidator : IValidateOptions<X402Options>
 
         for (var i = 0; i < options.Payments.Schemes.Count; i++)
         {
-            if (options.Payments.Schemes[i] is not ("exact" or "upto"))
+            if (options.Payments.Schemes[i] is not ("exact" or "upto" or "batch-settlement"))
             {
-                failures.Add($"X402:Payments:Schemes:{i} must be exact or upto");
+                failures.Add($"X402:Payments:Schemes:{i} must be exact, upto or batch-settlement");
             }
         }
 

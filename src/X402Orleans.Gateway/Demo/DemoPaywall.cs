@@ -26,6 +26,8 @@ namespace X402Orleans.Gateway.Demo;
 /// (our own EIP-712 recover), and the route charges what it used (a fixed 0.002; <c>?charge=0</c> charges 0), reported in
 /// <c>PAYMENT-RESPONSE.amount</c>. As on chain, a permit charged 0 leaves its nonce unused (it can be settled again until its
 /// deadline); a permit charged more cannot be used again (<c>permit2_invalid_nonce</c>).
+/// <c>/demo/stream</c> is a <c>batch-settlement</c> route (0.001 per call; <c>?charge=N</c> charges N ≤ 1000 atomic): channels live in
+/// memory (<see cref="DemoChannelServer"/>), deposits and settlement are simulated, vouchers are verified locally.
 /// With a <see cref="DemoPaidStore"/> (Local mode on a file) it remembers who paid which path across restarts.
 /// </summary>
 public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time, DemoPaidStore? store = null)
@@ -34,6 +36,7 @@ public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time
     private readonly ConcurrentDictionary<string, byte> _paid = new((store?.Entries ?? []).Select(e => KeyValuePair.Create(PaidKey(e.Path, e.Payer), (byte)0)).DistinctBy(p => p.Key, StringComparer.Ordinal), StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _usedNonces = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, VerifiedProof> _verifiedProofs = new(StringComparer.Ordinal);
+    private readonly DemoChannelServer _channels = new(time);
     private long _payments;
     private long _signIns;
 
@@ -53,6 +56,9 @@ public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time
 
     /// <summary>What <c>/demo/metered</c> charges per call (0.002 USDC) of its maximum (0.005 USDC).</summary>
     public static readonly BigInteger MeteredCharge = 2000;
+
+    /// <summary>The price per call of <c>/demo/stream</c> (0.001 USDC), paid by channel voucher.</summary>
+    public static readonly BigInteger StreamPrice = 1000;
 
     /// <summary>Calls served per path (after payment or proof checks).</summary>
     public IReadOnlyDictionary<string, long> Served => _served;
@@ -85,6 +91,15 @@ public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time
                 ["reading"] = "metered by use",
                 ["charged_atomic"] = (ctx.Request.Query["charge"] == "0" ? BigInteger.Zero : MeteredCharge).ToString(CultureInfo.InvariantCulture),
             }));
+        demo.MapGet("/stream", (HttpContext ctx, DemoPaywall paywall) =>
+        {
+            var charge = BigInteger.TryParse(ctx.Request.Query["charge"], NumberStyles.None, CultureInfo.InvariantCulture, out var c) ? BigInteger.Min(c, StreamPrice) : StreamPrice;
+            return paywall.ServeChannelAsync(ctx, charge, () => new JsonObject
+            {
+                ["tick"] = "one call of a stream, paid by channel voucher",
+                ["charged_atomic"] = charge.ToString(CultureInfo.InvariantCulture),
+            });
+        });
         demo.MapGet("/free", (HttpContext ctx, DemoPaywall paywall) => paywall.ServeAsync(ctx, new Route(0, false, "Free"), () => new JsonObject
         {
             ["message"] = "no payment needed",
@@ -94,6 +109,7 @@ public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time
             served = paywall._served,
             payments = Interlocked.Read(ref paywall._payments),
             sign_ins = Interlocked.Read(ref paywall._signIns),
+            channels = paywall._channels.Stats,
             settlement = "simulated",
         }));
     }
@@ -192,6 +208,42 @@ public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time
             new ResourceInfo(resourceUrl, route.Description, "application/json"),
             [requirement],
             route.SignInWithX ? new JsonObject { [SiwxChallenge.ExtensionKey] = Challenge(request.Host.Value ?? string.Empty, resourceUrl, now).ToJson() } : null);
+        context.Response.StatusCode = StatusCodes.Status402PaymentRequired;
+        context.Response.Headers[X402Headers.PaymentRequired] = challenge.EncodeHeader();
+        context.Response.Headers.CacheControl = "no-store";
+        await context.Response.WriteAsJsonAsync(new JsonObject());
+    }
+
+    /// <summary>
+    /// Runs the batch-settlement paywall of <c>/demo/stream</c>: 0.001 per call at most, charging <paramref name="charge"/>. A deposit
+    /// (first call) or a voucher is verified locally (<see cref="DemoChannelServer"/>), a refund voucher returns the rest, and a
+    /// voucher whose ceiling is not charged + price gets a corrective 402 carrying the server's channel state.
+    /// </summary>
+    public async Task ServeChannelAsync(HttpContext context, BigInteger charge, Func<JsonObject> content)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(content);
+        var request = context.Request;
+        var asset = AssetInfo.UsdcBaseSepolia;
+        var requirement = DemoChannelServer.Requirement(asset.Network, asset.Address, options.Value.Demo.PayTo, StreamPrice);
+        var resourceUrl = $"{request.Scheme}://{request.Host.Value}{request.PathBase}{request.Path}{request.QueryString}";
+        var error = "Payment required";
+        var offered = requirement;
+        if (request.Headers[X402Headers.PaymentSignature].ToString() is { Length: > 0 } signature)
+        {
+            var verdict = _channels.Handle(signature, requirement, charge);
+            if (verdict.Receipt is not null)
+            {
+                Interlocked.Increment(ref _payments);
+                await DeliverAsync(context, request.Path.Value ?? "/", content, verdict.Receipt);
+                return;
+            }
+
+            error = verdict.Error ?? error;
+            offered = verdict.Corrective ?? requirement;
+        }
+
+        var challenge = PaymentRequired.Create(error, new ResourceInfo(resourceUrl, "A stream, paid per call by channel voucher (0.001 at most)", "application/json"), [offered], null);
         context.Response.StatusCode = StatusCodes.Status402PaymentRequired;
         context.Response.Headers[X402Headers.PaymentRequired] = challenge.EncodeHeader();
         context.Response.Headers.CacheControl = "no-store";

@@ -115,6 +115,11 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, ProofCache proo
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(payment);
+        if (payment.Quote.IsBatchSettlement)
+        {
+            return await SendChannelPaymentAsync(context, request, payment, reservationId, deadline, refund: false, cancellationToken);
+        }
+
         var quote = payment.Quote;
         UpstreamResponse paid;
         try
@@ -166,6 +171,99 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, ProofCache proo
         await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(reservationId, true, record, null));
         X402Telemetry.PaymentSettled(record);
         return new ExchangeResult(paid, AccessKind.Paid, record, payment.SignInWithXOffered, quote.ResourceUrl);
+    }
+
+    /// <summary>
+    /// Sends a channel payment (voucher, deposit or refund) and hands the server's answer to the session grain, which has the channel
+    /// grain check it: a receipt (<c>PAYMENT-RESPONSE</c>), a 402 (corrective or not), an answer without a receipt, or none. When a
+    /// corrective 402 is adopted the grain signs once more and this sends that payment (at most once).
+    /// </summary>
+    public async Task<ExchangeResult> SendChannelPaymentAsync(ExchangeContext context, UpstreamRequest request, SignedPayment payment, Guid requestId, DateTimeOffset deadline, bool refund, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(payment);
+        while (true)
+        {
+            UpstreamResponse paid;
+            try
+            {
+                paid = await SendAsync(request, new Dictionary<string, string> { [payment.HeaderName] = payment.HeaderValue }, context.Scope, deadline, cancellationToken);
+            }
+            catch (ToolError ex)
+            {
+                var lost = await context.Grain.RecordChannelAnswer(context.AgentId, new ChannelAnswer(requestId, ChannelAnswerKind.Unanswered, null, ex.Message));
+                X402Telemetry.PaymentNotSettled("unknown", payment.Quote.Network, payment.Quote.Symbol);
+                throw new ToolError(lost.Message);
+            }
+
+            FaultInjection.Hit(FaultPoints.PaymentAnswered);
+            var answer = await context.Grain.RecordChannelAnswer(context.AgentId, ChannelAnswerOf(paid, requestId));
+            if (answer.Paid && answer.Receipt is { } receipt)
+            {
+                if (!refund)
+                {
+                    X402Telemetry.PaymentSettled(receipt);
+                }
+
+                return new ExchangeResult(paid, AccessKind.Paid, receipt, false, payment.Quote.ResourceUrl);
+            }
+
+            if (answer.Retry is { Approved: true, Payment: { } corrected } retry)
+            {
+                payment = corrected;
+                requestId = retry.ReservationId;
+                continue;
+            }
+
+            Log.PaymentRefused(logger, context.SessionId, answer.Retry?.Message ?? answer.Message);
+            X402Telemetry.PaymentNotSettled("refused", payment.Quote.Network, payment.Quote.Symbol);
+            throw new ToolError(answer.Retry?.Message ?? answer.Message);
+        }
+    }
+
+    private static ChannelAnswer ChannelAnswerOf(UpstreamResponse response, Guid requestId)
+    {
+        if ((response.Header(X402Headers.PaymentResponse) ?? response.Header(X402Headers.XPaymentResponse)) is { } receipt)
+        {
+            return new ChannelAnswer(requestId, ChannelAnswerKind.Receipt, receipt);
+        }
+
+        if (response.Status == 402)
+        {
+            var json = response.Header(X402Headers.PaymentRequired) is { } header && X402Json.TryDecodeHeader(header, out var decoded, out _)
+                ? decoded!.ToJsonString()
+                : System.Text.Encoding.UTF8.GetString(response.Body);
+            var reason = TryReadChallenge(response, out var challenge, out _) && !string.IsNullOrEmpty(challenge!.Error) ? challenge.Error : "the server answered 402 again";
+            return new ChannelAnswer(requestId, ChannelAnswerKind.Challenge, json, reason);
+        }
+
+        return new ChannelAnswer(requestId, ChannelAnswerKind.Rejected, null, $"the server answered HTTP {response.Status} without a settlement receipt");
+    }
+
+    /// <summary>
+    /// Asks the server for the cooperative refund of a session's channel once its end made it due: fetches a fresh 402 from
+    /// <paramref name="request"/>'s URL, has the session grain sign the refund voucher from it, sends it and records the answer.
+    /// Returns the refund's receipt, or throws with why not.
+    /// </summary>
+    public async Task<PaymentReceipt?> RefundAsync(ExchangeContext context, UpstreamRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var deadline = time.GetUtcNow() + request.Timeout;
+        var response = await SendAsync(request, NoHeaders, context.Scope, deadline, cancellationToken);
+        if (response.Status != 402)
+        {
+            throw new ToolError($"the server answered HTTP {response.Status}, not a 402 to refund through");
+        }
+
+        var encoded = Encoded(response);
+        var decision = await context.Grain.PrepareRefund(context.AgentId, new PaymentChallenge(encoded.Value, encoded.InHeader, response.Url.AbsoluteUri));
+        if (!decision.Approved || decision.Payment is null)
+        {
+            throw new ToolError(decision.Message);
+        }
+
+        var result = await SendChannelPaymentAsync(context, request, decision.Payment, decision.ReservationId, deadline, refund: true, cancellationToken);
+        return result.Receipt;
     }
 
     private async Task<SiwxProof?> TrySignInAsync(ExchangeContext context, SiwxChallenge challenge, Uri responseUrl)

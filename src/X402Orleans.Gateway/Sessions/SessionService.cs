@@ -277,10 +277,31 @@ public sealed partial class SessionService
     public async Task<EndResult> EndAsync(string agentId, string? sessionId)
     {
         var id = ParseId(sessionId);
-        var result = await _grains.GetGrain<ISessionGrain>(id).End(agentId);
+        var grain = _grains.GetGrain<ISessionGrain>(id);
+        var result = await grain.End(agentId);
         var s = result.Session ?? throw new ToolError(result.Message);
         _proofs.Forget(id, new Uri(s.Endpoint));
-        return new EndResult(id.ToString(), s.Endpoint, result.Message, s.CallCount, Totals(s.PaidTotals));
+        AmountInfo? refunded = null;
+        if (s.Channel is { RefundDue: true })
+        {
+            // The channel's last live session ended: ask the same server for the cooperative refund (a fresh 402, a refund voucher).
+            try
+            {
+                var scope = _routes.For(new CallTicket(true, SessionErrorCode.None, string.Empty, s.Endpoint, s.Reuse, s.ResourceUrl, s.MaxPayment, true, s.Endpoint, s.Scope));
+                var target = s.ResourceUrl is { } resource && Uri.TryCreate(resource, UriKind.Absolute, out var r) && scope.Covers(r) ? r : new Uri(s.Endpoint);
+                var request = RequestArguments.Build(target, null, null, null, null, _options.Http);
+                var receipt = await _exchange.RefundAsync(new ExchangeContext(agentId, id, grain, scope, true, string.Empty), request, CancellationToken.None);
+                refunded = receipt is null ? null : new AmountInfo(AtomicAmount.Format(BigInteger.Parse(receipt.AmountAtomic, CultureInfo.InvariantCulture), receipt.Decimals), receipt.AmountAtomic, receipt.Symbol, receipt.Asset, receipt.Network);
+            }
+            catch (ToolError ex)
+            {
+                LogRefundFailed(_logger, id, ex.Message);
+            }
+
+            s = (await grain.GetStatus(agentId)).Session ?? s;
+        }
+
+        return new EndResult(id.ToString(), s.Endpoint, result.Message, s.CallCount, Totals(s.PaidTotals), ToInfo(s.Channel), refunded);
     }
 
     private static StartResult Replay(SessionSnapshot s)
@@ -343,13 +364,23 @@ public sealed partial class SessionService
         ReuseName(s.Reuse),
         s.MaxPayment,
         Totals(s.PaidTotals),
-        [.. s.Payments.Select(ToInfo)]);
+        [.. s.Payments.Select(ToInfo)],
+        ToInfo(s.Channel));
 
     internal static PaymentInfo ToInfo(PaymentReceipt r) =>
         new(AtomicAmount.Format(BigInteger.Parse(r.AmountAtomic, CultureInfo.InvariantCulture), r.Decimals), r.AmountAtomic, r.Asset, r.Symbol, r.Network, r.PayTo, r.Payer, r.Transaction, r.Simulated,
-            r.MaximumAtomic is null ? "exact" : "upto",
-            r.MaximumAtomic is null ? null : AtomicAmount.Format(BigInteger.Parse(r.MaximumAtomic, CultureInfo.InvariantCulture), r.Decimals),
-            r.MaximumAtomic);
+            r.Scheme ?? (r.MaximumAtomic is null ? "exact" : "upto"),
+            Units(r.MaximumAtomic, r.Decimals),
+            r.MaximumAtomic,
+            Units(r.DepositAtomic, r.Decimals),
+            Units(r.ChannelRemainingAtomic, r.Decimals));
+
+    internal static ChannelInfo? ToInfo(SessionChannel? c) => c is null
+        ? null
+        : new ChannelInfo(c.ChannelId, c.Network, c.Symbol, c.Asset, c.Phase, Units(c.DepositedAtomic, c.Decimals)!, Units(c.ChargedAtomic, c.Decimals)!, Units(c.RemainingAtomic, c.Decimals)!, Units(c.SessionChargedAtomic, c.Decimals)!, c.Note);
+
+    private static string? Units(string? atomic, int decimals) =>
+        atomic is null ? null : AtomicAmount.Format(BigInteger.Parse(atomic, CultureInfo.InvariantCulture), decimals);
 
     internal static IReadOnlyList<AmountInfo> Totals(IReadOnlyList<AssetTotal> totals) =>
         [.. totals.Select(t => new AmountInfo(AtomicAmount.Format(BigInteger.Parse(t.AmountAtomic, CultureInfo.InvariantCulture), t.Decimals), t.AmountAtomic, t.Symbol, t.Asset, t.Network))];
@@ -365,6 +396,9 @@ public sealed partial class SessionService
     };
 
     internal static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+
+    [LoggerMessage(702, LogLevel.Warning, "Session {SessionId}: the channel's cooperative refund was not made: {Reason}")]
+    private static partial void LogRefundFailed(ILogger logger, Guid sessionId, string reason);
 
     [LoggerMessage(701, LogLevel.Warning, "Session {SessionId}: a served call's outcome note (reuse mode, resource) could not be recorded; the call is counted and answered")]
     private static partial void LogOutcomeNotRecorded(ILogger logger, Guid sessionId, Exception exception);

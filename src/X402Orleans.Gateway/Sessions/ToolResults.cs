@@ -14,9 +14,24 @@ public sealed record PaymentInfo(
     [property: JsonPropertyName("payer"), Description("Paying wallet address.")] string Payer,
     [property: JsonPropertyName("transaction"), Description("Settlement transaction hash as reported by the server (empty if none).")] string Transaction,
     [property: JsonPropertyName("simulated"), Description("True when the server said settlement was simulated (demo paywall).")] bool Simulated,
-    [property: JsonPropertyName("scheme"), Description("exact (the price) or upto (amount = what the server charged, at most maximum).")] string Scheme = "exact",
-    [property: JsonPropertyName("maximum"), Description("upto only: the maximum the signed permit authorised, in the asset's units (null for exact).")] string? Maximum = null,
-    [property: JsonPropertyName("maximum_atomic"), Description("upto only: the maximum in atomic units.")] string? MaximumAtomic = null);
+    [property: JsonPropertyName("scheme"), Description("exact (the price), upto (amount = what the server charged, at most maximum) or batch-settlement (amount = what the server charged this call from the channel, at most maximum).")] string Scheme = "exact",
+    [property: JsonPropertyName("maximum"), Description("upto and batch-settlement: the most this payment could cost, in the asset's units (null for exact).")] string? Maximum = null,
+    [property: JsonPropertyName("maximum_atomic"), Description("upto and batch-settlement: the maximum in atomic units.")] string? MaximumAtomic = null,
+    [property: JsonPropertyName("deposit"), Description("batch-settlement only: the deposit this call made into the channel (the first call), in the asset's units; null when none.")] string? Deposit = null,
+    [property: JsonPropertyName("channel_remaining"), Description("batch-settlement only: the channel's deposited balance not yet charged after this call, in the asset's units.")] string? ChannelRemaining = null);
+
+/// <summary>The batch-settlement channel a session pays through.</summary>
+public sealed record ChannelInfo(
+    [property: JsonPropertyName("channel_id"), Description("The channel id (bytes32).")] string ChannelId,
+    [property: JsonPropertyName("network"), Description("CAIP-2 network.")] string Network,
+    [property: JsonPropertyName("symbol"), Description("Token symbol.")] string Symbol,
+    [property: JsonPropertyName("asset"), Description("Token contract address.")] string Asset,
+    [property: JsonPropertyName("phase"), Description("open, stopped (a server answer failed a check: no more vouchers) or refunded.")] string Phase,
+    [property: JsonPropertyName("deposit"), Description("Deposits into the channel confirmed by the server.")] string Deposit,
+    [property: JsonPropertyName("charged"), Description("The channel's charged total (every session of this wallet on this payee).")] string Charged,
+    [property: JsonPropertyName("remaining"), Description("Deposited balance not yet charged.")] string Remaining,
+    [property: JsonPropertyName("session_charged"), Description("What this session's calls were charged.")] string SessionCharged,
+    [property: JsonPropertyName("note"), Description("At the end: refunded …, no refund (other live sessions use the channel, or nothing left), or why the refund failed.")] string? Note);
 
 /// <summary>A response from the upstream server, as shown to the agent.</summary>
 public sealed record ResponseInfo(
@@ -70,7 +85,8 @@ public sealed record SessionInfo(
     [property: JsonPropertyName("reuse"), Description("sign-in-with-x, pay-per-call, free or unknown.")] string Reuse,
     [property: JsonPropertyName("max_payment"), Description("Per-payment ceiling in the asset's units.")] string MaxPayment,
     [property: JsonPropertyName("total_paid"), Description("Total paid per asset.")] IReadOnlyList<AmountInfo> TotalPaid,
-    [property: JsonPropertyName("payments"), Description("Payments made.")] IReadOnlyList<PaymentInfo> Payments);
+    [property: JsonPropertyName("payments"), Description("Payments made.")] IReadOnlyList<PaymentInfo> Payments,
+    [property: JsonPropertyName("channel"), Description("batch-settlement sessions: the channel paid through (deposit, charged, remaining); null otherwise.")] ChannelInfo? Channel = null);
 
 /// <summary>An amount of one asset.</summary>
 public sealed record AmountInfo(
@@ -91,4 +107,6 @@ public sealed record EndResult(
     [property: JsonPropertyName("endpoint"), Description("Endpoint URL.")] string Endpoint,
     [property: JsonPropertyName("outcome"), Description("\"ended\", \"already expired\" or \"already ended\".")] string Outcome,
     [property: JsonPropertyName("call_count"), Description("Calls made through the session.")] long CallCount,
-    [property: JsonPropertyName("total_paid"), Description("Total paid per asset.")] IReadOnlyList<AmountInfo> TotalPaid);
+    [property: JsonPropertyName("total_paid"), Description("Total paid per asset.")] IReadOnlyList<AmountInfo> TotalPaid,
+    [property: JsonPropertyName("channel"), Description("batch-settlement sessions: the channel after the end; its note says whether the rest was refunded (only when no other live session uses it).")] ChannelInfo? Channel = null,
+    [property: JsonPropertyName("refund"), Description("batch-settlement sessions: the amount the cooperative refund returned to the wallet; null when none.")] AmountInfo? Refund = null);

@@ -15,10 +15,17 @@ public sealed record PaymentRules
     public static readonly PaymentRules Default = new();
 
     /// <summary>
-    /// Networks, assets, schemes and the default max_payment. The silo's default pays <c>exact</c> and <c>upto</c> (exact preferred
-    /// at the same price): an upto payment's maximum is held to max_payment and reserved in full, so it never costs more.
+    /// Networks, assets, schemes and the default max_payment. The silo's default pays <c>exact</c>, <c>upto</c> and
+    /// <c>batch-settlement</c> (in that order of preference at the same price): an upto payment's maximum is held to max_payment and
+    /// reserved in full, and a channel's deposit is capped and reserved before it is signed, so neither costs more than the budgets allow.
     /// </summary>
-    public PaymentPolicy Policy { get; init; } = PaymentPolicy.Default.WithUpto();
+    public PaymentPolicy Policy { get; init; } = PaymentPolicy.Default.WithUpto().WithBatchSettlement();
+
+    /// <summary>
+    /// The largest batch-settlement deposit a channel signs, in the asset's units (null: 5 × the session's max_payment, as the
+    /// official client). Each deposit is reserved against the daily budgets before it is signed.
+    /// </summary>
+    public string? ChannelDepositCap { get; init; }
 
     /// <summary>Daily limit of an agent without its own.</summary>
     public string? AgentDailyLimit { get; init; }
@@ -38,6 +45,9 @@ public sealed record PaymentRules
 
     /// <summary>The wallet's daily limit in atomic units of an asset with <paramref name="decimals"/>.</summary>
     public string? WalletLimitAtomic(int decimals) => Atomic(WalletDailyLimit, decimals);
+
+    /// <summary>The channel deposit cap in atomic units of an asset with <paramref name="decimals"/> (null: the channel's default).</summary>
+    public string? ChannelDepositCapAtomic(int decimals) => Atomic(ChannelDepositCap, decimals);
 
     private static string? Atomic(string? limit, int decimals) =>
         limit is not null && AtomicAmount.TryParseDecimal(limit, decimals, out var atomic, out _) ? atomic.ToString(CultureInfo.InvariantCulture) : null;

@@ -54,6 +54,13 @@ public sealed record PaymentPolicy
     /// <summary>Returns a copy that also pays <c>upto</c> requirements (their maximum within <see cref="MaxPayment"/>).</summary>
     public PaymentPolicy WithUpto() => Schemes.Contains(UptoEvmScheme.Name, StringComparer.Ordinal) ? this : this with { Schemes = [.. Schemes, UptoEvmScheme.Name] };
 
+    /// <summary>
+    /// Returns a copy that also pays <c>batch-settlement</c> requirements through a channel (each request's maximum within
+    /// <see cref="MaxPayment"/>; the caller keeps the channel's numbers and sizes its deposits).
+    /// </summary>
+    public PaymentPolicy WithBatchSettlement() =>
+        Schemes.Contains(Evm.BatchSettlement.BatchSettlementScheme.Name, StringComparer.Ordinal) ? this : this with { Schemes = [.. Schemes, Evm.BatchSettlement.BatchSettlementScheme.Name] };
+
     /// <summary>Returns a copy with another per-payment ceiling.</summary>
     public PaymentPolicy WithMaxPayment(string maxPayment) => this with { MaxPayment = maxPayment };
 }

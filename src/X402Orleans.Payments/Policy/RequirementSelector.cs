@@ -1,5 +1,6 @@
 using System.Numerics;
 using X402Orleans.Payments.Evm;
+using X402Orleans.Payments.Evm.BatchSettlement;
 using X402Orleans.Payments.Evm.Upto;
 using X402Orleans.Payments.Wire;
 
@@ -111,6 +112,8 @@ public static class RequirementSelector
                 return ExactEvmScheme.CanPay(option, out reason);
             case UptoEvmScheme.Name:
                 return UptoEvmScheme.CanPay(option, out reason);
+            case BatchSettlementScheme.Name:
+                return BatchSettlementScheme.CanPay(option, out reason);
             default:
                 reason = $"scheme '{option.Scheme}' is not implemented by this library";
                 return false;

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Text.Json.Nodes;
+using X402Orleans.Payments.Wire;
 
 namespace X402Orleans.Payments.Evm.BatchSettlement;
 
@@ -56,6 +57,35 @@ public static class BatchSettlementScheme
 
     /// <summary>The voucher exceeds the channel's balance.</summary>
     public const string ErrCumulativeExceedsBalance = "invalid_batch_settlement_evm_cumulative_exceeds_balance";
+
+    /// <summary>
+    /// Whether this library can pay <paramref name="requirements"/> through a channel: batch-settlement in x402 version 2 on an EVM
+    /// network, with EVM <c>asset</c> and <c>payTo</c>, a non-zero <c>extra.receiverAuthorizer</c> and the token's EIP-712 domain
+    /// (<c>extra.name</c>/<c>version</c>, for the ERC-3009 deposit).
+    /// </summary>
+    public static bool CanPay(PaymentRequirements requirements, out string error)
+    {
+        ArgumentNullException.ThrowIfNull(requirements);
+        if (!string.Equals(requirements.Scheme, Name, StringComparison.Ordinal))
+        {
+            error = $"scheme '{requirements.Scheme}' is not {Name}";
+            return false;
+        }
+
+        if (requirements.X402Version != 2)
+        {
+            error = $"scheme {Name} exists only in x402 version 2";
+            return false;
+        }
+
+        // Any valid payer gives the same verdict on the requirement's own fields.
+        if (!ChannelConfig.TryFromRequirements(requirements, ContractAddress, out _, out error))
+        {
+            return false;
+        }
+
+        return Eip3009.HasTokenDomain(requirements, out error);
+    }
 
     /// <summary>The domain {"x402 Batch Settlement", "1", chainId, x402BatchSettlement}.</summary>
     public static JsonObject Domain(BigInteger chainId) => Eip712.Domain(DomainName, DomainVersion, chainId, ContractAddress);

@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using X402Orleans.Abstractions;
+using X402Orleans.Payments.Evm.BatchSettlement;
+using X402Orleans.Payments.Signing;
+using X402Orleans.Payments.Wire;
+using static X402Orleans.Grains.Tests.TestData;
+
+namespace X402Orleans.Grains.Tests;
+
+/// <summary>
+/// <c>batch-settlement</c> as a session payment: the session pays each call through the channel of the wallet and the payee (the
+/// first call deposits, later calls sign a voucher alone), adds each charge to its totals and holds max_total across vouchers; ending
+/// the channel's last live session makes its cooperative refund due, ending any other only leaves the channel.
+/// </summary>
+[Collection(SessionsClusterDefinition.Name)]
+public sealed class BatchSettlementSessionTests(SessionsClusterFixture fixture)
+{
+    private const string ReceiverAuthorizer = "0x857b06519E91e3A54538791bDbb0E22373e36b66";
+    private readonly IGrainFactory _grains = fixture.Grains;
+
+    // A fresh payee per test, so each test has its own channel.
+    private readonly string _payTo = LocalPrivateKeySigner.Generate().Address;
+
+    private PaymentChallenge Challenge()
+    {
+        var required = new JsonObject
+        {
+            ["x402Version"] = 2,
+            ["error"] = "Payment required",
+            ["resource"] = new JsonObject { ["url"] = Endpoint + "/data", ["description"] = "data", ["mimeType"] = "application/json" },
+            ["accepts"] = new JsonArray(new JsonObject
+            {
+                ["scheme"] = BatchSettlementScheme.Name,
+                ["network"] = "eip155:84532",
+                ["amount"] = "1000",
+                ["asset"] = "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+                ["payTo"] = _payTo,
+                ["maxTimeoutSeconds"] = 60,
+                ["extra"] = new JsonObject { ["name"] = "USDC", ["version"] = "2", ["receiverAuthorizer"] = ReceiverAuthorizer },
+            }),
+        };
+        return new PaymentChallenge(X402Json.EncodeHeader(required), true, Endpoint + "/data");
+    }
+
+    private string Receipt(long charged, long balance, long chargedTotal) =>
+        new SettlementResponse(true, string.Empty, "eip155:84532", fixture.Services.Wallet.Address, null)
+        {
+            Extra = new JsonObject
+            {
+                ["chargedAmount"] = charged.ToString(CultureInfo.InvariantCulture),
+                ["channelState"] = new JsonObject
+                {
+                    ["balance"] = balance.ToString(CultureInfo.InvariantCulture),
+                    ["totalClaimed"] = "0",
+                    ["chargedCumulativeAmount"] = chargedTotal.ToString(CultureInfo.InvariantCulture),
+                },
+            },
+        }.EncodeHeader();
+
+    private static JsonObject Payload(PaymentDecision decision) =>
+        PaymentPayload.TryDecodeHeader(decision.Payment!.HeaderValue, out var payload, out var why) ? payload!.Payload : throw new InvalidOperationException(why);
+
+    private static string Ceiling(PaymentDecision decision) => Payload(decision)["voucher"]!["maxClaimableAmount"]!.GetValue<string>();
+
+    private async Task<(ISessionGrain Grain, string Agent)> OpenAsync(string? maxTotal = null)
+    {
+        var agent = NewAgent();
+        var (grain, _, _) = await OpenActiveAsync(_grains, agent, Command(agent, allowRepeatPayments: true) with { MaxTotal = maxTotal });
+        return (grain, agent);
+    }
+
+    private async Task<ChannelAnswerResult> PayAsync(ISessionGrain grain, string agent, long charged, long balance, long chargedTotal)
+    {
+        var decision = await grain.PreparePayment(agent, Challenge());
+        Assert.True(decision.Approved, decision.Message);
+        var answer = await grain.RecordChannelAnswer(agent, new ChannelAnswer(decision.ReservationId, ChannelAnswerKind.Receipt, Receipt(charged, balance, chargedTotal)));
+        Assert.True(answer.Paid, answer.Message);
+        return answer;
+    }
+
+    [Fact]
+    public async Task PreparePayment_DepositsOnTheFirstCallAndSignsVouchersAfter_AndTheSessionCountsEachCharge()
+    {
+        var (grain, agent) = await OpenAsync();
+
+        var first = await grain.PreparePayment(agent, Challenge());
+        Assert.True(first.Approved, first.Message);
+        Assert.Equal(("deposit", "1000", PaymentQuote.BatchSettlement), (Payload(first)["type"]!.GetValue<string>(), Ceiling(first), first.Payment!.Quote.Scheme));
+        var paid = await grain.RecordChannelAnswer(agent, new ChannelAnswer(first.ReservationId, ChannelAnswerKind.Receipt, Receipt(800, 5000, 800)));
+        Assert.True(paid.Paid, paid.Message);
+        Assert.Equal(("800", "1000", "5000", "4200"), (paid.Receipt!.AmountAtomic, paid.Receipt.MaximumAtomic, paid.Receipt.DepositAtomic, paid.Receipt.ChannelRemainingAtomic));
+
+        var second = await grain.PreparePayment(agent, Challenge());
+        Assert.Equal(("voucher", "1800"), (Payload(second)["type"]!.GetValue<string>(), Ceiling(second)));
+        var again = await grain.RecordChannelAnswer(agent, new ChannelAnswer(second.ReservationId, ChannelAnswerKind.Receipt, Receipt(1000, 5000, 1800)));
+        Assert.Null(again.Receipt!.DepositAtomic);
+
+        var session = (await grain.GetStatus(agent)).Session!;
+        Assert.Equal("1800", Assert.Single(session.PaidTotals).AmountAtomic);
+        Assert.Equal(("5000", "1800", "3200", "1800", "open"), (session.Channel!.DepositedAtomic, session.Channel.ChargedAtomic, session.Channel.RemainingAtomic, session.Channel.SessionChargedAtomic, session.Channel.Phase));
+        var log = await _grains.GetGrain<IAgentGrain>(agent).ListAttempts(10);
+        Assert.Contains(log, a => a.Outcome == "deposited" && a.AmountAtomic == "5000");
+        Assert.Equal(["1000", "800"], log.Where(a => a.Outcome == "settled").Select(a => a.AmountAtomic).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task PreparePayment_RefusesBeforeSigning_WhenTheNextVoucherWouldPassMaxTotal()
+    {
+        var (grain, agent) = await OpenAsync(maxTotal: "0.0025");
+        await PayAsync(grain, agent, 1000, 5000, 1000);
+        await PayAsync(grain, agent, 1000, 5000, 2000);
+
+        var third = await grain.PreparePayment(agent, Challenge());
+
+        Assert.False(third.Approved);
+        Assert.Contains("max_total", third.Message, StringComparison.Ordinal);
+        var session = (await grain.GetStatus(agent)).Session!;
+        var channel = await _grains.GetGrain<IPaymentChannelGrain>(session.Channel!.Key).GetStatus();
+        Assert.Equal(("2000", "2000"), (channel.ChargedAtomic, channel.HighestSignedAtomic)); // nothing signed for the third call
+        Assert.Null(channel.InFlightRequestId);
+    }
+
+    [Fact]
+    public async Task RecordChannelAnswer_SignsOnceMoreOnTheServersTotal_WhenItsCorrectionCarriesOurOwnVoucher()
+    {
+        var (grain, agent) = await OpenAsync();
+        await PayAsync(grain, agent, 1000, 5000, 1000);
+        var second = await grain.PreparePayment(agent, Challenge());
+        var ours = Payload(second)["voucher"]!.AsObject();
+        var corrective = Challenge402(ours, serverCharged: 1500);
+
+        var answer = await grain.RecordChannelAnswer(agent, new ChannelAnswer(second.ReservationId, ChannelAnswerKind.Challenge, corrective, BatchSettlementScheme.ErrCumulativeAmountMismatch));
+
+        Assert.False(answer.Paid);
+        Assert.True(answer.Retry is { Approved: true }, answer.Retry?.Message ?? answer.Message);
+        Assert.Equal("2500", Ceiling(answer.Retry!)); // the server's 1500 + the price
+        var again = await grain.RecordChannelAnswer(agent, new ChannelAnswer(answer.Retry!.ReservationId, ChannelAnswerKind.Challenge, corrective, BatchSettlementScheme.ErrCumulativeAmountMismatch));
+        Assert.Null(again.Retry); // corrected once: not retried again
+    }
+
+    private string Challenge402(JsonObject voucher, long serverCharged)
+    {
+        var required = JsonNode.Parse(Convert.FromBase64String(Challenge().Encoded))!.AsObject();
+        required["error"] = BatchSettlementScheme.ErrCumulativeAmountMismatch;
+        var extra = required["accepts"]![0]!["extra"]!.AsObject();
+        extra["channelState"] = new JsonObject { ["channelId"] = voucher["channelId"]!.GetValue<string>(), ["balance"] = "5000", ["totalClaimed"] = "0", ["chargedCumulativeAmount"] = serverCharged.ToString(CultureInfo.InvariantCulture) };
+        extra["voucherState"] = new JsonObject { ["signedMaxClaimable"] = voucher["maxClaimableAmount"]!.GetValue<string>(), ["signature"] = voucher["signature"]!.GetValue<string>() };
+        return required.ToJsonString();
+    }
+
+    [Fact]
+    public async Task End_LeavesTheRefundToTheLastLiveSession_AndThatSessionsRefundReturnsTheRest()
+    {
+        var (first, agentA) = await OpenAsync();
+        var (second, agentB) = await OpenAsync();
+        await PayAsync(first, agentA, 1000, 5000, 1000);
+        await PayAsync(second, agentB, 1000, 5000, 2000);
+
+        var endedFirst = (await first.End(agentA)).Session!.Channel!;
+        var refusedRefund = await first.PrepareRefund(agentA, Challenge());
+
+        Assert.False(endedFirst.RefundDue);
+        Assert.Contains("1 other live session", endedFirst.Note, StringComparison.Ordinal);
+        Assert.False(refusedRefund.Approved);
+
+        var endedSecond = (await second.End(agentB)).Session!.Channel!;
+        Assert.True(endedSecond.RefundDue, endedSecond.Note);
+        var refund = await second.PrepareRefund(agentB, Challenge());
+        Assert.True(refund.Approved, refund.Message);
+        Assert.Equal(("refund", "2000", "3000"), (Payload(refund)["type"]!.GetValue<string>(), Ceiling(refund), refund.Payment!.Quote.AmountAtomic));
+        var refunded = await second.RecordChannelAnswer(agentB, new ChannelAnswer(refund.ReservationId, ChannelAnswerKind.Receipt, Receipt(0, 2000, 2000)));
+
+        Assert.True(refunded.Paid, refunded.Message);
+        var channel = (await second.GetStatus(agentB)).Session!.Channel!;
+        Assert.Equal(("refunded", "0", false), (channel.Phase, channel.RemainingAtomic, channel.RefundDue));
+        Assert.StartsWith("refunded 0.003 USDC", channel.Note, StringComparison.Ordinal);
+        Assert.Contains(await _grains.GetGrain<IAgentGrain>(agentB).ListAttempts(10), a => a.Outcome == "refunded" && a.AmountAtomic == "3000");
+    }
+}
