@@ -59,7 +59,7 @@ public sealed class PaymentChannelGrain(
             return Refuse(ChannelRefusal.SigningFailed, "no wallet is configured on the silo, so nothing can be signed");
         }
 
-        if (!TryRead(request.ChallengeJson, request.RequirementJson, signer, out var challenge, out var requirement, out var config, out var why))
+        if (!TryRead(request.AgentId, request.ChallengeJson, request.RequirementJson, signer, out var challenge, out var requirement, out var config, out var why))
         {
             return Refuse(ChannelRefusal.InvalidRequest, why);
         }
@@ -329,7 +329,7 @@ public sealed class PaymentChannelGrain(
             return Refuse(ChannelRefusal.SigningFailed, "no wallet is configured on the silo, so nothing can be signed");
         }
 
-        if (!TryRead(request.ChallengeJson, request.RequirementJson, signer, out var challenge, out var requirement, out var config, out var why))
+        if (!TryRead(request.AgentId, request.ChallengeJson, request.RequirementJson, signer, out var challenge, out var requirement, out var config, out var why))
         {
             return Refuse(ChannelRefusal.InvalidRequest, why);
         }
@@ -487,8 +487,15 @@ public sealed class PaymentChannelGrain(
         }
     }
 
+    /// <summary>
+    /// The salt of <paramref name="agentId"/>'s channels: every agent has its own channel with a payee (same wallet), so a
+    /// channel's deposits are reserved on, and its charges committed to, one agent's daily budget, and one agent's sessions
+    /// never keep another's refund waiting.
+    /// </summary>
+    public static string AgentSalt(string agentId) => BatchSettlementScheme.SaltFor("x402orleans/agent/" + agentId);
+
     /// <summary>Reads the challenge and the requirement, derives the channel's configuration and checks it is this grain's channel.</summary>
-    private bool TryRead(string challengeJson, string requirementJson, IPaymentSigner signer, out PaymentRequired? challenge, out PaymentRequirements? requirement, out ChannelConfig? config, out string why)
+    private bool TryRead(string agentId, string challengeJson, string requirementJson, IPaymentSigner signer, out PaymentRequired? challenge, out PaymentRequirements? requirement, out ChannelConfig? config, out string why)
     {
         requirement = null;
         config = null;
@@ -520,7 +527,7 @@ public sealed class PaymentChannelGrain(
             return false;
         }
 
-        if (!ChannelConfig.TryFromRequirements(requirement, signer.Address, out config, out why))
+        if (!ChannelConfig.TryFromRequirements(requirement, signer.Address, out config, out why, salt: AgentSalt(agentId)))
         {
             return false;
         }

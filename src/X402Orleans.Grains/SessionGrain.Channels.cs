@@ -49,7 +49,7 @@ public sealed partial class SessionGrain
             return await RefuseAsync(quote, overTotal);
         }
 
-        if (!ChannelConfig.TryFromRequirements(requirement, signer.Address, out var config, out why))
+        if (!ChannelConfig.TryFromRequirements(requirement, signer.Address, out var config, out why, salt: PaymentChannelGrain.AgentSalt(S.AgentId)))
         {
             return await RefuseAsync(quote, $"cannot open a batch-settlement channel: {why}");
         }
@@ -168,7 +168,7 @@ public sealed partial class SessionGrain
         }
 
         var requirement = required!.Accepts.FirstOrDefault(a => a.Scheme == BatchSettlementScheme.Name
-            && ChannelConfig.TryFromRequirements(a, signer.Address, out var c, out _) && ChannelKeys.For(a.Network, c!.ComputeId(a.Network)) == record.Key);
+            && ChannelConfig.TryFromRequirements(a, signer.Address, out var c, out _, salt: PaymentChannelGrain.AgentSalt(S.AgentId)) && ChannelKeys.For(a.Network, c!.ComputeId(a.Network)) == record.Key);
         if (requirement is null)
         {
             record.RefundDue = false;

@@ -59,13 +59,13 @@ public sealed class BatchSessionToolTests(GatewayFixture fixture)
     }
 
     [Fact]
-    public async Task SessionEnd_RefundsNothing_WhileAnotherAgentsSessionStillUsesTheChannel()
+    public async Task SessionEnd_RefundsNothing_WhileTheAgentsOtherSessionStillUsesTheChannel()
     {
-        var first = (await fixture.AgentA.StartAsync(Host.Url("/demo/stream"), new() { ["max_payment"] = "0.01" })).Ok().Structured.Str("session_id");
+        var first = (await fixture.AgentB.StartAsync(Host.Url("/demo/stream"), new() { ["max_payment"] = "0.01" })).Ok().Structured.Str("session_id");
         var second = (await fixture.AgentB.StartAsync(Host.Url("/demo/stream"), new() { ["max_payment"] = "0.01" })).Ok();
         var before = await Host.GetStatsAsync();
 
-        var endedFirst = (await fixture.AgentA.EndAsync(first)).Ok();
+        var endedFirst = (await fixture.AgentB.EndAsync(first)).Ok();
         var afterFirst = await Host.GetStatsAsync();
         var endedSecond = (await fixture.AgentB.EndAsync(second.Structured.Str("session_id"))).Ok();
         var afterSecond = await Host.GetStatsAsync();
@@ -76,6 +76,26 @@ public sealed class BatchSessionToolTests(GatewayFixture fixture)
         Assert.Equal(before.Channels!.Refunds, afterFirst.Channels!.Refunds);
         Assert.Equal("refunded", endedSecond["channel"].Str("phase"));
         Assert.Equal(1, afterSecond.Channels!.Refunds - afterFirst.Channels.Refunds);
+    }
+
+    [Fact]
+    public async Task SessionStart_PaysThroughEachAgentsOwnChannel_WhenTwoAgentsUseOnePayee()
+    {
+        var a = (await fixture.AgentA.StartAsync(Host.Url("/demo/stream"), new() { ["max_payment"] = "0.01" })).Ok().Structured.Str("session_id");
+        var b = (await fixture.AgentB.StartAsync(Host.Url("/demo/stream"), new() { ["max_payment"] = "0.01" })).Ok().Structured.Str("session_id");
+        try
+        {
+            var channelA = (await fixture.AgentA.StatusAsync(a)).Ok().Single().GetProperty("channel").Str("channel_id");
+            var channelB = (await fixture.AgentB.StatusAsync(b)).Ok().Single().GetProperty("channel").Str("channel_id");
+
+            // One wallet, one payee, two agents: two channels, so each agent's deposits and charges stay on its own daily budget.
+            Assert.NotEqual(channelA, channelB);
+        }
+        finally
+        {
+            await fixture.AgentA.EndAsync(a);
+            await fixture.AgentB.EndAsync(b);
+        }
     }
 
     private static decimal Spent(ToolOutcome status, string field)

@@ -63,9 +63,9 @@ public sealed class BatchSettlementSessionTests(SessionsClusterFixture fixture)
 
     private static string Ceiling(PaymentDecision decision) => Payload(decision)["voucher"]!["maxClaimableAmount"]!.GetValue<string>();
 
-    private async Task<(ISessionGrain Grain, string Agent)> OpenAsync(string? maxTotal = null)
+    private async Task<(ISessionGrain Grain, string Agent)> OpenAsync(string? maxTotal = null, string? agent = null)
     {
-        var agent = NewAgent();
+        agent ??= NewAgent();
         var (grain, _, _) = await OpenActiveAsync(_grains, agent, Command(agent, allowRepeatPayments: true) with { MaxTotal = maxTotal });
         return (grain, agent);
     }
@@ -153,7 +153,7 @@ public sealed class BatchSettlementSessionTests(SessionsClusterFixture fixture)
     public async Task End_LeavesTheRefundToTheLastLiveSession_AndThatSessionsRefundReturnsTheRest()
     {
         var (first, agentA) = await OpenAsync();
-        var (second, agentB) = await OpenAsync();
+        var (second, agentB) = await OpenAsync(agent: agentA); // an agent's sessions with one payee share its channel
         await PayAsync(first, agentA, 1000, 5000, 1000);
         await PayAsync(second, agentB, 1000, 5000, 2000);
 

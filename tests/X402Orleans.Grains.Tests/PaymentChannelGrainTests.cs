@@ -42,7 +42,7 @@ public sealed class PaymentChannelGrainTests(SessionsClusterFixture fixture)
     private string ChallengeJson(PaymentRequirements requirement, string error = "") =>
         PaymentRequired.Create(error, new ResourceInfo(TestData.Endpoint + "/data", null, null), [requirement], null).ToJson().ToJsonString();
 
-    private ChannelConfig Config => ChannelConfig.TryFromRequirements(Requirement(), fixture.Services.Wallet.Address, out var config, out var why) ? config! : throw new InvalidOperationException(why);
+    private ChannelConfig Config => ChannelConfig.TryFromRequirements(Requirement(), fixture.Services.Wallet.Address, out var config, out var why, salt: PaymentChannelGrain.AgentSalt(_agent)) ? config! : throw new InvalidOperationException(why);
 
     private string ChannelId => Config.ComputeId(Network);
 

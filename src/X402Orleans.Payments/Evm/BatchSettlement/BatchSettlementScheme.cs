@@ -40,6 +40,16 @@ public static class BatchSettlementScheme
     /// <summary>The default channel salt (32 zero bytes): one channel per payer, payee and configuration.</summary>
     public const string DefaultSalt = "0x0000000000000000000000000000000000000000000000000000000000000000";
 
+    /// <summary>
+    /// A channel salt derived from <paramref name="label"/> (keccak256 of its UTF-8 bytes): one payer can keep several channels
+    /// with one payee apart — e.g. one per agent, so each agent's deposits and charges stay on its own channel and budget.
+    /// </summary>
+    public static string SaltFor(string label)
+    {
+        ArgumentNullException.ThrowIfNull(label);
+        return "0x" + Convert.ToHexStringLower(Nethereum.Util.Sha3Keccack.Current.CalculateHash(System.Text.Encoding.UTF8.GetBytes(label)));
+    }
+
     /// <summary>uint128: the largest voucher ceiling.</summary>
     public static readonly BigInteger MaxUint128 = (BigInteger.One << 128) - 1;
 
