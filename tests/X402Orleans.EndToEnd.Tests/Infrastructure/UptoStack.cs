@@ -41,5 +41,5 @@ public sealed class UptoStack : NodeStack
 
     /// <summary>Starts the stack and waits for its ready line.</summary>
     public static async Task<UptoStack> StartAsync(TimeSpan idleTimeout) =>
-        new(await LaunchAsync("upto-chain.mjs", new JsonObject { ["idleTimeoutSeconds"] = (int)idleTimeout.TotalSeconds }), idleTimeout);
+        new(await LaunchAsync("upto-chain.mjs", new JsonObject { ["idleTimeoutSeconds"] = (int)idleTimeout.TotalSeconds, ["unapprovedWallets"] = 2 }), idleTimeout);
 }
