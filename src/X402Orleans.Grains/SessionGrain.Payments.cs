@@ -255,13 +255,14 @@ public sealed partial class SessionGrain
     }
 
     /// <summary>
-    /// Signs an upto payment. When the 402 offers <c>eip2612GasSponsoring</c> and the silo has a node for the network, the Permit2
-    /// allowance is read first (one bounded <c>eth_call</c>, two when a permit is needed), so a short allowance is covered by a
-    /// signed EIP-2612 permit; otherwise the plain permit is sent and a missing allowance is the facilitator's to report.
+    /// Signs an upto payment. When the silo has a node for the network, the Permit2 allowance is read first (one bounded
+    /// <c>eth_call</c>, two when a permit is needed): a short allowance is covered by a signed EIP-2612 permit when the 402 offers
+    /// <c>eip2612GasSponsoring</c>, else nothing is signed and the refusal names the one-time approval. Without a node the plain
+    /// permit is sent and a missing allowance is the server's to report (HTTP 412 <c>permit2_allowance_required</c>).
     /// </summary>
     private async Task<PaymentPayload> SignUptoAsync(PaymentRequired required, PaymentRequirements requirement, IPaymentSigner signer)
     {
-        var tokens = required.Extensions?[Eip2612Permit.ExtensionKey] is not null && Rules.RpcEndpoints.ContainsKey(requirement.Network)
+        var tokens = Rules.RpcEndpoints.ContainsKey(requirement.Network)
             ? ServiceProvider.GetService<IPermit2TokenReader>()
             : null;
         using var timeout = new CancellationTokenSource(ChainReadTimeout);
@@ -415,8 +416,11 @@ public sealed partial class SessionGrain
             var chain = await ReadChainAsync(pending);
             if (chain.Known && chain.Used)
             {
-                // Upto: the nonce bitmap tells that it settled, not for how much: counted at its maximum.
-                await SettleAsync(pending, pending.Quote.ToReceipt(pending.Quote.Wallet, chain.Transaction ?? string.Empty, now, false), pending.Quote.IsUpto ? "settled (found on chain; the amount charged is not read from the chain, so its maximum is counted)" : "settled (found on chain)");
+                // Upto: the nonce bitmap tells that it settled; the settling transfer, when found, for how much (else the maximum counts).
+                var how = !pending.Quote.IsUpto ? "settled (found on chain)"
+                    : chain.AmountAtomic is null ? "settled (found on chain; the settling transfer was not found, so its maximum is counted)"
+                    : "settled (found on chain with the amount charged)";
+                await SettleAsync(pending, pending.Quote.ToReceipt(pending.Quote.Wallet, chain.Transaction ?? string.Empty, now, false, chain.AmountAtomic), how);
                 if (pending.ForStart && S.Status == SessionStatus.Starting)
                 {
                     MarkActive(pending.SignInWithXOffered ? ReuseMode.SignInWithX : ReuseMode.PayPerCall, pending.Quote.ResourceUrl, 0);
@@ -470,7 +474,7 @@ public sealed partial class SessionGrain
         // answer cannot be forged by a caller.
         using var timeout = new CancellationTokenSource(ChainReadTimeout);
         var result = pending.Quote.IsUpto
-            ? await reader.ReadPermit2NonceAsync(pending.Quote.Network, pending.Quote.Wallet, pending.Nonce, timeout.Token)
+            ? await reader.ReadPermit2SettlementAsync(pending.Quote.Network, pending.Quote.Asset, pending.Quote.Wallet, pending.Quote.PayTo, pending.Nonce, timeout.Token)
             : await reader.ReadAsync(pending.Quote.Network, pending.Quote.Asset, pending.Quote.Wallet, pending.Nonce, timeout.Token);
         if (!result.Known)
         {
@@ -543,6 +547,13 @@ public sealed partial class SessionGrain
         var chain = await ReadChainAsync(pending);
         if (chain.Known && chain.Used)
         {
+            if (chain.AmountAtomic is { } charged)
+            {
+                await budget.CommitCharged(pending.ReservationId, charged);
+                await Audit(pending.Quote, "settled", chain.Transaction, "an upto payment charged 0 was settled again before its deadline (found on chain with the amount charged)", charged);
+                return;
+            }
+
             await budget.Commit(pending.ReservationId);
             await Audit(pending.Quote, "settled", chain.Transaction, "an upto payment charged 0 was settled again before its deadline (found on chain; its maximum is counted)");
             return;

@@ -63,12 +63,62 @@ public sealed class RpcAuthorizationStateReaderTests
         Assert.Equal("0xdd62ed3e" + Owner[2..].ToLowerInvariant().PadLeft(64, '0') + Permit2.Address[2..].ToLowerInvariant().PadLeft(64, '0'), call["data"]!.GetValue<string>());
     }
 
-    private sealed class Node(string answer, List<JsonObject> calls) : HttpMessageHandler
+    private const string PayTo = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
+    private const string UsedWord = "0x0000000000000000000000000000000000000000000000000000000000000020";
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ReadPermit2SettlementAsync_ReadsTheChargedAmount_FromTheTransferWhoseCallCarriesTheNonce(bool found)
     {
+        // two transfers payer → payee; only the older one's transaction carries the permit's nonce
+        var nonceWord = Nonce.ToString("x").PadLeft(64, '0');
+        var other = new string('7', 64);
+        var calls = new List<JsonObject>();
+        var rules = new PaymentRules { RpcEndpoints = new Dictionary<string, Uri> { [Network] = new("http://node.test/") } };
+        var reader = new RpcAuthorizationStateReader(rules, new HttpClient(new Node(request => request["method"]!.GetValue<string>() switch
+        {
+            "eth_call" => UsedWord,
+            "eth_getLogs" => new JsonArray(
+                new JsonObject { ["transactionHash"] = "0xaa", ["data"] = "0x" + "3039".PadLeft(64, '0') },
+                new JsonObject { ["transactionHash"] = "0xbb", ["data"] = "0x" + "c350".PadLeft(64, '0') }),
+            _ => new JsonObject { ["input"] = "0x12345678" + (request["params"]![0]!.GetValue<string>() == "0xaa" && found ? nonceWord : other) + other },
+        }, calls)));
+
+        var result = await reader.ReadPermit2SettlementAsync(Network, Usdc, Owner, PayTo, Nonce.ToString(), CancellationToken.None);
+
+        Assert.Equal((true, true), (result.Known, result.Used));
+        Assert.Equal(found ? ("0xaa", "12345") : (null, null), (result.Transaction, result.AmountAtomic));
+        var filter = calls.Single(c => c["method"]!.GetValue<string>() == "eth_getLogs")["params"]![0]!;
+        Assert.Equal(Usdc, filter["address"]!.GetValue<string>());
+        Assert.Equal(
+            ["0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef", "0x" + Owner[2..].ToLowerInvariant().PadLeft(64, '0'), "0x" + PayTo[2..].ToLowerInvariant().PadLeft(64, '0')],
+            filter["topics"]!.AsArray().Select(t => t!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task ReadPermit2SettlementAsync_LooksNothingUp_WhenTheNonceIsUnused()
+    {
+        var (reader, calls) = Reader("0x00");
+
+        var result = await reader.ReadPermit2SettlementAsync(Network, Usdc, Owner, PayTo, Nonce.ToString(), CancellationToken.None);
+
+        Assert.Equal((true, false, null), (result.Known, result.Used, result.AmountAtomic));
+        Assert.Single(calls);
+    }
+
+    private sealed class Node(Func<JsonObject, JsonNode?> answer, List<JsonObject> calls) : HttpMessageHandler
+    {
+        public Node(string answer, List<JsonObject> calls)
+            : this(_ => answer, calls)
+        {
+        }
+
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            calls.Add(JsonNode.Parse(await request.Content!.ReadAsStringAsync(cancellationToken))!.AsObject());
-            var body = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["result"] = answer }.ToJsonString();
+            var call = JsonNode.Parse(await request.Content!.ReadAsStringAsync(cancellationToken))!.AsObject();
+            calls.Add(call);
+            var body = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["result"] = answer(call) }.ToJsonString();
             return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         }
     }

@@ -198,8 +198,10 @@ public sealed class UptoSessionTests(SessionsClusterFixture fixture)
         Assert.Equal((Maximum, "0"), (spend.AgentCommittedAtomic, spend.AgentReservedAtomic));
     }
 
-    [Fact]
-    public async Task PreparePayment_RefusesNamingTheOneTimeApprovalAndReservesNothing_WhenThePermit2AllowanceIsKnownShort()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task PreparePayment_RefusesNamingTheOneTimeApprovalAndReservesNothing_WhenThePermit2AllowanceIsKnownShort(bool offerPermit)
     {
         var day = fixture.Services.Clock.GetUtcNow();
         using var rules = fixture.Services.UseRules(new PaymentRules { RpcEndpoints = new Dictionary<string, Uri> { ["eip155:84532"] = new("http://127.0.0.1:8545") } });
@@ -210,8 +212,8 @@ public sealed class UptoSessionTests(SessionsClusterFixture fixture)
             var attempt = Guid.NewGuid();
             await grain.BeginStart(StartSagaTests.StartCommand(agent, key, attempt));
 
-            // The 402 sponsors an EIP-2612 permit but names no token domain to sign it under: only an on-chain approval helps.
-            var decision = await grain.PreparePayment(agent, UptoChallenge(attempt, offerPermit: true, tokenDomain: false));
+            // The 402 sponsors nothing, or an EIP-2612 permit with no token domain to sign it under: only an on-chain approval helps.
+            var decision = await grain.PreparePayment(agent, UptoChallenge(attempt, offerPermit: offerPermit, tokenDomain: false));
             var spend = await SpendAsync(agent, day);
             var audit = (await _grains.GetGrain<IAgentGrain>(agent).ListAttempts(10))[0];
 

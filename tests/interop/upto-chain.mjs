@@ -4,11 +4,14 @@
 // EIP-2612), Multicall3Lite at the canonical Multicall3 address, and the OFFICIAL @x402/evm upto facilitator on it.
 //
 // As a module: `startUptoChain()` (below). As a script (for the C# end-to-end tests), long-running like x402-stack.mjs:
-//   stdin:  one JSON line {chainId?, fundedWallets?, fundAmount?}, then kept open; the chain stops when stdin closes (or SIGTERM)
-//   stdout: one JSON line when ready: {rpcUrl, chainId, network, token, permit2, proxy, multicall3, facilitatorUrl,
-//           facilitatorAddress, wallets:{funded:[{address, privateKey}], unfunded}}; funded wallets hold `fundAmount` (default
-//           10 tokens) and 1 ETH and have approved Permit2 once; the facilitator (POST /verify, POST /settle, GET /supported)
-//           pays the gas.
+//   stdin:  one JSON line {chainId?, fundedWallets? = 3, unapprovedWallets? = 1, fundAmount?, idleTimeoutSeconds? = 300}, then
+//           kept open; everything stops when stdin closes (or SIGTERM)
+//   stdout: one JSON line when ready: {rpcUrl, chainId, network, token, decimals, permit2, proxy, multicall3, facilitatorUrl,
+//           facilitatorAddress, controlUrl, servers:{upto}, payTo:{upto}, prices:{maximum, charge}, wallets:{funded:[{address,
+//           privateKey}], unapproved:[…], unfunded}}; funded wallets hold `fundAmount` (default 10 tokens) and 1 ETH and have
+//           approved Permit2 once; unapproved wallets hold `fundAmount`, no ETH and no Permit2 allowance; the facilitator
+//           (POST /verify, POST /settle, GET /supported) pays the gas; `servers.upto` is the OFFICIAL upto resource server
+//           (startUptoServer below) and GET controlUrl/stats what it and the facilitator observed.
 
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -18,8 +21,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import express from "express";
 import { x402Facilitator } from "@x402/core/facilitator";
+import { HTTPFacilitatorClient } from "@x402/core/http";
+import { x402ResourceServer } from "@x402/core/server";
+import { paymentMiddleware, setSettlementOverrides } from "@x402/express";
+import { declareEip2612GasSponsoringExtension } from "@x402/extensions";
 import { PERMIT2_ADDRESS, toFacilitatorEvmSigner, x402UptoPermit2ProxyAddress } from "@x402/evm";
 import { UptoEvmScheme as UptoFacilitatorScheme } from "@x402/evm/upto/facilitator";
+import { UptoEvmScheme as UptoServerScheme } from "@x402/evm/upto/server";
 import {
   createPublicClient,
   createWalletClient,
@@ -281,7 +289,107 @@ export async function startUptoChain({ chainId = 84532, tokenName = "USDC", toke
   }
 }
 
-// --- as a script: the chain plus the official upto facilitator over HTTP, until stdin closes ---------------------------------
+// --- as a script: the chain, the official upto facilitator over HTTP and an official upto resource server, until stdin closes ----
+
+/** Atomic amounts of the script's upto routes (6 decimals): every route authorises MAXIMUM; "metered" charges CHARGE. */
+export const UPTO_PRICES = { maximum: "50000", charge: "12345" };
+
+/**
+ * The official resource server for the C# end-to-end tests: Express 5 + @x402/express `paymentMiddleware` + `x402ResourceServer`
+ * (HTTPFacilitatorClient on `facilitatorUrl`) + @x402/evm/upto/server `UptoEvmScheme`. Every route authorises UPTO_PRICES.maximum
+ * of the token to `payTo`; the handlers choose the charge after the work with `setSettlementOverrides(res, {amount})`. `:ns` is a
+ * test's own namespace. Returns { server, origin, stats } (stats: served, settlements, settleFailures, paidRequests, siwx: []).
+ */
+export async function startUptoServer({ network, token, payTo, facilitatorUrl, idleTimeoutSeconds = 300 }) {
+  const stats = { served: [], settlements: [], settleFailures: [], paidRequests: [], siwx: [] };
+  const resourceServer = new x402ResourceServer(new HTTPFacilitatorClient({ url: facilitatorUrl, timeoutMs: 10000 }))
+    .register(network, new UptoServerScheme())
+    .onAfterSettle(async ({ paymentPayload, result }) => {
+      stats.settlements.push({
+        resource: paymentPayload?.resource?.url ?? null,
+        payer: result.payer ?? null,
+        transaction: result.transaction ?? null,
+        amount: result.amount ?? null,
+        maximum: paymentPayload?.accepted?.amount ?? null, // `requirements.amount` here is already the charge
+        success: result.success,
+      });
+    })
+    .onSettleFailure(async ({ paymentPayload, error }) => {
+      stats.settleFailures.push({ resource: paymentPayload?.resource?.url ?? null, error: error instanceof Error ? error.message : String(error) });
+    });
+  const upto = (maxTimeoutSeconds = 300) => ({
+    scheme: "upto",
+    network,
+    payTo,
+    price: { amount: UPTO_PRICES.maximum, asset: token, extra: { name: "USDC", version: "2" } },
+    maxTimeoutSeconds,
+  });
+  const routes = {
+    // charges UPTO_PRICES.charge of the maximum
+    "GET /api/:ns/metered": { accepts: upto(), description: "Metered (upto)", mimeType: "application/json" },
+    // charges 0: no transaction; the signed permit stays spendable until its deadline (idleTimeoutSeconds)
+    "GET /api/:ns/idle": { accepts: upto(idleTimeoutSeconds), description: "Metered, nothing used (upto, charge 0)", mimeType: "application/json" },
+    // as "metered", and declares eip2612GasSponsoring: a payer without Permit2 allowance signs an EIP-2612 permit instead
+    "GET /api/:ns/sponsored": { accepts: upto(), description: "Metered, gas-sponsored approval", mimeType: "application/json", extensions: declareEip2612GasSponsoringExtension() },
+  };
+  const paywall = paymentMiddleware(routes, resourceServer);
+  const app = express();
+  app.use((req, res, next) => {
+    if (!req.get("PAYMENT-SIGNATURE")) return paywall(req, res, next);
+    const entry = { path: req.path, done: false };
+    stats.paidRequests.push(entry);
+    // the middleware's promise settles after verify → handler → settle → response, also when the client is gone
+    return Promise.resolve(paywall(req, res, next)).finally(() => {
+      entry.done = true;
+    });
+  });
+  app.get("/api/:ns/:route", (req, res) => {
+    const entry = { path: req.path, paid: Boolean(req.get("PAYMENT-SIGNATURE")), status: null };
+    stats.served.push(entry);
+    res.on("finish", () => {
+      entry.status = res.statusCode;
+    });
+    const charge = req.params.route === "idle" ? "0" : UPTO_PRICES.charge;
+    setSettlementOverrides(res, { amount: charge });
+    res.json({ ok: true, server: "upto-chain", path: req.path, charged_atomic: charge });
+  });
+  const server = await new Promise((resolve) => {
+    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  return { server, origin: `http://127.0.0.1:${server.address().port}`, stats };
+}
+
+/**
+ * Serves an official `x402Facilitator` over HTTP on 127.0.0.1 (GET /supported, POST /verify, POST /settle, as
+ * HTTPFacilitatorClient calls them). Returns { server, url, app, stats: {verify, settle} } (what it answered).
+ */
+export async function serveFacilitator(facilitator) {
+  const stats = { verify: [], settle: [] };
+  const app = express();
+  app.use(express.json({ limit: "1mb" }));
+  app.get("/supported", (_req, res) => res.json(facilitator.getSupported()));
+  for (const op of ["verify", "settle"]) {
+    app.post(`/${op}`, async (req, res) => {
+      const { paymentPayload, paymentRequirements } = req.body ?? {};
+      try {
+        const result = await facilitator[op](paymentPayload, paymentRequirements);
+        stats[op].push(op === "verify"
+          ? { isValid: result.isValid, invalidReason: result.invalidReason ?? null }
+          : { success: result.success, errorReason: result.errorReason ?? null, transaction: result.transaction ?? null, amount: result.amount ?? null });
+        res.json(result);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        stats[op].push({ error: message });
+        res.status(500).json({ error: message });
+      }
+    });
+  }
+  const server = await new Promise((resolve) => {
+    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  return { server, url: `http://127.0.0.1:${server.address().port}`, app, stats };
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   await serveChainScript(startUptoChain, () => ({}));
 }
@@ -304,30 +412,27 @@ export async function serveChainScript(start, describe) {
     const { address, privateKey } = await up.newPayer({ tokens: fundAmount });
     funded.push({ address, privateKey });
   }
+  const unapproved = [];
+  for (let i = 0; i < (config.unapprovedWallets ?? 1); i++) {
+    const { address, privateKey } = await up.newPayer({ tokens: fundAmount, eth: 0n, approvePermit2: false });
+    unapproved.push({ address, privateKey });
+  }
   const unfundedKey = generatePrivateKey();
 
-  const app = express();
-  app.use(express.json({ limit: "1mb" }));
-  app.get("/supported", (_req, res) => res.json(up.facilitator.getSupported()));
-  for (const op of ["verify", "settle"]) {
-    app.post(`/${op}`, async (req, res) => {
-      const { paymentPayload, paymentRequirements } = req.body ?? {};
-      try {
-        res.json(await up.facilitator[op](paymentPayload, paymentRequirements));
-      } catch (error) {
-        res.status(500).json({ error: error instanceof Error ? error.message : String(error) });
-      }
-    });
-  }
-  const server = await new Promise((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+  const { server, url: facilitatorUrl, stats: facilitatorStats, app } = await serveFacilitator(up.facilitator);
+  const payTo = privateKeyToAccount(generatePrivateKey()).address;
+  const upto = await startUptoServer({
+    network: up.network, token: up.token, payTo, facilitatorUrl, idleTimeoutSeconds: config.idleTimeoutSeconds ?? 300,
   });
+  app.get("/stats", (_req, res) => res.json({ upto: upto.stats, facilitator: facilitatorStats }));
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    server.closeAllConnections?.();
-    await new Promise((r) => server.close(r));
+    for (const s of [upto.server, server]) {
+      s.closeAllConnections?.();
+      await new Promise((r) => s.close(r));
+    }
     await up.close();
     process.exit(0);
   };
@@ -346,9 +451,13 @@ export async function serveChainScript(start, describe) {
       permit2: up.permit2,
       proxy: up.proxy,
       multicall3: up.multicall3,
-      facilitatorUrl: `http://127.0.0.1:${server.address().port}`,
+      facilitatorUrl,
       facilitatorAddress: up.operator.address,
-      wallets: { funded, unfunded: { address: privateKeyToAccount(unfundedKey).address, privateKey: unfundedKey } },
+      controlUrl: facilitatorUrl,
+      servers: { upto: upto.origin },
+      payTo: { upto: payTo },
+      prices: UPTO_PRICES,
+      wallets: { funded, unapproved, unfunded: { address: privateKeyToAccount(unfundedKey).address, privateKey: unfundedKey } },
       ...describe(up),
     }) + "\n",
   );

@@ -8,23 +8,34 @@ import { toClientEvmSigner } from "@x402/evm";
 import { UptoEvmScheme as UptoClientScheme } from "@x402/evm/upto/client";
 import { UptoEvmScheme as UptoServerScheme } from "@x402/evm/upto/server";
 import { declareEip2612GasSponsoringExtension } from "@x402/extensions";
+import { wrapFetchWithPayment } from "@x402/fetch";
 import { erc20Abi, parseEventLogs } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { isPermit2NonceUsed, startUptoChain } from "./upto-chain.mjs";
+import { UPTO_PRICES, isPermit2NonceUsed, serveFacilitator, startUptoChain, startUptoServer } from "./upto-chain.mjs";
 
 const MAXIMUM = "50000";
 let up;
 let server;
 let payTo;
+let http; // the script mode's servers: the facilitator over HTTP and the official upto resource server (startUptoServer)
 
 before(async () => {
   up = await startUptoChain();
   server = new x402ResourceServer(up.facilitator).register(up.network, new UptoServerScheme());
   await server.initialize();
   payTo = privateKeyToAccount(generatePrivateKey()).address;
+  const facilitator = await serveFacilitator(up.facilitator);
+  const upto = await startUptoServer({ network: up.network, token: up.token, payTo, facilitatorUrl: facilitator.url });
+  http = { facilitator, upto };
 });
 
-after(() => up?.close());
+after(async () => {
+  for (const s of [http?.upto.server, http?.facilitator.server].filter(Boolean)) {
+    s.closeAllConnections?.();
+    await new Promise((r) => s.close(r));
+  }
+  await up?.close();
+});
 
 /** The official 402 for an upto route of MAXIMUM, and the official client's payment for it. */
 async function officialPayment(payer, extensions) {
@@ -169,4 +180,47 @@ test("a payer without Permit2 allowance is refused at verify", async () => {
   const payment = await officialPayment(payer);
   const verified = await server.verifyPayment(payment.payload, payment.requirements);
   assert.deepEqual([verified.isValid, verified.invalidReason], [false, "permit2_allowance_required"]);
+});
+
+/** The official fetch wrapper with the official upto client (chain reads on: it signs an EIP-2612 permit when offered and needed). */
+const officialFetch = (payer) => {
+  const client = new x402Client();
+  client.register("eip155:*", new UptoClientScheme(toClientEvmSigner(payer.account, up.publicClient)));
+  client.setSpendControls(false);
+  return wrapFetchWithPayment(fetch, client);
+};
+const receiptOf = (response) => JSON.parse(Buffer.from(response.headers.get("payment-response"), "base64").toString("utf8"));
+
+test("script server: the official client pays /metered, the server settles the charge its handler reported", async () => {
+  const payer = await up.newPayer();
+  const before = [await up.balanceOf(payer.address), await up.balanceOf(payTo)];
+  const paid = await officialFetch(payer)(`${http.upto.origin}/api/selftest/metered`);
+  assert.equal(paid.status, 200);
+  const receipt = receiptOf(paid);
+  assert.deepEqual([receipt.success, receipt.amount], [true, UPTO_PRICES.charge]);
+  assert.deepEqual(await proxyEvents(receipt.transaction), ["Settled"]);
+  assert.equal(await up.balanceOf(payer.address), before[0] - BigInt(UPTO_PRICES.charge));
+  assert.equal(await up.balanceOf(payTo), before[1] + BigInt(UPTO_PRICES.charge));
+  const settled = http.upto.stats.settlements.filter((e) => e.resource.endsWith("/api/selftest/metered"));
+  assert.deepEqual(settled.map((e) => [e.amount, e.maximum]), [[UPTO_PRICES.charge, UPTO_PRICES.maximum]]);
+});
+
+test("script server: /idle charges 0 (no transaction), /sponsored settles an unapproved payer with no ETH", async () => {
+  const payer = await up.newPayer({ eth: 0n, approvePermit2: false });
+  const before = await up.balanceOf(payer.address);
+  const idle = await officialFetch(payer)(`${http.upto.origin}/api/selftest/idle`);
+  // the plain permit needs an allowance: verify refuses it, and the official server answers 412 (not 402) for that reason
+  assert.equal(idle.status, 412);
+  assert.equal(JSON.parse(Buffer.from(idle.headers.get("payment-required"), "base64").toString("utf8")).error, "permit2_allowance_required");
+  const sponsored = await officialFetch(payer)(`${http.upto.origin}/api/selftest/sponsored`);
+  assert.equal(sponsored.status, 200);
+  assert.deepEqual(await proxyEvents(receiptOf(sponsored).transaction), ["SettledWithPermit"]);
+  assert.equal(await up.balanceOf(payer.address), before - BigInt(UPTO_PRICES.charge));
+
+  const approved = await up.newPayer();
+  const approvedBefore = await up.balanceOf(approved.address);
+  const zero = await officialFetch(approved)(`${http.upto.origin}/api/selftest/idle`);
+  assert.equal(zero.status, 200);
+  assert.deepEqual([receiptOf(zero).success, receiptOf(zero).amount, receiptOf(zero).transaction], [true, "0", ""]);
+  assert.equal(await up.balanceOf(approved.address), approvedBefore);
 });

@@ -1,10 +1,12 @@
 using System.Globalization;
+using System.Numerics;
 using Microsoft.Extensions.Logging;
 using X402Orleans.Abstractions;
 using X402Orleans.Gateway.Http;
 using X402Orleans.Gateway.Observability;
 using X402Orleans.Payments;
 using X402Orleans.Payments.Evm;
+using X402Orleans.Payments.Evm.Upto;
 using X402Orleans.Payments.Policy;
 using X402Orleans.Payments.Scope;
 using X402Orleans.Payments.Siwx;
@@ -108,10 +110,10 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, ProofCache proo
     }
 
     /// <summary>
-    /// Sends a signed payment (a new one, or the pending one of an earlier attempt, resent as it was: it can settle only once) and
-    /// records what the server answered.
+    /// Sends a signed payment (a new one, or the pending one of an earlier attempt, resent as it was (<paramref name="resent"/>): it
+    /// can settle only once) and records what the server answered.
     /// </summary>
-    public async Task<ExchangeResult> SendPaymentAsync(ExchangeContext context, UpstreamRequest request, SignedPayment payment, Guid reservationId, DateTimeOffset deadline, CancellationToken cancellationToken)
+    public async Task<ExchangeResult> SendPaymentAsync(ExchangeContext context, UpstreamRequest request, SignedPayment payment, Guid reservationId, DateTimeOffset deadline, CancellationToken cancellationToken, bool resent = false)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(payment);
@@ -137,7 +139,8 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, ProofCache proo
 
         FaultInjection.Hit(FaultPoints.PaymentAnswered);
         var receipt = ReadReceipt(paid);
-        if (paid.Status == 402 || receipt is { Success: false })
+        // 412: the official server's answer when verification found no Permit2 allowance (upto, permit2_allowance_required).
+        if (paid.Status is 402 or 412 || receipt is { Success: false })
         {
             var reason = receipt?.ErrorReason ?? (TryReadChallenge(paid, out var refusal, out _) ? refusal!.Error : null) ?? "no reason given";
             if (IsAlreadyUsed(reason))
@@ -149,10 +152,23 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, ProofCache proo
                 return new ExchangeResult(paid, AccessKind.Paid, earlier, payment.SignInWithXOffered, quote.ResourceUrl, PaidEarlier: true);
             }
 
+            if (resent && quote.IsUpto && reason.Contains("permit2_simulation_failed", StringComparison.OrdinalIgnoreCase))
+            {
+                // The official upto facilitator verifies by simulating the settlement and reports a permit whose nonce a settlement
+                // already used as permit2_simulation_failed (not permit2_invalid_nonce). Resent, that most likely means an earlier
+                // attempt's payment settled, for an amount only the chain knows: kept pending (never paid anew), resolved from the
+                // chain when the silo has a node, else reported unknown at the permit's deadline.
+                await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(reservationId, false, null, reason, MayHaveSettled: true, Unanswered: true));
+                X402Telemetry.PaymentNotSettled("unknown", quote.Network, quote.Symbol);
+                throw new ToolError($"the server refused the resent upto permit ({reason}), as it does once an earlier attempt settled it: the payment may have settled (at most once, for at most {AtomicAmount.Format(BigInteger.Parse(quote.AmountAtomic, CultureInfo.InvariantCulture), quote.Decimals)} {quote.Symbol}) and is counted against your budget");
+            }
+
             await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(reservationId, false, null, reason));
             Log.PaymentRefused(logger, context.SessionId, reason);
             X402Telemetry.PaymentNotSettled("refused", quote.Network, quote.Symbol);
-            throw new ToolError($"the server refused the payment: {reason}");
+            throw new ToolError(reason.Contains("permit2_allowance_required", StringComparison.OrdinalIgnoreCase)
+                ? $"the server refused the payment: {reason}: approve Permit2 {Permit2.Address} for {quote.Asset} once, from {quote.Wallet} on {quote.Network} (an on-chain transaction that needs gas), or use a server that offers {Eip2612Permit.ExtensionKey}; nothing was paid"
+                : $"the server refused the payment: {reason}");
         }
 
         if (receipt is null && paid.Status >= 400)

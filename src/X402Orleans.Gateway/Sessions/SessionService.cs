@@ -131,7 +131,7 @@ public sealed partial class SessionService
         try
         {
             result = step.Kind == StartStepKind.Resend
-                ? await _exchange.SendPaymentAsync(context, request, step.Resend!, step.ResendReservationId, DateTimeOffset.UtcNow + request.Timeout, cancellationToken)
+                ? await _exchange.SendPaymentAsync(context, request, step.Resend!, step.ResendReservationId, DateTimeOffset.UtcNow + request.Timeout, cancellationToken, resent: true)
                 : await _exchange.RunAsync(context, request, cancellationToken);
         }
         catch (ToolError ex)

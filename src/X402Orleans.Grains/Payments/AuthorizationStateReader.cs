@@ -11,7 +11,10 @@ namespace X402Orleans.Grains.Payments;
 /// <param name="Known">Whether the chain could be asked (an RPC endpoint is configured for the network and answered).</param>
 /// <param name="Used">Whether the authorization was used (settled or cancelled on chain).</param>
 /// <param name="Transaction">The transaction that used it, when found.</param>
-public sealed record AuthorizationOnChain(bool Known, bool Used, string? Transaction)
+/// <param name="AmountAtomic">
+/// <c>upto</c>: what that transaction transferred from the payer to the payee (the amount the server charged), when found.
+/// </param>
+public sealed record AuthorizationOnChain(bool Known, bool Used, string? Transaction, string? AmountAtomic = null)
 {
     /// <summary>The chain could not be asked.</summary>
     public static readonly AuthorizationOnChain Unknown = new(false, false, null);
@@ -31,6 +34,13 @@ public interface IAuthorizationStateReader
     /// non-zero amount, or invalidated); Unknown when the chain cannot be asked. The transaction is not looked up.
     /// </summary>
     Task<AuthorizationOnChain> ReadPermit2NonceAsync(string network, string owner, string nonce, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ReadPermit2NonceAsync"/>, and when the nonce is used, the settlement too: the newest <paramref name="token"/>
+    /// transfer from <paramref name="owner"/> to <paramref name="payTo"/> whose transaction's call data carries the nonce gives the
+    /// transaction and the amount charged (both null when none is found).
+    /// </summary>
+    Task<AuthorizationOnChain> ReadPermit2SettlementAsync(string network, string token, string owner, string payTo, string nonce, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -69,6 +79,54 @@ public sealed class RpcAuthorizationStateReader(PaymentRules rules, HttpClient h
     }
 
     /// <inheritdoc />
+    public async Task<AuthorizationOnChain> ReadPermit2SettlementAsync(string network, string token, string owner, string payTo, string nonce, CancellationToken cancellationToken)
+    {
+        var state = await ReadPermit2NonceAsync(network, owner, nonce, cancellationToken);
+        if (!state.Known || !state.Used || !rules.RpcEndpoints.TryGetValue(network, out var endpoint))
+        {
+            return state;
+        }
+
+        try
+        {
+            var nonceWord = Uint(BigInteger.Parse(nonce, NumberStyles.None, CultureInfo.InvariantCulture));
+            var filter = new JsonObject
+            {
+                ["address"] = token,
+                ["fromBlock"] = "0x0",
+                ["toBlock"] = "latest",
+                ["topics"] = new JsonArray(TransferTopic, "0x" + Word(owner), "0x" + Word(payTo)),
+            };
+            var logs = (await RpcAsync(endpoint, "eth_getLogs", new JsonArray(filter), cancellationToken) as JsonArray ?? []).OfType<JsonObject>().Reverse();
+            foreach (var log in logs)
+            {
+                if (log["transactionHash"]?.GetValue<string>() is not { } hash || log["data"]?.GetValue<string>() is not { Length: > 2 } data)
+                {
+                    continue;
+                }
+
+                // The permit's nonce is one ABI word of the settling call (the proxy's settle / settleWithPermit, or any caller's).
+                var input = (await RpcAsync(endpoint, "eth_getTransactionByHash", new JsonArray(hash), cancellationToken))?["input"]?.GetValue<string>() ?? string.Empty;
+                for (var at = 10; at + 64 <= input.Length; at += 64)
+                {
+                    if (string.Compare(input, at, nonceWord, 0, 64, StringComparison.OrdinalIgnoreCase) == 0)
+                    {
+                        var amount = BigInteger.Parse("0" + data[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                        return state with { Transaction = hash, AmountAtomic = amount.ToString(CultureInfo.InvariantCulture) };
+                    }
+                }
+            }
+
+            return state;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or FormatException or InvalidOperationException)
+        {
+            // used, but the settlement could not be looked up: the caller counts the maximum
+            return state;
+        }
+    }
+
+    /// <inheritdoc />
     public async ValueTask<BigInteger?> ReadPermit2AllowanceAsync(string network, string token, string owner, CancellationToken cancellationToken) =>
         rules.RpcEndpoints.TryGetValue(network, out var endpoint)
             ? await CallAsync(endpoint, token, AllowanceSelector + Word(owner) + Word(Permit2.Address), cancellationToken)
@@ -92,6 +150,7 @@ public sealed class RpcAuthorizationStateReader(PaymentRules rules, HttpClient h
 
     private static string Uint(BigInteger value) => value.ToString("x", CultureInfo.InvariantCulture).TrimStart('0').PadLeft(64, '0');
     private static readonly string AuthorizationUsedTopic = "0x" + Sha3Keccack.Current.CalculateHash("AuthorizationUsed(address,bytes32)");
+    private static readonly string TransferTopic = "0x" + Sha3Keccack.Current.CalculateHash("Transfer(address,address,uint256)");
 
     /// <inheritdoc />
     public async Task<AuthorizationOnChain> ReadAsync(string network, string token, string payer, string nonce, CancellationToken cancellationToken)

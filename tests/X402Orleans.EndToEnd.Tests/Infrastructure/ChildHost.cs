@@ -27,24 +27,18 @@ public sealed class ChildHost : IAsyncDisposable
     /// <paramref name="crashAt"/> arms <c>X402_FAULT_CRASH_AT</c> (null: unarmed); <paramref name="withRpc"/> adds the optional
     /// <c>X402:Payments:Rpc:0</c> setting (the stack's network and the local chain's JSON-RPC URL).
     /// </summary>
-    public static async Task<ChildHost> StartAsync(X402Stack stack, Wallet wallet, string stateFile, string logFolder, string name, string? crashAt, bool withRpc)
+    public static async Task<ChildHost> StartAsync(NodeStack stack, Wallet wallet, string stateFile, string logFolder, string name, string? crashAt, bool withRpc)
     {
         ArgumentNullException.ThrowIfNull(stack);
         Exception? last = null;
         for (var attempt = 0; attempt < 2; attempt++)
         {
             var ports = FreePorts.Take(3);
-            var environment = EmbeddedGateway.PaymentSettings(stack, wallet, ports[1], ports[2])
+            var environment = EmbeddedGateway.PaymentSettings(stack, wallet, ports[1], ports[2], withRpc)
                 .ToDictionary(kv => kv.Key.Replace(":", "__", StringComparison.Ordinal), kv => kv.Value);
             environment["X402__Storage__Path"] = stateFile;
             environment["X402__Agents__0__Id"] = EmbeddedGateway.AgentId;
             environment["X402__Agents__0__ApiKey"] = EmbeddedGateway.ApiKey;
-            if (withRpc)
-            {
-                environment["X402__Payments__Rpc__0__Network"] = stack.Network;
-                environment["X402__Payments__Rpc__0__Url"] = stack.RpcUrl;
-            }
-
             if (crashAt is not null)
             {
                 environment[FaultInjection.Variable] = crashAt;

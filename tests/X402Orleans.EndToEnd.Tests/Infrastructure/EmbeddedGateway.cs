@@ -42,12 +42,15 @@ public sealed class EmbeddedGateway : IAsyncDisposable
     /// <summary>The wallet this host pays with.</summary>
     public Wallet Wallet { get; }
 
-    /// <summary>The settings every host here gets (shared with the stdio silo, as environment variables).</summary>
-    public static Dictionary<string, string> PaymentSettings(X402Stack stack, Wallet wallet, int siloPort, int gatewayPort)
+    /// <summary>
+    /// The settings every host here gets (shared with the stdio silo, as environment variables). <paramref name="withRpc"/> adds the
+    /// optional <c>X402:Payments:Rpc:0</c> setting (the stack's network and the local chain's JSON-RPC URL).
+    /// </summary>
+    public static Dictionary<string, string> PaymentSettings(NodeStack stack, Wallet wallet, int siloPort, int gatewayPort, bool withRpc = false)
     {
         ArgumentNullException.ThrowIfNull(stack);
         ArgumentNullException.ThrowIfNull(wallet);
-        return new Dictionary<string, string>
+        var settings = new Dictionary<string, string>
         {
             ["X402:Cluster:SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
             ["X402:Cluster:GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture),
@@ -63,20 +66,28 @@ public sealed class EmbeddedGateway : IAsyncDisposable
             // grain state in memory: these hosts are throwaway, and must not share (or leave) a SQLite file in the user's data folder
             ["X402:Storage:Path"] = ":memory:",
         };
+        if (withRpc)
+        {
+            settings["X402:Payments:Rpc:0:Network"] = stack.Network;
+            settings["X402:Payments:Rpc:0:Url"] = stack.RpcUrl;
+        }
+
+        return settings;
     }
 
     /// <summary>
     /// Starts a host (retrying on another set of ports if one was taken meanwhile). With <paramref name="withAgent"/> one agent with
     /// an API key is configured (<see cref="ApiKey"/>); without, the host serves the anonymous agent to loopback callers.
+    /// <paramref name="withRpc"/>: the silo reads the chain (<see cref="PaymentSettings"/>).
     /// </summary>
-    public static async Task<EmbeddedGateway> StartAsync(X402Stack stack, Wallet wallet, bool withAgent = true)
+    public static async Task<EmbeddedGateway> StartAsync(NodeStack stack, Wallet wallet, bool withAgent = true, bool withRpc = false)
     {
         Exception? last = null;
         for (var attempt = 0; attempt < 3; attempt++)
         {
             var ports = FreePorts(3);
             var baseUri = new Uri($"http://127.0.0.1:{ports[0]}");
-            var settings = PaymentSettings(stack, wallet, ports[1], ports[2]).ToDictionary(kv => kv.Key, kv => (string?)kv.Value);
+            var settings = PaymentSettings(stack, wallet, ports[1], ports[2], withRpc).ToDictionary(kv => kv.Key, kv => (string?)kv.Value);
             settings["Logging:LogLevel:Default"] = "Warning";
             settings["Logging:LogLevel:Orleans"] = "Warning";
             settings["Logging:LogLevel:Microsoft"] = "Warning";

@@ -19,6 +19,37 @@ public sealed class EvmRpc(Uri endpoint, HttpClient http)
         return ParseQuantity(result!.GetValue<string>());
     }
 
+    /// <summary>ERC-20 <c>allowance(owner, spender)</c> of <paramref name="token"/>, in atomic units.</summary>
+    public async Task<BigInteger> AllowanceAsync(string token, string owner, string spender)
+    {
+        ArgumentNullException.ThrowIfNull(owner);
+        ArgumentNullException.ThrowIfNull(spender);
+        var data = "0xdd62ed3e" + owner[2..].ToLowerInvariant().PadLeft(64, '0') + spender[2..].ToLowerInvariant().PadLeft(64, '0');
+        var result = await CallAsync("eth_call", new JsonArray(new JsonObject { ["to"] = token, ["data"] = data }, "latest"));
+        return ParseQuantity(result!.GetValue<string>());
+    }
+
+    /// <summary>Native balance (wei) of <paramref name="owner"/>.</summary>
+    public async Task<BigInteger> EthBalanceAsync(string owner) => ParseQuantity((await CallAsync("eth_getBalance", new JsonArray(owner, "latest")))!.GetValue<string>());
+
+    /// <summary>
+    /// The ERC-20 <c>Transfer</c> events <paramref name="token"/> emitted in a mined, successful transaction, as (from, to, value);
+    /// fails when the transaction is unknown or reverted.
+    /// </summary>
+    public async Task<IReadOnlyList<(string From, string To, BigInteger Value)>> TransfersAsync(string transactionHash, string token)
+    {
+        var receipt = await ReceiptAsync(transactionHash) ?? throw new InvalidOperationException($"no receipt for {transactionHash}");
+        if (receipt["status"]?.GetValue<string>() != "0x1")
+        {
+            throw new InvalidOperationException($"{transactionHash} reverted");
+        }
+
+        const string TransferTopic = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
+        return [.. receipt["logs"]!.AsArray().OfType<JsonObject>()
+            .Where(l => string.Equals(l["address"]!.GetValue<string>(), token, StringComparison.OrdinalIgnoreCase) && l["topics"]![0]!.GetValue<string>() == TransferTopic)
+            .Select(l => ("0x" + l["topics"]![1]!.GetValue<string>()[^40..], "0x" + l["topics"]![2]!.GetValue<string>()[^40..], ParseQuantity(l["data"]!.GetValue<string>())))];
+    }
+
     /// <summary>The latest block number.</summary>
     public async Task<BigInteger> BlockNumberAsync() => ParseQuantity((await CallAsync("eth_blockNumber", []))!.GetValue<string>());
 

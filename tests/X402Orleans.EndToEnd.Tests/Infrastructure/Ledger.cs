@@ -5,11 +5,11 @@ namespace X402Orleans.EndToEnd.Tests.Infrastructure;
 /// <summary>Token balances of some addresses at one moment, to assert exact movements afterwards.</summary>
 public sealed class Ledger
 {
-    private readonly X402Stack _stack;
+    private readonly NodeStack _stack;
     private readonly string _token;
     private readonly Dictionary<string, BigInteger> _before;
 
-    private Ledger(X402Stack stack, string token, Dictionary<string, BigInteger> before)
+    private Ledger(NodeStack stack, string token, Dictionary<string, BigInteger> before)
     {
         _stack = stack;
         _token = token;
@@ -17,7 +17,7 @@ public sealed class Ledger
     }
 
     /// <summary>Records the balances of <paramref name="addresses"/> now.</summary>
-    public static async Task<Ledger> TakeOfTokenAsync(X402Stack stack, string token, params string[] addresses)
+    public static async Task<Ledger> TakeOfTokenAsync(NodeStack stack, string token, params string[] addresses)
     {
         ArgumentNullException.ThrowIfNull(stack);
         var before = new Dictionary<string, BigInteger>(StringComparer.OrdinalIgnoreCase);
@@ -30,7 +30,7 @@ public sealed class Ledger
     }
 
     /// <summary>Records the stack token's balances of <paramref name="addresses"/> now.</summary>
-    public static Task<Ledger> TakeAsync(X402Stack stack, params string[] addresses) => TakeOfTokenAsync(stack, stack?.Token ?? string.Empty, addresses);
+    public static Task<Ledger> TakeAsync(NodeStack stack, params string[] addresses) => TakeOfTokenAsync(stack, stack?.Token ?? string.Empty, addresses);
 
     /// <summary>How much <paramref name="address"/>'s balance changed since the ledger was taken.</summary>
     public async Task<BigInteger> DeltaAsync(string address) => await _stack.BalanceAsync(address, _token) - _before[address];

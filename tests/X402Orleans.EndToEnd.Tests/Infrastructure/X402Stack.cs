@@ -1,265 +1,37 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Numerics;
-using System.Text;
 using System.Text.Json.Nodes;
-using ChildProcess = X402Orleans.Testing.ChildProcess;
 
 namespace X402Orleans.EndToEnd.Tests.Infrastructure;
-
-/// <summary>A wallet on the local chain (test keys only; the chain lives as long as the stack).</summary>
-/// <param name="Address">EIP-55 address.</param>
-/// <param name="PrivateKey">Hex private key.</param>
-public sealed record Wallet(string Address, string PrivateKey);
 
 /// <summary>
 /// The real x402 stack from <c>tests/interop/x402-stack.mjs</c>, as a child process: ganache with our EIP-3009 token, the official
 /// facilitator over HTTP, the official V2 resource servers ("main", and "strict" with single-use sign-in nonces behind a
-/// facilitator port that can be taken down) and a V1 server. Everything listens on 127.0.0.1; the process ends when this object
-/// is disposed (its stdin closes) and is killed if it does not.
+/// facilitator port that can be taken down) and a V1 server.
 /// </summary>
-public sealed class X402Stack : IAsyncDisposable
+public sealed class X402Stack : NodeStack
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
-    private readonly Process _process;
-    private readonly StringBuilder _stderr = new();
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
-    private readonly JsonObject _info;
-
-    private X402Stack(Process process, JsonObject info, StringBuilder stderr)
+    private X402Stack(Launched launched)
+        : base(launched)
     {
-        _process = process;
-        _info = info;
-        _stderr = stderr;
-        Chain = new EvmRpc(new Uri(Text("rpcUrl")), _http);
     }
-
-    /// <summary>JSON-RPC of the local chain.</summary>
-    public EvmRpc Chain { get; }
-
-    /// <summary>CAIP-2 network of the chain (<c>eip155:84532</c>).</summary>
-    public string Network => Text("network");
-
-    /// <summary>JSON-RPC URL of the local chain (ganache on 127.0.0.1).</summary>
-    public string RpcUrl => Text("rpcUrl");
 
     /// <summary>The V1 name of the network (<c>base-sepolia</c>).</summary>
     public string V1Network => Text("v1Network");
-
-    /// <summary>Our EIP-3009 token (EIP-712 "USDC"/"2", 6 decimals): the asset the gateway is configured to pay with.</summary>
-    public string Token => Text("token");
 
     /// <summary>A second token on the chain that the payers hold but the gateway is not allowed to pay with.</summary>
     public string OtherToken => Text("otherToken");
 
     /// <summary>Origin of the official V2 resource server "main".</summary>
-    public string MainServer => _info["servers"]!["main"]!.GetValue<string>();
+    public string MainServer => Info["servers"]!["main"]!.GetValue<string>();
 
     /// <summary>Origin of the official V2 resource server "strict" (single-use sign-in nonces; switchable facilitator).</summary>
-    public string StrictServer => _info["servers"]!["strict"]!.GetValue<string>();
+    public string StrictServer => Info["servers"]!["strict"]!.GetValue<string>();
 
     /// <summary>Origin of the V1 server.</summary>
-    public string V1Server => _info["servers"]!["v1"]!.GetValue<string>();
-
-    /// <summary>The facilitator's own URL.</summary>
-    public string FacilitatorUrl => Text("facilitatorUrl");
-
-    /// <summary>The facilitator's gas-paying account.</summary>
-    public string FacilitatorAddress => Text("facilitatorAddress");
-
-    /// <summary>Funded payer wallets (10 of the token and 10 of the other token each).</summary>
-    public IReadOnlyList<Wallet> FundedWallets => [.. _info["wallets"]!["funded"]!.AsArray().Select(w => new Wallet(w!["address"]!.GetValue<string>(), w["privateKey"]!.GetValue<string>()))];
-
-    /// <summary>A wallet holding nothing.</summary>
-    public Wallet UnfundedWallet => new(_info["wallets"]!["unfunded"]!["address"]!.GetValue<string>(), _info["wallets"]!["unfunded"]!["privateKey"]!.GetValue<string>());
-
-    /// <summary>Recipient of the named server's payments ("main", "strict", "v1").</summary>
-    public string PayTo(string server) => _info["payTo"]![server]!.GetValue<string>();
-
-    /// <summary>A route's price in atomic units ("weather", "quote", "echo", "item", "premium", "other", "v1").</summary>
-    public BigInteger Price(string route) => BigInteger.Parse(_info["prices"]![route]!.GetValue<string>(), CultureInfo.InvariantCulture);
+    public string V1Server => Info["servers"]!["v1"]!.GetValue<string>();
 
     /// <summary>Starts the stack and waits for its ready line.</summary>
-    public static async Task<X402Stack> StartAsync()
-    {
-        var start = new ProcessStartInfo("node")
-        {
-            WorkingDirectory = Prerequisites.Interop,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardInputEncoding = new UTF8Encoding(false),
-        };
-        start.ArgumentList.Add("x402-stack.mjs");
-        var process = ChildProcess.Start(start);
-        var stderr = new StringBuilder();
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                return;
-            }
-
-            lock (stderr)
-            {
-                stderr.AppendLine(e.Data);
-                if (stderr.Length > 20_000)
-                {
-                    stderr.Remove(0, stderr.Length - 20_000);
-                }
-            }
-        };
-        process.BeginErrorReadLine();
-        try
-        {
-            await process.StandardInput.WriteLineAsync("{}");
-            await process.StandardInput.FlushAsync();
-            using var limit = new CancellationTokenSource(StartTimeout);
-            var line = await process.StandardOutput.ReadLineAsync(limit.Token);
-            if (line is null || JsonNode.Parse(line) is not JsonObject info)
-            {
-                throw new InvalidOperationException($"x402-stack.mjs ended before it was ready (exit {(process.HasExited ? process.ExitCode : -1)}):\n{Snapshot(stderr)}");
-            }
-
-            return new X402Stack(process, info, stderr);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException)
-        {
-            Kill(process);
-            throw new TimeoutException($"x402-stack.mjs was not ready within {StartTimeout.TotalSeconds:0} s:\n{Snapshot(stderr)}", ex);
-        }
-        catch
-        {
-            Kill(process);
-            throw;
-        }
-    }
-
-    /// <summary>A URL on a server, e.g. <c>Url(stack.MainServer, "/api/ns/weather")</c>.</summary>
-    public static string Url(string origin, string path) => origin + path;
-
-    /// <summary>What the servers and the facilitator observed so far.</summary>
-    public async Task<StackStats> GetStatsAsync()
-    {
-        var text = await _http.GetStringAsync(new Uri(Text("controlUrl") + "/stats"));
-        return new StackStats(JsonNode.Parse(text)!.AsObject());
-    }
-
-    /// <summary>
-    /// Waits until <paramref name="server"/> has received at least <paramref name="atLeast"/> requests carrying a payment header under
-    /// <paramref name="pathPrefix"/> and its paywall has finished every one of them (verified and settled, or refused) — also those
-    /// whose client died mid-request, which settle after it is gone. Returns the stats at that moment; fails past <paramref name="timeout"/>.
-    /// </summary>
-    public async Task<StackStats> WaitPaidRequestsDoneAsync(string server, string pathPrefix, int atLeast, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var stats = await GetStatsAsync();
-            var paid = stats.PaidRequests(server, pathPrefix);
-            if (paid.Count >= atLeast && paid.All(p => p["done"]?.GetValue<bool>() == true))
-            {
-                return stats;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"{server}: paid requests under {pathPrefix} not all finished within {timeout.TotalSeconds:0} s (expected at least {atLeast}): {new JsonArray([.. paid.Select(p => p.DeepClone())]).ToJsonString()}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    public static async Task<X402Stack> StartAsync() => new(await LaunchAsync("x402-stack.mjs", []));
 
     /// <summary>Takes the facilitator port used by the "strict" server down (connections refused) or back up.</summary>
-    public async Task SetSwitchableFacilitatorAsync(bool up)
-    {
-        using var response = await _http.PostAsync(new Uri(Text("controlUrl") + (up ? "/facilitator/switchable/up" : "/facilitator/switchable/down")), null);
-        response.EnsureSuccessStatusCode();
-    }
-
-    /// <summary>Token balance of <paramref name="owner"/> (default token: <see cref="Token"/>).</summary>
-    public Task<BigInteger> BalanceAsync(string owner, string? token = null) => Chain.BalanceOfAsync(token ?? Token, owner);
-
-    /// <summary>The stack's stderr so far (for failure messages).</summary>
-    public string Diagnostics() => Snapshot(_stderr);
-
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        _http.Dispose();
-        try
-        {
-            _process.StandardInput.Close();
-            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await _process.WaitForExitAsync(limit.Token);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
-        {
-            Kill(_process);
-        }
-        finally
-        {
-            _process.Dispose();
-        }
-    }
-
-    private string Text(string name) => _info[name]!.GetValue<string>();
-
-    private static string Snapshot(StringBuilder stderr)
-    {
-        lock (stderr)
-        {
-            return stderr.ToString();
-        }
-    }
-
-    private static void Kill(Process process)
-    {
-        try
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // already gone
-        }
-    }
-}
-
-/// <summary>The stack's observations (see x402-stack.mjs <c>stats</c>).</summary>
-public sealed class StackStats(JsonObject json)
-{
-    /// <summary>The raw JSON.</summary>
-    public JsonObject Json { get; } = json;
-
-    /// <summary>Requests that reached a route handler on <paramref name="server"/> under <paramref name="pathPrefix"/>, with their final status.</summary>
-    public IReadOnlyList<JsonObject> Served(string server, string pathPrefix) => Entries(server, "served").Where(e => Str(e, "path").StartsWith(pathPrefix, StringComparison.Ordinal)).ToList();
-
-    /// <summary>Responses actually delivered (status 2xx) under <paramref name="pathPrefix"/>.</summary>
-    public int Delivered(string server, string pathPrefix) => Served(server, pathPrefix).Count(e => e["status"] is JsonValue v && v.GetValue<int>() is >= 200 and < 300);
-
-    /// <summary>Successful settlements the server recorded for resources under <paramref name="pathPrefix"/>.</summary>
-    public IReadOnlyList<JsonObject> Settlements(string server, string pathPrefix) => Entries(server, "settlements").Where(e => new Uri(Str(e, "resource")).AbsolutePath.StartsWith(pathPrefix, StringComparison.Ordinal)).ToList();
-
-    /// <summary>Settlement failures the server saw under <paramref name="pathPrefix"/>.</summary>
-    public IReadOnlyList<JsonObject> SettleFailures(string server, string pathPrefix) => Entries(server, "settleFailures").Where(e => e["resource"] is JsonValue && new Uri(Str(e, "resource")).AbsolutePath.StartsWith(pathPrefix, StringComparison.Ordinal)).ToList();
-
-    /// <summary>Sign-in-with-x events of the official extension of type <paramref name="type"/> for resources under <paramref name="pathPrefix"/>.</summary>
-    public IReadOnlyList<JsonObject> SignInEvents(string server, string type, string pathPrefix) =>
-        Entries(server, "siwx").Where(e => Str(e, "type") == type && Str(e, "resource").StartsWith(pathPrefix, StringComparison.Ordinal)).ToList();
-
-    /// <summary>Requests carrying a payment header under <paramref name="pathPrefix"/>, each with <c>done</c> once the paywall finished with it.</summary>
-    public IReadOnlyList<JsonObject> PaidRequests(string server, string pathPrefix) => Entries(server, "paidRequests").Where(e => Str(e, "path").StartsWith(pathPrefix, StringComparison.Ordinal)).ToList();
-
-    /// <summary>All successful settlements the facilitator performed (any server).</summary>
-    public int FacilitatorSettlements => Json["facilitator"]!["settle"]!.AsArray().Count(e => e!["success"]?.GetValue<bool>() == true);
-
-    private IEnumerable<JsonObject> Entries(string server, string list) => Json[server]![list]!.AsArray().OfType<JsonObject>();
-
-    private static string Str(JsonObject e, string name) => e[name]?.GetValue<string>() ?? string.Empty;
+    public Task SetSwitchableFacilitatorAsync(bool up) => PostControlAsync(up ? "/facilitator/switchable/up" : "/facilitator/switchable/down");
 }
