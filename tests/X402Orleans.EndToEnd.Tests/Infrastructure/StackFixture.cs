@@ -1,5 +1,3 @@
-using ModelContextProtocol.Client;
-
 namespace X402Orleans.EndToEnd.Tests.Infrastructure;
 
 /// <summary>
@@ -7,53 +5,13 @@ namespace X402Orleans.EndToEnd.Tests.Infrastructure;
 /// by every test of the <see cref="StackCollection"/>. Tests use their own path namespace (<see cref="NewNamespace"/>) so that the
 /// servers' memory of who paid for what never leaks between them, and they run one after another so balance deltas are exact.
 /// </summary>
-public sealed class StackFixture : IAsyncLifetime
+public sealed class StackFixture : NodeStackFixture<X402Stack>
 {
-    private X402Stack? _stack;
-    private EmbeddedGateway? _gateway;
-    private McpClient? _client;
-
-    /// <summary>The x402 stack.</summary>
-    public X402Stack Stack => _stack ?? throw new InvalidOperationException("not started");
-
-    /// <summary>The embedded host (wallet: the first funded wallet).</summary>
-    public EmbeddedGateway Gateway => _gateway ?? throw new InvalidOperationException("not started");
-
-    /// <summary>A C# MCP client connected to <see cref="Gateway"/>.</summary>
-    public McpClient Client => _client ?? throw new InvalidOperationException("not started");
-
-    /// <summary>The wallet the embedded host pays with.</summary>
-    public Wallet Payer => Stack.FundedWallets[0];
-
     /// <summary>A fresh path segment for one test.</summary>
     public static string NewNamespace() => "t" + Guid.NewGuid().ToString("N")[..12];
 
     /// <inheritdoc />
-    public async Task InitializeAsync()
-    {
-        _stack = await X402Stack.StartAsync();
-        _gateway = await EmbeddedGateway.StartAsync(_stack, _stack.FundedWallets[0]);
-        _client = await _gateway.ConnectAsync();
-    }
-
-    /// <inheritdoc />
-    public async Task DisposeAsync()
-    {
-        if (_client is not null)
-        {
-            await _client.DisposeAsync();
-        }
-
-        if (_gateway is not null)
-        {
-            await _gateway.DisposeAsync();
-        }
-
-        if (_stack is not null)
-        {
-            await _stack.DisposeAsync();
-        }
-    }
+    protected override Task<X402Stack> StartStackAsync() => X402Stack.StartAsync();
 }
 
 /// <summary>All end-to-end tests share one stack and run one after another.</summary>
