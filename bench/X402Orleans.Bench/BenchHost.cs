@@ -11,7 +11,8 @@ namespace X402Orleans.Bench;
 
 /// <summary>
 /// The real embedded host (silo + MCP gateway + demo paywall), as <c>dotnet run --project silo/X402Orleans.Silo</c> builds it, on
-/// free loopback ports, with a fixed well-known test wallet, one API-key agent and the diagnostics no-op tool on.
+/// free loopback ports, with a fixed well-known test wallet, API-key agents (<see cref="AgentId"/> and, when asked, more) and the
+/// diagnostics no-op tool on.
 /// </summary>
 internal sealed class BenchHost : IAsyncDisposable
 {
@@ -34,7 +35,8 @@ internal sealed class BenchHost : IAsyncDisposable
 
     public IServiceProvider Services => App.Services;
 
-    public static async Task<BenchHost> StartAsync(string storage, TimeSpan? collectionAge)
+    /// <summary>Starts the host with <paramref name="agents"/> agents: <see cref="AgentId"/>, then <c>bench-1</c>, <c>bench-2</c>, … (see <see cref="ConnectAsync"/>).</summary>
+    public static async Task<BenchHost> StartAsync(string storage, TimeSpan? collectionAge, int agents = 1)
     {
         var ports = X402Orleans.Testing.FreePorts.Take(3);
         var baseUri = new Uri($"http://127.0.0.1:{ports[0]}");
@@ -54,6 +56,12 @@ internal sealed class BenchHost : IAsyncDisposable
             ["X402:Diagnostics:NoopTool"] = "true",
             ["X402:Sessions:IdleCollectionSeconds"] = collectionAge is { } idle ? idle.TotalSeconds.ToString(CultureInfo.InvariantCulture) : null,
         };
+        for (var i = 1; i < agents; i++)
+        {
+            settings[$"X402:Agents:{i}:Id"] = Agent(i).Id;
+            settings[$"X402:Agents:{i}:ApiKey"] = Agent(i).Key;
+        }
+
         var app = X402Host.CreateWebApp(["--urls", baseUri.GetLeftPart(UriPartial.Authority)], b =>
         {
             b.Configuration.AddInMemoryCollection(settings);
@@ -73,18 +81,21 @@ internal sealed class BenchHost : IAsyncDisposable
 
     public string Url(string path) => new Uri(BaseUri, path).AbsoluteUri;
 
-    /// <summary>An MCP client over Streamable HTTP, as agent <see cref="AgentId"/>.</summary>
-    public async Task<McpClient> ConnectAsync()
+    /// <summary>An MCP client over Streamable HTTP, as agent <paramref name="agent"/> (0: <see cref="AgentId"/>).</summary>
+    public async Task<McpClient> ConnectAsync(int agent = 0)
     {
         var transport = new HttpClientTransport(new HttpClientTransportOptions
         {
             Endpoint = new Uri(BaseUri, "/mcp"),
             TransportMode = HttpTransportMode.StreamableHttp,
-            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {AgentKey}" },
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {Agent(agent).Key}" },
             Name = "x402orleans-bench",
         });
         return await McpClient.CreateAsync(transport);
     }
+
+    private static (string Id, string Key) Agent(int i) =>
+        i == 0 ? (AgentId, AgentKey) : (string.Create(CultureInfo.InvariantCulture, $"{AgentId}-{i}"), string.Create(CultureInfo.InvariantCulture, $"{AgentKey}-{i}"));
 
     public async ValueTask DisposeAsync()
     {

@@ -60,7 +60,8 @@ internal sealed record BenchOptions
           --start-history N    one agent makes N starts (16 in flight); p50 of its first vs its last 1 000 (default 0: skip;
                                the issue's comparison is 100000)
           --only LIST          only these: direct_http,upstream_http,session_service,gateway_fetch,noop_tool,session_start,
-                               official_fetch,authorization,memory (storage: SQLite write bench only;
+                               official_fetch,schemes,authorization,memory (schemes: siwx_reuse vs batch_voucher,
+                               a reused fetch by sign-in-with-x vs by batch-settlement voucher, c=1 and 8 agents; storage: SQLite write bench only;
                                crypto: secp256k1 sign/recover, Nethereum vs NBitcoin.Secp256k1, only)
           --collection-age S   grain collection age in seconds for the run, sessions included (X402:Sessions:IdleCollectionSeconds;
                                default: the host's own, 300 s for sessions)

@@ -61,7 +61,7 @@ if (official is not null)
 
 var storage = options.Storage == "file" ? Path.Combine(Path.GetTempPath(), $"x402-bench-{Guid.NewGuid():N}.db") : options.Storage;
 var durable = storage != ":memory:";
-await using var host = await BenchHost.StartAsync(storage, options.CollectionAge);
+await using var host = await BenchHost.StartAsync(storage, options.CollectionAge, options.Runs("schemes") ? SchemesBench.Agents : 1);
 var weather = new Uri(host.Url("/demo/weather"));
 var signer = LocalPrivateKeySigner.FromHex(BenchHost.WalletKey);
 using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false, PooledConnectionLifetime = Timeout.InfiniteTimeSpan, AutomaticDecompression = DecompressionMethods.None });
@@ -155,6 +155,8 @@ foreach (var c in options.Concurrency)
     levels.Add(new LevelResult(c, results, Report.Ratios(results)));
 }
 
+var schemes = options.Runs("schemes") ? await SchemesBench.RunAsync(host, Measure) : null;
+
 MemoryComparison? memory = null;
 if (durable && options.Runs("memory"))
 {
@@ -204,6 +206,7 @@ var report = new BenchReport(
     machine,
     new { options.Sessions, options.Quick, options.Concurrency, duration_seconds = options.Duration.TotalSeconds, warmup_seconds = options.Warmup.TotalSeconds, options.SessionsPerAgent, options.Storage },
     levels,
+    schemes,
     breakdowns,
     officialTrips,
     authorization,

@@ -17,6 +17,7 @@ internal sealed record BenchReport(
     MachineInfo Machine,
     object Config,
     IReadOnlyList<LevelResult> Latency,
+    IReadOnlyList<LevelResult>? Schemes,
     IReadOnlyDictionary<int, BreakdownResult> GatewayBreakdown,
     double? OfficialRoundTripsPerCall,
     AuthorizationResult? Authorization,
@@ -68,6 +69,7 @@ internal static class Report
         Add(Gateway, Noop);
         Add(Noop, Direct);
         Add(Service, Direct);
+        Add(SchemesBench.BatchVoucher, SchemesBench.SiwxReuse);
         return ratios;
     }
 
@@ -182,6 +184,20 @@ internal static class Report
             sb.AppendLine(CultureInfo.InvariantCulture, $"  ratios c={level.Concurrency}: {string.Join(", ", level.Ratios.Where(r => !r.Key.StartsWith("noop_over", StringComparison.Ordinal)).Select(r => $"{r.Key}={F(r.Value)}"))}");
         }
 
+        if (report.Schemes is { } schemes)
+        {
+            sb.AppendLine("schemes (reused x402_session_fetch, one agent per call in flight):");
+            foreach (var level in schemes)
+            {
+                foreach (var (name, r) in level.Scenarios)
+                {
+                    sb.AppendLine(Row(name, r));
+                }
+
+                sb.AppendLine(CultureInfo.InvariantCulture, $"  ratios c={level.Concurrency}: {string.Join(", ", level.Ratios.Select(r => $"{r.Key}={F(r.Value)}"))}");
+            }
+        }
+
         if (report.Authorization is { } a)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"authorisation turn: {a.OneSession.Throughput:F0}/s on 1 session (p50 {a.OneSession.P50Ms:F3} ms), {a.ManySessions.Throughput:F0}/s on {a.ManySessions.Concurrency} sessions; BeginCall (persisted) {a.ManySessionsBeginCall.Throughput:F0}/s");
@@ -253,6 +269,23 @@ internal static class Report
             foreach (var (c, b) in report.GatewayBreakdown)
             {
                 sb.AppendLine(CultureInfo.InvariantCulture, $"| {c} | {b.CallMs:F3} | {b.UpstreamMs:F3} | {b.UpstreamPerCall:F2} |");
+            }
+        }
+
+        if (report.Schemes is { } schemes)
+        {
+            sb.AppendLine();
+            sb.AppendLine("## Schemes: a reused call, exact + sign-in-with-x vs batch-settlement (same host; c agents, each its own sessions and channel)");
+            sb.AppendLine();
+            sb.AppendLine("`siwx_reuse`: x402_session_fetch of /demo/weather (paid once by exact at the start, reused by sign-in-with-x). `batch_voucher`: x402_session_fetch of /demo/stream (one 0.001 voucher per call, signed by the silo, verified by the paywall; deposit and settlement simulated).");
+            sb.AppendLine();
+            MarkdownRows(sb, schemes);
+            sb.AppendLine();
+            sb.AppendLine("| ratio | " + string.Join(" | ", schemes.Select(l => $"c={l.Concurrency}")) + " |");
+            sb.AppendLine("| --- |" + string.Concat(schemes.Select(_ => " ---: |")));
+            foreach (var key in schemes.SelectMany(l => l.Ratios.Keys).Distinct())
+            {
+                sb.AppendLine($"| `{key}` | " + string.Join(" | ", schemes.Select(l => l.Ratios.TryGetValue(key, out var v) ? F(v) : "–")) + " |");
             }
         }
 
