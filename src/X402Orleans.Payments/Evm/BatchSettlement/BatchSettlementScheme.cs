@@ -75,16 +75,8 @@ public static class BatchSettlementScheme
     /// </summary>
     public static bool CanPay(PaymentRequirements requirements, out string error)
     {
-        ArgumentNullException.ThrowIfNull(requirements);
-        if (!string.Equals(requirements.Scheme, Name, StringComparison.Ordinal))
+        if (!V2Scheme.Matches(requirements, Name, out error))
         {
-            error = $"scheme '{requirements.Scheme}' is not {Name}";
-            return false;
-        }
-
-        if (requirements.X402Version != 2)
-        {
-            error = $"scheme {Name} exists only in x402 version 2";
             return false;
         }
 
