@@ -306,21 +306,27 @@ public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time
 
     private static string? Text(JsonNode? json, string name) => json?[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
-    private string? Verify(string header, PaymentRequirements requirement, DateTimeOffset now, out string? payer, out string? nonce)
+    /// <summary>Decodes a payment header and checks it accepts exactly <paramref name="requirement"/>; the refusal otherwise.</summary>
+    private static string? DecodeMatching(string header, PaymentRequirements requirement, out PaymentPayload? payload)
     {
-        payer = null;
-        nonce = null;
-        if (!PaymentPayload.TryDecodeHeader(header, out var payload, out var why))
+        if (!PaymentPayload.TryDecodeHeader(header, out payload, out var why))
         {
             return $"invalid_payload: {why}";
         }
 
-        if (!JsonNode.DeepEquals(payload!.Accepted, requirement.ToJson()))
+        return JsonNode.DeepEquals(payload!.Accepted, requirement.ToJson()) ? null : "No matching payment requirements";
+    }
+
+    private string? Verify(string header, PaymentRequirements requirement, DateTimeOffset now, out string? payer, out string? nonce)
+    {
+        payer = null;
+        nonce = null;
+        if (DecodeMatching(header, requirement, out var payload) is { } refused)
         {
-            return "No matching payment requirements";
+            return refused;
         }
 
-        if (!ExactEvmScheme.TryVerify(payload, requirement, now, out var authorization, out why))
+        if (!ExactEvmScheme.TryVerify(payload!, requirement, now, out var authorization, out var why))
         {
             return why;
         }
@@ -334,17 +340,12 @@ public sealed class DemoPaywall(IOptions<X402Options> options, TimeProvider time
     {
         payer = null;
         nonce = null;
-        if (!PaymentPayload.TryDecodeHeader(header, out var payload, out var why))
+        if (DecodeMatching(header, requirement, out var payload) is { } refused)
         {
-            return $"invalid_payload: {why}";
+            return refused;
         }
 
-        if (!JsonNode.DeepEquals(payload!.Accepted, requirement.ToJson()))
-        {
-            return "No matching payment requirements";
-        }
-
-        if (!UptoEvmScheme.TryVerify(payload, requirement, now, out var permit, out why))
+        if (!UptoEvmScheme.TryVerify(payload!, requirement, now, out var permit, out var why))
         {
             return why;
         }
