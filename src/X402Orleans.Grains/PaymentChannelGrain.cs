@@ -49,20 +49,13 @@ public sealed class PaymentChannelGrain(
     public async Task<ChannelPayment> PrepareRequest(ChannelRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (await GateAsync() is { } closed)
+        var (refusal, ready) = await BeginSigningAsync(request.AgentId, request.ChallengeJson, request.RequirementJson);
+        if (refusal is not null)
         {
-            return closed;
+            return refusal;
         }
 
-        if (Signer is not { } signer)
-        {
-            return Refuse(ChannelRefusal.SigningFailed, "no wallet is configured on the silo, so nothing can be signed");
-        }
-
-        if (!TryRead(request.AgentId, request.ChallengeJson, request.RequirementJson, signer, out var challenge, out var requirement, out var config, out var why))
-        {
-            return Refuse(ChannelRefusal.InvalidRequest, why);
-        }
+        var (signer, challenge, requirement, config) = ready!;
 
         if (!AtomicAmount.TryParseAtomic(request.MaxAmountAtomic, out var maxAmount) || requirement!.Amount > maxAmount)
         {
@@ -319,20 +312,13 @@ public sealed class PaymentChannelGrain(
     public async Task<ChannelPayment> RequestRefund(ChannelRefundRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (await GateAsync() is { } closed)
+        var (refusal, ready) = await BeginSigningAsync(request.AgentId, request.ChallengeJson, request.RequirementJson);
+        if (refusal is not null)
         {
-            return closed;
+            return refusal;
         }
 
-        if (Signer is not { } signer)
-        {
-            return Refuse(ChannelRefusal.SigningFailed, "no wallet is configured on the silo, so nothing can be signed");
-        }
-
-        if (!TryRead(request.AgentId, request.ChallengeJson, request.RequirementJson, signer, out var challenge, out var requirement, out var config, out var why))
-        {
-            return Refuse(ChannelRefusal.InvalidRequest, why);
-        }
+        var (signer, challenge, requirement, config) = ready!;
 
         var others = LiveMembers().Where(m => m.SessionId != request.SessionId).ToList();
         if (others.Count > 0)
@@ -488,6 +474,27 @@ public sealed class PaymentChannelGrain(
     }
 
     /// <summary>
+    /// What every signing operation starts with: the channel is open (or reopens), the silo has a wallet, and the 402 and the
+    /// requirement are readable and belong to this channel. Either a refusal or what to sign with.
+    /// </summary>
+    private async Task<(ChannelPayment? Refusal, SigningInput? Ready)> BeginSigningAsync(string agentId, string challengeJson, string requirementJson)
+    {
+        if (await GateAsync() is { } closed)
+        {
+            return (closed, null);
+        }
+
+        if (Signer is not { } signer)
+        {
+            return (Refuse(ChannelRefusal.SigningFailed, "no wallet is configured on the silo, so nothing can be signed"), null);
+        }
+
+        return TryRead(agentId, challengeJson, requirementJson, signer, out var challenge, out var requirement, out var config, out var why)
+            ? (null, new SigningInput(signer, challenge!, requirement!, config!))
+            : (Refuse(ChannelRefusal.InvalidRequest, why), null);
+    }
+
+    /// <summary>
     /// The salt of <paramref name="agentId"/>'s channels: every agent has its own channel with a payee (same wallet), so a
     /// channel's deposits are reserved on, and its charges committed to, one agent's daily budget, and one agent's sessions
     /// never keep another's refund waiting.
@@ -572,4 +579,7 @@ public sealed class PaymentChannelGrain(
     private static BigInteger Atomic(string text) => BigInteger.Parse(text, CultureInfo.InvariantCulture);
 
     private static string Text(BigInteger value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The signer and the parsed request a signing operation works on.</summary>
+    private sealed record SigningInput(IPaymentSigner Signer, PaymentRequired Challenge, PaymentRequirements Requirement, ChannelConfig Config);
 }
