@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Text.Json.Nodes;
+using X402Orleans.Payments;
 using X402Orleans.Payments.Evm.BatchSettlement;
 using X402Orleans.Payments.Wire;
 using static X402Orleans.Interop.Tests.Interop;
@@ -22,10 +23,13 @@ public sealed class BatchSettlementInteropTests
     private const long NowMs = 1_790_000_000_123;
     private const string Random = "0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
 
+    /// <summary>The token's EIP-2612 nonce of the payer on the oracle's chain view.</summary>
+    private static readonly BigInteger PermitNonce = 3;
+
     /// <summary>The official client's default spend cap for a default asset ($1 of 6-decimal USDC), from which it derives its deposit limit.</summary>
     private static readonly BigInteger OfficialSpendCap = 1_000_000;
 
-    private static async Task<string> OfficialChallengeAsync(string? minDeposit = null)
+    private static async Task<string> OfficialChallengeAsync(string? minDeposit = null, bool permit2 = false, bool sponsorsPermit = false)
     {
         var input = new JsonObject
         {
@@ -41,10 +45,20 @@ public sealed class BatchSettlementInteropTests
             input["minDeposit"] = minDeposit;
         }
 
+        if (permit2)
+        {
+            input["assetTransferMethod"] = BatchSettlementScheme.Permit2TransferMethod;
+        }
+
+        if (sponsorsPermit)
+        {
+            input["eip2612GasSponsoring"] = true;
+        }
+
         return (await NodeScript.RunAsync("official-batch.mjs", input))["paymentRequiredHeader"]!.GetValue<string>();
     }
 
-    private static Task<JsonObject> OfficialClientAsync(string challengeHeader, string charged, string balance) =>
+    private static Task<JsonObject> OfficialClientAsync(string challengeHeader, string charged, string balance, BigInteger? allowance = null) =>
         NodeScript.RunAsync("official-batch.mjs", new JsonObject
         {
             ["op"] = "client",
@@ -53,6 +67,7 @@ public sealed class BatchSettlementInteropTests
             ["nowMs"] = NowMs,
             ["random"] = Random,
             ["channel"] = new JsonObject { ["chargedCumulativeAmount"] = charged, ["balance"] = balance },
+            ["chain"] = allowance is null ? null : new JsonObject { ["allowance"] = allowance.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), ["permitNonce"] = PermitNonce.ToString(System.Globalization.CultureInfo.InvariantCulture) },
         });
 
     private static Task<JsonObject> OfficialVerifyAsync(string paymentHeader, string challengeHeader, JsonObject channel) =>
@@ -103,6 +118,49 @@ public sealed class BatchSettlementInteropTests
 
         AssertJsonEqual(DecodeBase64Json(Header(official, "deposit")), deposit.ToJson());
         Assert.Equal(Header(official, "deposit"), deposit.EncodeHeader());
+    }
+
+    /// <summary>
+    /// A route with <c>extra.assetTransferMethod = "permit2"</c>: the deposit is a Permit2 witness transfer to the Permit2DepositCollector
+    /// (nonce = the client's 32 random bytes). Without a chain view nothing is read; with one, Permit2's allowance decides whether an
+    /// EIP-2612 permit for exactly the deposit rides along (only when the 402 sponsors it and the allowance is short).
+    /// </summary>
+    [Theory]
+    [InlineData(false, null)]
+    [InlineData(true, null)]
+    [InlineData(true, "0")]
+    [InlineData(true, "10000")]
+    [InlineData(false, "1000000")]
+    public async Task CreateDepositAsync_IsByteIdenticalToOfficialClient_ForPermit2Deposit(bool sponsorsPermit, string? allowance)
+    {
+        var header = await OfficialChallengeAsync(permit2: true, sponsorsPermit: sponsorsPermit);
+        BigInteger? known = allowance is null ? null : BigInteger.Parse(allowance, System.Globalization.CultureInfo.InvariantCulture);
+        var official = await OfficialClientAsync(header, "3000", "10000", known);
+        var (challenge, requirements, config) = Ours(header);
+
+        var ceiling = VoucherCeiling.Next(0, requirements.Amount);
+        var size = DepositSizing.Compute(requirements.Amount, DepositSizing.Needed(0, ceiling), requirements.Extra, DepositSizing.LimitFromSpendCap(OfficialSpendCap));
+        Assert.True(size.Succeeded, size.Reason);
+        var deposit = await BatchSettlementPayloads.CreateDepositAsync(
+            challenge, requirements, config, size.Amount, ceiling, Signer(), new FixedTime(NowMs), depositSalt: Random,
+            permit2Tokens: known is null ? null : new FixedPermit2Tokens(known.Value, PermitNonce));
+
+        AssertJsonEqual(DecodeBase64Json(Header(official, "deposit")), deposit.ToJson());
+        Assert.Equal(Header(official, "deposit"), deposit.EncodeHeader());
+        Assert.Equal(BatchSettlementScheme.Permit2DepositCollector, deposit.Payload["deposit"]!["authorization"]!["permit2Authorization"]!["spender"]!.GetValue<string>());
+        Assert.Equal(sponsorsPermit && known < size.Amount, deposit.Extensions?["eip2612GasSponsoring"]?["info"]?["signature"] is not null);
+    }
+
+    [Fact]
+    public async Task CreateDepositAsync_RefusesNamingTheApproval_WhenPermit2HasNoAllowanceAndNothingIsSponsored()
+    {
+        var header = await OfficialChallengeAsync(permit2: true);
+        var (challenge, requirements, config) = Ours(header);
+
+        var ex = await Assert.ThrowsAsync<X402ProtocolException>(() => BatchSettlementPayloads.CreateDepositAsync(
+            challenge, requirements, config, 10_000, 1000, Signer(), new FixedTime(NowMs), depositSalt: Random, permit2Tokens: new FixedPermit2Tokens(0, PermitNonce)));
+
+        Assert.Contains($"approve Permit2 0x000000000022D473030F116dDEE9F6B43aC78BA3 for {Usdc} once, from {Address} on eip155:84532", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -37,7 +37,7 @@ public sealed class UptoInteropTests
         var options = new UptoPaymentOptions
         {
             NonceFactory = () => BigInteger.Parse(Nonce, CultureInfo.InvariantCulture),
-            Tokens = allowance is null ? null : new FixedTokens(allowance.Value, BigInteger.Parse(PermitNonce, CultureInfo.InvariantCulture)),
+            Tokens = allowance is null ? null : new FixedPermit2Tokens(allowance.Value, BigInteger.Parse(PermitNonce, CultureInfo.InvariantCulture)),
         };
         return await UptoEvmScheme.CreatePaymentAsync(challenge!, challenge!.Accepts[0], Signer(), new FixedTime(), options);
     }
@@ -138,12 +138,5 @@ public sealed class UptoInteropTests
     private sealed class FixedTime : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => DateTimeOffset.FromUnixTimeSeconds(NowUnix);
-    }
-
-    private sealed class FixedTokens(BigInteger allowance, BigInteger permitNonce) : IPermit2TokenReader
-    {
-        public ValueTask<BigInteger?> ReadPermit2AllowanceAsync(string network, string token, string owner, CancellationToken cancellationToken) => ValueTask.FromResult<BigInteger?>(allowance);
-
-        public ValueTask<BigInteger> ReadPermitNonceAsync(string network, string token, string owner, CancellationToken cancellationToken) => ValueTask.FromResult(permitNonce);
     }
 }

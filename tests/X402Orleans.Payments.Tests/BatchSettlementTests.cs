@@ -131,6 +131,45 @@ public class BatchSettlementTests
         Assert.Equal("0xc0cada0130f61673949135a97e9f5fc17d3f0816ac72d8290750611be42d29a5", BatchSettlementPayloads.Erc3009DepositNonce(OfficialChannelId, DepositSalt));
     }
 
+    [Theory]
+    [InlineData("", true)]
+    [InlineData(",\"assetTransferMethod\":\"eip3009\"", true)]
+    [InlineData(",\"assetTransferMethod\":\"permit2\"", true)]
+    [InlineData(",\"assetTransferMethod\":\"lightning\"", false)]
+    public void CanPay_AcceptsOnlyKnownTransferMethods(string method, bool expected)
+    {
+        Assert.Equal(expected, BatchSettlementScheme.CanPay(Requirement($"{{\"receiverAuthorizer\":\"{ReceiverAuthorizer}\",\"name\":\"USDC\",\"version\":\"2\"{method}}}"), out var why));
+        Assert.Equal(expected, why.Length == 0);
+    }
+
+    [Fact]
+    public void CanPay_NeedsNoTokenDomain_ForPermit2Deposits()
+    {
+        Assert.True(BatchSettlementScheme.CanPay(Requirement($"{{\"receiverAuthorizer\":\"{ReceiverAuthorizer}\",\"assetTransferMethod\":\"permit2\"}}"), out var why), why);
+        Assert.False(BatchSettlementScheme.CanPay(Requirement($"{{\"receiverAuthorizer\":\"{ReceiverAuthorizer}\"}}"), out why));
+        Assert.Contains("name and version", why, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CreateDepositAsync_SignsPermit2WitnessToCollector_ThatRecoversToPayer()
+    {
+        var requirement = Requirement($"{{\"receiverAuthorizer\":\"{ReceiverAuthorizer}\",\"assetTransferMethod\":\"permit2\"}}");
+        var challenge = TestData.Challenge(requirement.ToJson().ToJsonString());
+        var config = Config(requirement.Extra!.ToJsonString());
+
+        var deposit = await BatchSettlementPayloads.CreateDepositAsync(challenge, requirement, config, 5000, 1000, Signer(), TimeProvider.System, depositSalt: DepositSalt);
+
+        var json = deposit.Payload["deposit"]!["authorization"]!["permit2Authorization"]!.AsObject();
+        var authorization = new Permit2DepositAuthorization(
+            TestData.Address, TestData.UsdcSepolia, 5000, BigInteger.Parse(json["nonce"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture),
+            long.Parse(json["deadline"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture), config.ComputeId("eip155:84532"));
+        Assert.Equal(new BigInteger(Convert.FromHexString(DepositSalt[2..]), isUnsigned: true, isBigEndian: true), authorization.Nonce);
+        Assert.Equal(BatchSettlementScheme.Permit2DepositCollector, json["spender"]!.GetValue<string>());
+        Assert.True(X402Orleans.Payments.Evm.Eip712.TryRecover(authorization.BuildTypedData(84532), json["signature"]!.GetValue<string>(), out var signer));
+        Assert.Equal(TestData.Address, signer);
+        Assert.Null(deposit.Payload["deposit"]!["authorization"]!["erc3009Authorization"]);
+    }
+
     [Fact]
     public void Next_IsChargedSoFarPlusRequestMaximum()
     {

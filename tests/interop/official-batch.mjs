@@ -2,12 +2,19 @@
 //
 // stdin, one of:
 //   { "op": "challenge", "payTo", "asset", "amount", "network", "receiverAuthorizerKey", "name"?, "version"?,
-//     "withdrawDelay"?, "minDeposit"?, "maxTimeoutSeconds"?, "url"? }
+//     "withdrawDelay"?, "minDeposit"?, "maxTimeoutSeconds"?, "url"?,
+//     "assetTransferMethod"?: "permit2",   // extra.assetTransferMethod: deposits by Permit2 witness transfer
+//     "tokenDomain"?: false,               // leave extra.name/version out (a permit2 token without EIP-2612)
+//     "eip2612GasSponsoring"?: true }      // declare the eip2612GasSponsoring extension
 //     → { "paymentRequiredHeader", "paymentRequired" }   the 402 the official server writes for a batch-settlement route
 //   { "op": "client", "privateKey", "paymentRequiredHeader", "nowMs", "random": "0x<32 bytes>",
 //     "salt"?, "payerAuthorizer"?, "spendControls"?, "depositMultiplier"?,
 //     "channel"?: { "chargedCumulativeAmount", "balance" },   // local state for the voucher and refund payloads
-//     "refundAmount"? }
+//     "refundAmount"?,
+//     "chain"?: { "allowance": "<decimal>" | null, "permitNonce": "<decimal>" } }
+//     // chain: the signer's readContract — allowance(owner, Permit2) (null = the read fails) and the token's EIP-2612
+//     // nonces(owner), and the channel reads as empty; without it the signer has no readContract (no gas-sponsoring
+//     // extension is ever signed)
 //     → { "channelConfig", "channelId", "deposit": {header, payload}, "voucher": {header, payload} | null,
 //         "refund": {header, payload} | null }
 //   { "op": "verify", "paymentSignatureHeader", "paymentRequiredHeader", "receiverAuthorizerKey",
@@ -16,9 +23,9 @@
 //     the official resource server's verdict on a voucher, and the corrective 402 it writes on a cumulative mismatch
 //
 // "client": BatchSettlementEvmScheme from @x402/evm/batch-settlement/client on an x402Client/x402HTTPClient
-// (signer = privateKeyToAccount, no RPC so nothing is read from a chain). Date.now is fixed to "nowMs" and
-// crypto.getRandomValues fills every buffer with "random" (the deposit's ERC-3009 salt is its only use), so
-// the output is deterministic. "deposit" is the first payload (empty channel storage); "voucher" and "refund"
+// (signer = privateKeyToAccount, no RPC so nothing is read from a chain unless "chain" is given). Date.now is fixed
+// to "nowMs" and crypto.getRandomValues fills every buffer with "random" (its only use is the deposit's ERC-3009
+// salt, or its Permit2 nonce), so the output is deterministic. "deposit" is the first payload (empty channel storage); "voucher" and "refund"
 // are signed after "channel" was put in the client's storage (what a PAYMENT-RESPONSE would have left there);
 // the refund goes through the official BatchSettlementEvmScheme.refund() with a stub fetch that answers the
 // probe with the given 402 and captures the PAYMENT-SIGNATURE it then sends.
@@ -37,6 +44,7 @@ import {
 } from "@x402/evm/batch-settlement/client";
 import { BatchSettlementEvmScheme as BatchServer, InMemoryChannelStorage } from "@x402/evm/batch-settlement/server";
 import { BatchSettlementEvmScheme as BatchFacilitator } from "@x402/evm/batch-settlement/facilitator";
+import { declareEip2612GasSponsoringExtension } from "@x402/extensions";
 import { privateKeyToAccount } from "viem/accounts";
 import { createOfflineChainView, run } from "./lib.mjs";
 
@@ -56,8 +64,9 @@ async function createServer(network, payTo, receiverAuthorizerKey, asset, storag
 
 async function challenge(input) {
   const { server } = await createServer(input.network, input.payTo, input.receiverAuthorizerKey, input.asset);
-  const extra = { name: input.name ?? "USDC", version: input.version ?? "2" };
+  const extra = input.tokenDomain === false ? {} : { name: input.name ?? "USDC", version: input.version ?? "2" };
   if (input.minDeposit !== undefined) extra.minDeposit = input.minDeposit;
+  if (input.assetTransferMethod !== undefined) extra.assetTransferMethod = input.assetTransferMethod;
   const requirements = await server.buildPaymentRequirements({
     scheme: "batch-settlement",
     network: input.network,
@@ -66,7 +75,8 @@ async function challenge(input) {
     maxTimeoutSeconds: input.maxTimeoutSeconds,
   });
   const resource = { url: input.url ?? "http://127.0.0.1:4021/api/data", description: "", mimeType: "" };
-  const paymentRequired = await server.createPaymentRequiredResponse(requirements, resource, "Payment required");
+  const extensions = input.eip2612GasSponsoring ? declareEip2612GasSponsoringExtension() : undefined;
+  const paymentRequired = await server.createPaymentRequiredResponse(requirements, resource, "Payment required", extensions);
   return { paymentRequiredHeader: Buffer.from(JSON.stringify(paymentRequired)).toString("base64"), paymentRequired };
 }
 
@@ -80,8 +90,24 @@ async function client(input) {
   };
   Date.now = () => input.nowMs;
 
+  const account = privateKeyToAccount(input.privateKey);
+  let signer = account;
+  if (input.chain) {
+    const chain = input.chain;
+    signer = { address: account.address, signTypedData: (message) => account.signTypedData(message) };
+    signer.readContract = async ({ functionName }) => {
+      if (functionName === "allowance") {
+        if (chain.allowance === null || chain.allowance === undefined) throw new Error("allowance read fails");
+        return BigInt(chain.allowance);
+      }
+      if (functionName === "nonces") return BigInt(chain.permitNonce);
+      if (functionName === "channels") return [0n, 0n]; // the client recovers an unknown channel from chain: empty
+      throw new Error(`unexpected read ${functionName}`);
+    };
+  }
+
   const storage = new InMemoryClientChannelStorage();
-  const scheme = new BatchClient(privateKeyToAccount(input.privateKey), {
+  const scheme = new BatchClient(signer, {
     storage,
     ...(input.salt !== undefined ? { salt: input.salt } : {}),
     ...(input.payerAuthorizer !== undefined ? { payerAuthorizer: input.payerAuthorizer } : {}),

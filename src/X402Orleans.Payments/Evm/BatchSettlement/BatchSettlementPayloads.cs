@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Nethereum.Util;
+using X402Orleans.Payments.Evm.Upto;
 using X402Orleans.Payments.Signing;
 using X402Orleans.Payments.Wire;
 
@@ -10,7 +11,7 @@ namespace X402Orleans.Payments.Evm.BatchSettlement;
 
 /// <summary>
 /// The payment payloads of the batch-settlement scheme, byte for byte as the official client (<c>@x402/evm</c> 2.27.0) sends them:
-/// <c>deposit</c> (an ERC-3009 <c>ReceiveWithAuthorization</c> to the deposit collector plus a voucher), <c>voucher</c> (a voucher
+/// <c>deposit</c> (an ERC-3009 <c>ReceiveWithAuthorization</c> or a Permit2 witness transfer to its deposit collector, plus a voucher), <c>voucher</c> (a voucher
 /// alone) and <c>refund</c> (a zero-charge voucher, ceiling = charged total). Stateless: the caller owns the channel's numbers.
 /// </summary>
 public static class BatchSettlementPayloads
@@ -37,11 +38,23 @@ public static class BatchSettlementPayloads
         new(EvmAddress.ToChecksum(payer), BatchSettlementScheme.Erc3009DepositCollector, amount, ExactEvmScheme.ValidAfter, validBefore, Erc3009DepositNonce(channelId, depositSalt));
 
     /// <summary>
-    /// Signs a deposit of <paramref name="depositAmount"/> plus a voucher with ceiling <paramref name="maxClaimableAmount"/>: the
-    /// authorization is valid from 0 until now + <c>maxTimeoutSeconds</c>; <paramref name="depositSalt"/> defaults to 32 random bytes.
-    /// <paramref name="payer"/> signs the authorization, <paramref name="voucherSigner"/> (default: the payer) the voucher.
+    /// Signs a deposit of <paramref name="depositAmount"/> plus a voucher with ceiling <paramref name="maxClaimableAmount"/>, by the
+    /// requirement's <c>extra.assetTransferMethod</c> (see <see cref="BatchSettlementScheme.TryGetTransferMethod"/>):
+    /// <list type="bullet">
+    /// <item>ERC-3009 (default): a <c>ReceiveWithAuthorization</c> to the ERC3009DepositCollector valid from 0 until now +
+    /// <c>maxTimeoutSeconds</c>, its nonce bound to the channel by <paramref name="depositSalt"/>;</item>
+    /// <item>Permit2: a <c>PermitWitnessTransferFrom</c> of exactly the deposit to the Permit2DepositCollector, deadline now +
+    /// <c>maxTimeoutSeconds</c>, nonce = <paramref name="depositSalt"/> read as a uint256, witness <c>DepositWitness(channelId)</c>;
+    /// with <paramref name="permit2Tokens"/> Permit2's allowance is checked first (<see cref="Permit2Allowance"/>: an EIP-2612 permit
+    /// for the deposit when the 402 sponsors one, else a refusal naming the one-time approval).</item>
+    /// </list>
+    /// <paramref name="depositSalt"/> defaults to 32 random bytes (as the official client draws them). <paramref name="payer"/> signs the
+    /// deposit, <paramref name="voucherSigner"/> (default: the payer) the voucher.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The requirement is not batch-settlement on EVM with the token's EIP-712 domain, or a signer does not match the configuration.</exception>
+    /// <exception cref="InvalidOperationException">The requirement is not batch-settlement on EVM (with the token's EIP-712 domain for
+    /// ERC-3009), its transfer method is unknown, or a signer does not match the configuration.</exception>
+    /// <exception cref="X402ProtocolException">Permit2 deposit: Permit2's allowance is short and no signature can give it; nothing was
+    /// signed.</exception>
     public static async Task<PaymentPayload> CreateDepositAsync(
         PaymentRequired challenge,
         PaymentRequirements requirements,
@@ -52,12 +65,14 @@ public static class BatchSettlementPayloads
         TimeProvider time,
         string? depositSalt = null,
         IPaymentSigner? voucherSigner = null,
+        IPermit2TokenReader? permit2Tokens = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(payer);
         ArgumentNullException.ThrowIfNull(time);
         Check(challenge, requirements, config, voucherSigner ?? payer);
-        if (!Eip3009.HasTokenDomain(requirements, out var why))
+        if (!BatchSettlementScheme.TryGetTransferMethod(requirements, out var method, out var why)
+            || (method == BatchSettlementScheme.Eip3009TransferMethod && !Eip3009.HasTokenDomain(requirements, out why)))
         {
             throw new InvalidOperationException(why);
         }
@@ -73,10 +88,41 @@ public static class BatchSettlementPayloads
         }
 
         depositSalt ??= "0x" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        if (!BatchSettlementScheme.IsBytes32(depositSalt))
+        {
+            throw new ArgumentException("the deposit salt is 32 bytes of hex", nameof(depositSalt));
+        }
+
         var channelId = config.ComputeId(requirements.Network);
-        var validBefore = time.GetUtcNow().ToUnixTimeSeconds() + requirements.MaxTimeoutSeconds;
-        var authorization = DepositAuthorization(payer.Address, channelId, depositAmount, validBefore, depositSalt);
-        var depositSignature = await payer.SignTypedDataAsync(Eip3009.BuildTypedData(Eip3009Kind.ReceiveWithAuthorization, requirements, authorization), cancellationToken).ConfigureAwait(false);
+        var deadline = time.GetUtcNow().ToUnixTimeSeconds() + requirements.MaxTimeoutSeconds;
+        JsonObject authorization;
+        JsonObject? schemeExtensions = null;
+        if (method == BatchSettlementScheme.Permit2TransferMethod)
+        {
+            var nonce = new BigInteger(Convert.FromHexString(depositSalt.AsSpan(2)), isUnsigned: true, isBigEndian: true);
+            var permit2 = new Permit2DepositAuthorization(EvmAddress.ToChecksum(payer.Address), EvmAddress.ToChecksum(requirements.Asset), depositAmount, nonce, deadline, channelId);
+            var permit = await Permit2Allowance.PlanAsync(
+                challenge, requirements, permit2.From, permit2.Token, depositAmount, deadline, permit2Tokens, "this batch-settlement deposit moves", cancellationToken).ConfigureAwait(false);
+            var signature = await payer.SignTypedDataAsync(permit2.BuildTypedData(Eip712.ChainId(requirements)), cancellationToken).ConfigureAwait(false);
+            authorization = new JsonObject { ["permit2Authorization"] = permit2.ToJson(signature) };
+            schemeExtensions = await Permit2Allowance.SignExtensionAsync(permit, requirements, payer, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var receive = DepositAuthorization(payer.Address, channelId, depositAmount, deadline, depositSalt);
+            var signature = await payer.SignTypedDataAsync(Eip3009.BuildTypedData(Eip3009Kind.ReceiveWithAuthorization, requirements, receive), cancellationToken).ConfigureAwait(false);
+            authorization = new JsonObject
+            {
+                ["erc3009Authorization"] = new JsonObject
+                {
+                    ["validAfter"] = receive.ValidAfter.ToString(CultureInfo.InvariantCulture),
+                    ["validBefore"] = receive.ValidBefore.ToString(CultureInfo.InvariantCulture),
+                    ["salt"] = depositSalt,
+                    ["signature"] = signature,
+                },
+            };
+        }
+
         var voucher = await Voucher.SignAsync(voucherSigner ?? payer, channelId, maxClaimableAmount, requirements.Network, cancellationToken).ConfigureAwait(false);
         var payload = new JsonObject
         {
@@ -86,19 +132,10 @@ public static class BatchSettlementPayloads
             ["deposit"] = new JsonObject
             {
                 ["amount"] = depositAmount.ToString(CultureInfo.InvariantCulture),
-                ["authorization"] = new JsonObject
-                {
-                    ["erc3009Authorization"] = new JsonObject
-                    {
-                        ["validAfter"] = authorization.ValidAfter.ToString(CultureInfo.InvariantCulture),
-                        ["validBefore"] = authorization.ValidBefore.ToString(CultureInfo.InvariantCulture),
-                        ["salt"] = depositSalt,
-                        ["signature"] = depositSignature,
-                    },
-                },
+                ["authorization"] = authorization,
             },
         };
-        return Envelope(challenge, requirements, payload);
+        return new PaymentPayload(challenge.X402Version, challenge.RawResource, requirements.ToJson(), payload, ExtensionMerge.Merge(challenge.Extensions, schemeExtensions));
     }
 
     /// <summary>Signs a voucher-only payment with ceiling <paramref name="maxClaimableAmount"/> (see <see cref="VoucherCeiling"/>).</summary>

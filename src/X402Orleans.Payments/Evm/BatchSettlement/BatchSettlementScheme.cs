@@ -19,8 +19,14 @@ public static class BatchSettlementScheme
     /// <summary>The ERC3009DepositCollector: the <c>to</c> of a deposit's <c>ReceiveWithAuthorization</c>.</summary>
     public const string Erc3009DepositCollector = "0x4020806089470a89826cB9fB1f4059150b550004";
 
-    /// <summary>The Permit2DepositCollector (deposits by Permit2 witness; not built here yet).</summary>
+    /// <summary>The Permit2DepositCollector: the spender of a deposit's Permit2 <c>PermitWitnessTransferFrom</c>.</summary>
     public const string Permit2DepositCollector = "0x4020425FAf3B746C082C2f942b4E5159887B0005";
+
+    /// <summary><c>extra.assetTransferMethod</c> (the default): deposits are ERC-3009 <c>ReceiveWithAuthorization</c>s.</summary>
+    public const string Eip3009TransferMethod = "eip3009";
+
+    /// <summary><c>extra.assetTransferMethod</c>: deposits are Permit2 witness transfers (witness <c>DepositWitness(bytes32 channelId)</c>).</summary>
+    public const string Permit2TransferMethod = "permit2";
 
     /// <summary>EIP-712 domain name.</summary>
     public const string DomainName = "x402 Batch Settlement";
@@ -70,8 +76,8 @@ public static class BatchSettlementScheme
 
     /// <summary>
     /// Whether this library can pay <paramref name="requirements"/> through a channel: batch-settlement in x402 version 2 on an EVM
-    /// network, with EVM <c>asset</c> and <c>payTo</c>, a non-zero <c>extra.receiverAuthorizer</c> and the token's EIP-712 domain
-    /// (<c>extra.name</c>/<c>version</c>, for the ERC-3009 deposit).
+    /// network, with EVM <c>asset</c> and <c>payTo</c>, a non-zero <c>extra.receiverAuthorizer</c>, a known
+    /// <c>extra.assetTransferMethod</c>, and for ERC-3009 deposits the token's EIP-712 domain (<c>extra.name</c>/<c>version</c>).
     /// </summary>
     public static bool CanPay(PaymentRequirements requirements, out string error)
     {
@@ -86,7 +92,26 @@ public static class BatchSettlementScheme
             return false;
         }
 
-        return Eip3009.HasTokenDomain(requirements, out error);
+        return TryGetTransferMethod(requirements, out var method, out error)
+            && (method == Permit2TransferMethod || Eip3009.HasTokenDomain(requirements, out error));
+    }
+
+    /// <summary>
+    /// How deposits move the token, as the official client decides: <c>extra.assetTransferMethod</c>, <see cref="Eip3009TransferMethod"/>
+    /// when absent; false (with the reason) for any other value.
+    /// </summary>
+    public static bool TryGetTransferMethod(PaymentRequirements requirements, out string method, out string error)
+    {
+        ArgumentNullException.ThrowIfNull(requirements);
+        method = (requirements.Extra is null ? null : X402Json.GetString(requirements.Extra, "assetTransferMethod")) ?? Eip3009TransferMethod;
+        if (method is Eip3009TransferMethod or Permit2TransferMethod)
+        {
+            error = string.Empty;
+            return true;
+        }
+
+        error = $"unsupported batch-settlement assetTransferMethod '{method}' (known: {Eip3009TransferMethod}, {Permit2TransferMethod})";
+        return false;
     }
 
     /// <summary>The domain {"x402 Batch Settlement", "1", chainId, x402BatchSettlement}.</summary>

@@ -28,7 +28,7 @@ public static class UptoEvmScheme
     public const long ValidAfter = 0;
 
     /// <summary>The 402 extension under which a facilitator accepts a pre-signed <c>approve</c> transaction (not signed here).</summary>
-    public const string Erc20ApprovalExtensionKey = "erc20ApprovalGasSponsoring";
+    public const string Erc20ApprovalExtensionKey = Permit2Allowance.Erc20ApprovalExtensionKey;
 
     /// <summary>Checks that a requirement can be paid with this scheme; says why not otherwise.</summary>
     public static bool CanPay(PaymentRequirements requirements, out string error)
@@ -106,7 +106,8 @@ public static class UptoEvmScheme
             EvmAddress.ToChecksum(X402Json.GetString(requirements.Extra!, "facilitatorAddress")!),
             ValidAfter);
 
-        var permit = await PlanAllowanceAsync(challenge, requirements, authorization, options.Tokens, cancellationToken).ConfigureAwait(false);
+        var permit = await Permit2Allowance.PlanAsync(
+            challenge, requirements, authorization.From, authorization.Token, authorization.Amount, authorization.Deadline, options.Tokens, "this upto payment authorises", cancellationToken).ConfigureAwait(false);
         var signature = await signer.SignTypedDataAsync(authorization.BuildTypedData(chainId), cancellationToken).ConfigureAwait(false);
         var payload = new JsonObject
         {
@@ -114,15 +115,7 @@ public static class UptoEvmScheme
             ["permit2Authorization"] = authorization.ToJson(),
         };
 
-        JsonObject? schemeExtensions = null;
-        if (permit is not null)
-        {
-            var permitSignature = await signer.SignTypedDataAsync(
-                permit.BuildTypedData(X402Json.GetString(requirements.Extra!, "name")!, X402Json.GetString(requirements.Extra!, "version")!, chainId),
-                cancellationToken).ConfigureAwait(false);
-            schemeExtensions = new JsonObject { [Eip2612Permit.ExtensionKey] = new JsonObject { ["info"] = permit.ToInfoJson(permitSignature) } };
-        }
-
+        var schemeExtensions = await Permit2Allowance.SignExtensionAsync(permit, requirements, signer, cancellationToken).ConfigureAwait(false);
         return new PaymentPayload(2, challenge.RawResource, requirements.ToJson(), payload, ExtensionMerge.Merge(challenge.Extensions, schemeExtensions));
     }
 
@@ -167,66 +160,6 @@ public static class UptoEvmScheme
         }
 
         return true;
-    }
-
-    /// <summary>
-    /// Decides how Permit2 gets its allowance: null when it has enough or nothing can be known (no reader), an EIP-2612 permit to sign
-    /// when the 402 sponsors one, else an exception naming the one-time approval.
-    /// </summary>
-    private static async Task<Eip2612Permit?> PlanAllowanceAsync(
-        PaymentRequired challenge, PaymentRequirements requirements, UptoPermit2Authorization authorization, IPermit2TokenReader? tokens, CancellationToken cancellationToken)
-    {
-        if (tokens is null)
-        {
-            return null;
-        }
-
-        BigInteger? allowance;
-        try
-        {
-            allowance = await tokens.ReadPermit2AllowanceAsync(requirements.Network, authorization.Token, authorization.From, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // As the official client: an unreadable allowance is treated as missing.
-            allowance = null;
-        }
-
-        if (allowance >= authorization.Amount)
-        {
-            return null;
-        }
-
-        var sponsorsPermit = challenge.Extensions?[Eip2612Permit.ExtensionKey] is not null
-            && requirements.Extra is not null
-            && !string.IsNullOrEmpty(X402Json.GetString(requirements.Extra, "name"))
-            && !string.IsNullOrEmpty(X402Json.GetString(requirements.Extra, "version"));
-        if (sponsorsPermit)
-        {
-            BigInteger nonce;
-            try
-            {
-                nonce = await tokens.ReadPermitNonceAsync(requirements.Network, authorization.Token, authorization.From, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                throw new X402ProtocolException($"cannot sign the EIP-2612 permit for Permit2: the nonce of {authorization.From} on token {authorization.Token} could not be read; nothing was signed", ex);
-            }
-
-            return new Eip2612Permit(authorization.From, authorization.Token, authorization.Amount, nonce, authorization.Deadline);
-        }
-
-        if (allowance is null)
-        {
-            // Unknown: send the permit as is; the facilitator's verification reports a missing allowance.
-            return null;
-        }
-
-        var offersApprovalTx = challenge.Extensions?[Erc20ApprovalExtensionKey] is not null
-            ? $" (the server offers {Erc20ApprovalExtensionKey}, a pre-signed unlimited approve transaction, which this client does not sign)"
-            : string.Empty;
-        throw new X402ProtocolException(
-            $"Permit2 may spend only {allowance} of the {authorization.Amount} (atomic units) this upto payment authorises: approve Permit2 {Permit2.Address} for {authorization.Token} once, from {authorization.From} on {requirements.Network} (an on-chain transaction that needs gas){offersApprovalTx}; nothing was signed");
     }
 
     private static BigInteger RandomNonce() => new(RandomNumberGenerator.GetBytes(32), isUnsigned: true, isBigEndian: true);

@@ -23,31 +23,11 @@ public sealed record UptoPermit2Authorization(
     string From, string Token, BigInteger Amount, string Spender, BigInteger Nonce, long Deadline, string To, string Facilitator, long ValidAfter)
 {
     /// <summary>The <c>permit2Authorization</c> object as the official client writes it (every number a decimal string).</summary>
-    public JsonObject ToJson() => new()
-    {
-        ["from"] = From,
-        ["permitted"] = new JsonObject { ["token"] = Token, ["amount"] = Text(Amount) },
-        ["spender"] = Spender,
-        ["nonce"] = Text(Nonce),
-        ["deadline"] = Text(Deadline),
-        ["witness"] = new JsonObject { ["to"] = To, ["facilitator"] = Facilitator, ["validAfter"] = Text(ValidAfter) },
-    };
+    public JsonObject ToJson() => Permit2WitnessTransfer.Authorization(From, Message());
 
     /// <summary>The <c>eth_signTypedData_v4</c> JSON signed for this permit under the Permit2 domain of <paramref name="chainId"/>.</summary>
-    public string BuildTypedData(BigInteger chainId) => Eip712.TypedData(
-        "PermitWitnessTransferFrom",
-        Eip712.Domain("Permit2", null, chainId, Permit2.Address),
-        new JsonObject
-        {
-            ["permitted"] = new JsonObject { ["token"] = Token, ["amount"] = Text(Amount) },
-            ["spender"] = Spender,
-            ["nonce"] = Text(Nonce),
-            ["deadline"] = Text(Deadline),
-            ["witness"] = new JsonObject { ["to"] = To, ["facilitator"] = Facilitator, ["validAfter"] = Text(ValidAfter) },
-        },
-        ("PermitWitnessTransferFrom", Eip712.Fields(("permitted", "TokenPermissions"), ("spender", "address"), ("nonce", "uint256"), ("deadline", "uint256"), ("witness", "Witness"))),
-        ("TokenPermissions", Eip712.Fields(("token", "address"), ("amount", "uint256"))),
-        ("Witness", Eip712.Fields(("to", "address"), ("facilitator", "address"), ("validAfter", "uint256"))));
+    public string BuildTypedData(BigInteger chainId) =>
+        Permit2WitnessTransfer.TypedData(chainId, Message(), "Witness", Eip712.Fields(("to", "address"), ("facilitator", "address"), ("validAfter", "uint256")));
 
     /// <summary>Reads a <c>permit2Authorization</c> object (numbers as decimal strings or JSON numbers); says why not otherwise.</summary>
     public static bool TryRead(JsonObject? json, out UptoPermit2Authorization? authorization, out string error)
@@ -91,5 +71,6 @@ public sealed record UptoPermit2Authorization(
         return true;
     }
 
-    private static string Text(BigInteger value) => value.ToString(CultureInfo.InvariantCulture);
+    private JsonObject Message() => Permit2WitnessTransfer.Message(
+        Token, Amount, Spender, Nonce, Deadline, new JsonObject { ["to"] = To, ["facilitator"] = Facilitator, ["validAfter"] = ValidAfter.ToString(CultureInfo.InvariantCulture) });
 }
