@@ -123,13 +123,20 @@ public enum ChannelRefusal
 
     /// <summary>Other live sessions use the channel: no refund while they may still pay through it.</summary>
     InUse,
+
+    /// <summary>
+    /// A Permit2 deposit (<c>extra.assetTransferMethod = "permit2"</c>): Permit2 may not move the deposit and the 402 offers no
+    /// signature that would let it (the message names the one-time approval), or its allowance could not be read in time. Nothing was
+    /// signed.
+    /// </summary>
+    Permit2AllowanceRequired,
 }
 
 /// <summary>What a signed channel payload carries.</summary>
 [Alias("X402Orleans.Abstractions.ChannelPayloadKind")]
 public enum ChannelPayloadKind
 {
-    /// <summary>A deposit (ERC-3009 ReceiveWithAuthorization) plus a voucher.</summary>
+    /// <summary>A deposit (ERC-3009 ReceiveWithAuthorization, or a Permit2 witness transfer) plus a voucher.</summary>
     Deposit,
 
     /// <summary>A voucher alone.</summary>

@@ -32,7 +32,7 @@ namespace X402Orleans.Grains;
 /// voucher, byte for byte (RFC 6979), so it adds no exposure; a lower one adds none either.
 /// </para>
 /// </summary>
-public sealed class PaymentChannelGrain(
+public sealed partial class PaymentChannelGrain(
     [PersistentState("channel", StorageNames.Sessions)] IPersistentState<PaymentChannelState> state,
     [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider clock) : Grain, IPaymentChannelGrain
 {
@@ -106,7 +106,15 @@ public sealed class PaymentChannelGrain(
 
             try
             {
-                payload = await BatchSettlementPayloads.CreateDepositAsync(challenge!, requirement, config!, size.Amount, ceiling, signer, clock);
+                payload = await SignDepositAsync(challenge!, requirement, config!, size.Amount, ceiling, signer);
+            }
+            catch (Exception ex) when (ex is X402ProtocolException or OperationCanceledException)
+            {
+                // Permit2 deposit: Permit2 may not move it and no signature can change that, or its allowance was not read in time.
+                await budget.Release(deposit.Id);
+                return Refuse(ChannelRefusal.Permit2AllowanceRequired, ex is X402ProtocolException
+                    ? $"could not sign the deposit: {ex.Message}"
+                    : "could not sign the deposit: Permit2's allowance could not be read from the chain in time; nothing was signed");
             }
             catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or FormatException)
             {

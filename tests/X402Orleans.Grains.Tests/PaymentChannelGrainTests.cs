@@ -15,7 +15,7 @@ namespace X402Orleans.Grains.Tests;
 /// only when we signed them, the refund voucher, and the budgets.
 /// </summary>
 [Collection(SessionsClusterDefinition.Name)]
-public sealed class PaymentChannelGrainTests(SessionsClusterFixture fixture)
+public sealed partial class PaymentChannelGrainTests(SessionsClusterFixture fixture)
 {
     private const string Network = "eip155:84532";
     private const string Usdc = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
@@ -39,8 +39,8 @@ public sealed class PaymentChannelGrainTests(SessionsClusterFixture fixture)
         return PaymentRequirements.Create(BatchSettlementScheme.Name, Network, Price, Usdc, _payTo, 60, extra);
     }
 
-    private string ChallengeJson(PaymentRequirements requirement, string error = "") =>
-        PaymentRequired.Create(error, new ResourceInfo(TestData.Endpoint + "/data", null, null), [requirement], null).ToJson().ToJsonString();
+    private string ChallengeJson(PaymentRequirements requirement, string error = "", JsonObject? extensions = null) =>
+        PaymentRequired.Create(error, new ResourceInfo(TestData.Endpoint + "/data", null, null), [requirement], extensions).ToJson().ToJsonString();
 
     private ChannelConfig Config => ChannelConfig.TryFromRequirements(Requirement(), fixture.Services.Wallet.Address, out var config, out var why, salt: PaymentChannelGrain.AgentSalt(_agent)) ? config! : throw new InvalidOperationException(why);
 
