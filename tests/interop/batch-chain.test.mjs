@@ -9,9 +9,10 @@ import { toClientEvmSigner } from "@x402/evm";
 import { BatchSettlementEvmScheme as BatchClient, computeChannelId } from "@x402/evm/batch-settlement/client";
 import { BatchSettlementEvmScheme as BatchServer } from "@x402/evm/batch-settlement/server";
 import { paymentMiddleware, setSettlementOverrides } from "@x402/express";
+import { declareEip2612GasSponsoringExtension } from "@x402/extensions";
 import { decodePaymentResponseHeader, wrapFetchWithPayment } from "@x402/fetch";
 import express from "express";
-import { createWalletClient, encodeAbiParameters, parseEventLogs } from "viem";
+import { createWalletClient, encodeAbiParameters, erc20Abi, parseEventLogs } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { startBatchChain, toChannelTuple } from "./batch-chain.mjs";
 
@@ -26,9 +27,10 @@ after(() => chain?.close());
 
 /**
  * The official resource server for a fresh payee: GET /api/metered costs at most PRICE, charged `?units=` when given
- * (setSettlementOverrides), else PRICE. Returns { url, scheme, manager (official channel manager), payTo, close }.
+ * (setSettlementOverrides), else PRICE. `extra` joins the price's extra (e.g. assetTransferMethod), `extensions` the route's.
+ * Returns { url, scheme, manager (official channel manager), payTo, close }.
  */
-async function startShop() {
+async function startShop({ extra = {}, extensions } = {}) {
   const payTo = privateKeyToAccount(generatePrivateKey()).address;
   const scheme = new BatchServer(payTo);
   const resourceServer = new x402ResourceServer(chain.facilitator).register(chain.network, scheme);
@@ -41,10 +43,11 @@ async function startShop() {
             scheme: "batch-settlement",
             network: chain.network,
             payTo,
-            price: { amount: String(PRICE), asset: chain.token, extra: { name: "USDC", version: "2" } },
+            price: { amount: String(PRICE), asset: chain.token, extra: { name: "USDC", version: "2", ...extra } },
           },
           description: "Metered",
           mimeType: "application/json",
+          ...(extensions ? { extensions } : {}),
         },
       },
       resourceServer,
@@ -150,7 +153,70 @@ test("official client pays N requests with one deposit transaction; the claim mo
   }
 });
 
-test("our contract refuses claims above the voucher, above the balance, below what was claimed, and foreign deposit-collector calls", async () => {
+/** Asserts that the first response's deposit went through the Permit2DepositCollector and funded the channel with 10 × PRICE. */
+async function assertPermit2Deposit(responses, payer, tokensBefore) {
+  const deposit = 10n * PRICE;
+  const channelId = channelIdOf(responses[0]);
+  assert.deepEqual(await chain.channel(channelId), { balance: deposit, totalClaimed: 0n, withdrawAmount: 0n, withdrawInitiatedAt: 0, refundNonce: 0n });
+  assert.equal(await chain.balanceOf(payer.address), tokensBefore - deposit);
+  const receipt = await chain.publicClient.getTransactionReceipt({ hash: responses[0].transaction });
+  assert.deepEqual(
+    parseEventLogs({ abi: chain.batchAbi, logs: receipt.logs }).filter((e) => e.eventName === "Deposited").map((e) => [e.args.collector, e.args.amount]),
+    [[chain.permit2DepositCollector, deposit]],
+  );
+  return channelId;
+}
+
+test("permit2 route: the official client deposits by a Permit2 witness transfer through the Permit2DepositCollector, then pays by voucher", async () => {
+  const shop = await startShop({ extra: { assetTransferMethod: "permit2" } });
+  try {
+    const payer = await chain.newPayer({ tokens: 1_000_000n, approvePermit2: true }); // the one-time approval (its own gas)
+    const client = officialClient(payer);
+    const responses = await pay(client, shop, [undefined, 250]);
+
+    assert.match(responses[0].transaction, /^0x[0-9a-f]{64}$/);
+    assert.equal(responses[1].transaction, "");
+    const channelId = await assertPermit2Deposit(responses, payer, 1_000_000n);
+    assert.equal(responses[1].extra.channelState.chargedCumulativeAmount, String(PRICE + 250n));
+    await shop.manager.claimAndSettle();
+    assert.equal(await chain.balanceOf(shop.payTo), PRICE + 250n);
+    assert.equal((await chain.channel(channelId)).totalClaimed, PRICE + 250n);
+  } finally {
+    await shop.close();
+  }
+});
+
+test("permit2 route with eip2612GasSponsoring: a payer with no ETH and no approval deposits through an EIP-2612 permit for exactly the deposit", async () => {
+  const shop = await startShop({ extra: { assetTransferMethod: "permit2" }, extensions: declareEip2612GasSponsoringExtension() });
+  try {
+    const payer = await chain.newPayer({ tokens: 1_000_000n, eth: 0n, approvePermit2: false });
+    const responses = await pay(officialClient(payer), shop, [undefined]);
+
+    await assertPermit2Deposit(responses, payer, 1_000_000n);
+    // the permit allowed exactly the deposit, and Permit2 spent it all
+    assert.equal(await chain.publicClient.readContract({ address: chain.token, abi: erc20Abi, functionName: "allowance", args: [payer.address, chain.permit2] }), 0n);
+    assert.equal(await chain.publicClient.getBalance({ address: payer.address }), 0n);
+  } finally {
+    await shop.close();
+  }
+});
+
+test("permit2 route without any allowance or sponsoring: the official facilitator refuses the deposit and no tokens move", async () => {
+  const shop = await startShop({ extra: { assetTransferMethod: "permit2" } });
+  try {
+    const payer = await chain.newPayer({ tokens: 1_000_000n, eth: 0n, approvePermit2: false });
+    const res = await officialClient(payer).fetch(shop.url);
+
+    assert.equal(res.status, 402);
+    const required = JSON.parse(Buffer.from(res.headers.get("PAYMENT-REQUIRED"), "base64").toString("utf8"));
+    assert.equal(required.error, "invalid_batch_settlement_evm_permit2_allowance_required");
+    assert.equal(await chain.balanceOf(payer.address), 1_000_000n);
+  } finally {
+    await shop.close();
+  }
+});
+
+test("our contract refuses claims above the voucher, above the balance, below what was claimed, and foreign calls of either deposit collector", async () => {
   const shop = await startShop();
   try {
     const payer = await chain.newPayer({ tokens: 100_000n, eth: 0n, approvePermit2: false });
@@ -210,6 +276,10 @@ test("our contract refuses claims above the voucher, above the balance, below wh
     );
     await assert.rejects(
       simulate("collect", [payer.address, chain.token, 1n, channelId, collectorData], chain.depositCollector, chain.collectorAbi),
+      /OnlyBatchSettlement/,
+    );
+    await assert.rejects(
+      simulate("collect", [payer.address, chain.token, 1n, channelId, collectorData], chain.permit2DepositCollector, chain.permit2CollectorAbi),
       /OnlyBatchSettlement/,
     );
   } finally {
