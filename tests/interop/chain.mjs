@@ -43,7 +43,15 @@ export function compileContracts(files = ["TestUsdc.sol", "Multicall3Lite.sol"],
       outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } },
     },
   };
-  const output = JSON.parse(solc.compile(JSON.stringify(input)));
+  // Imports ("./X.sol") resolve to contracts/X.sol.
+  const findImports = (path) => {
+    try {
+      return { contents: readFileSync(fileURLToPath(new URL(`./contracts/${path}`, import.meta.url)), "utf8") };
+    } catch {
+      return { error: `not found: ${path}` };
+    }
+  };
+  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports }));
   const errors = (output.errors ?? []).filter((e) => e.severity === "error");
   if (errors.length > 0) throw new Error("solc: " + errors.map((e) => e.formattedMessage).join("\n"));
   const contracts = {};

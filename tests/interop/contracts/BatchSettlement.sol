@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-// Our own x402 batch-settlement contracts (x402BatchSettlement, ERC3009DepositCollector, Permit2DepositCollector) for local chains, written from the batch-settlement scheme and from what the
-// official @x402/evm 2.27.0 client, server and facilitator sign and call (see tests/interop/README.md). No constructor state:
-// they are placed with anvil_setCode at the canonical addresses, and every EIP-712 domain is built from address(this) and
-// block.chainid at call time. Uses transient storage (Cancun) for the reentrancy lock.
+import {IPermit2WitnessTransfer, IERC20PermitMinimal} from "./Permit2Interfaces.sol";
+
+// Our own x402 batch-settlement contracts (x402BatchSettlement, ERC3009DepositCollector, Permit2DepositCollector) for local
+// chains, written from the batch-settlement scheme and from what the official @x402/evm 2.27.0 client, server and facilitator
+// sign and call (see tests/interop/README.md). No constructor state: they are placed with anvil_setCode at the canonical
+// addresses, and every EIP-712 domain is built from address(this) and block.chainid at call time. Uses transient storage
+// (Cancun) for the reentrancy lock. Permit2's interface (shared with the upto proxy) is in Permit2Interfaces.sol.
 
 /// @dev The parts of an ERC-20 / EIP-3009 token these contracts call.
 interface IToken {
@@ -20,39 +23,6 @@ interface IToken {
 /// `channelId`) and sends it to the caller, the batch-settlement contract.
 interface IDepositCollector {
     function collect(address payer, address token, uint256 amount, bytes32 channelId, bytes calldata data) external;
-}
-
-/// @dev The part of Uniswap's Permit2 (ISignatureTransfer) the Permit2 deposit collector calls; struct layouts are Permit2's ABI.
-interface IPermit2SignatureTransfer {
-    struct TokenPermissions {
-        address token;
-        uint256 amount;
-    }
-
-    struct PermitTransferFrom {
-        TokenPermissions permitted;
-        uint256 nonce;
-        uint256 deadline;
-    }
-
-    struct SignatureTransferDetails {
-        address to;
-        uint256 requestedAmount;
-    }
-
-    function permitWitnessTransferFrom(
-        PermitTransferFrom calldata permit,
-        SignatureTransferDetails calldata transferDetails,
-        address owner,
-        bytes32 witness,
-        string calldata witnessTypeString,
-        bytes calldata signature
-    ) external;
-}
-
-/// @dev EIP-2612.
-interface IERC20Permit {
-    function permit(address owner, address spender, uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
 }
 
 interface IERC1271 {
@@ -433,7 +403,7 @@ contract Permit2DepositCollector {
     address public constant BATCH_SETTLEMENT = 0x4020074e9dF2ce1deE5A9C1b5c3f541D02a10003;
 
     /// @notice Canonical Permit2.
-    IPermit2SignatureTransfer public constant PERMIT2 = IPermit2SignatureTransfer(0x000000000022D473030F116dDEE9F6B43aC78BA3);
+    IPermit2WitnessTransfer public constant PERMIT2 = IPermit2WitnessTransfer(0x000000000022D473030F116dDEE9F6B43aC78BA3);
 
     /// @notice EIP-712 type of the witness (what the official batch-settlement client signs).
     bytes32 public constant DEPOSIT_WITNESS_TYPEHASH = keccak256("DepositWitness(bytes32 channelId)");
@@ -453,12 +423,12 @@ contract Permit2DepositCollector {
             abi.decode(data, (uint256, uint256, bytes, bytes));
         if (permitData.length != 0) _permit(payer, token, permitData);
         PERMIT2.permitWitnessTransferFrom(
-            IPermit2SignatureTransfer.PermitTransferFrom({
-                permitted: IPermit2SignatureTransfer.TokenPermissions({token: token, amount: amount}),
+            IPermit2WitnessTransfer.PermitTransferFrom({
+                permitted: IPermit2WitnessTransfer.TokenPermissions({token: token, amount: amount}),
                 nonce: nonce,
                 deadline: deadline
             }),
-            IPermit2SignatureTransfer.SignatureTransferDetails({to: msg.sender, requestedAmount: amount}),
+            IPermit2WitnessTransfer.SignatureTransferDetails({to: msg.sender, requestedAmount: amount}),
             payer,
             keccak256(abi.encode(DEPOSIT_WITNESS_TYPEHASH, channelId)),
             WITNESS_TYPE_STRING,
@@ -469,6 +439,6 @@ contract Permit2DepositCollector {
     function _permit(address payer, address token, bytes memory permitData) private {
         (uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s) =
             abi.decode(permitData, (uint256, uint256, uint8, bytes32, bytes32));
-        try IERC20Permit(token).permit(payer, address(PERMIT2), value, deadline, v, r, s) {} catch {}
+        try IERC20PermitMinimal(token).permit(payer, address(PERMIT2), value, deadline, v, r, s) {} catch {}
     }
 }

@@ -1,38 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
 
-/// @dev The part of Uniswap's Permit2 (ISignatureTransfer) this proxy calls; struct layouts are Permit2's ABI.
-interface IPermit2WitnessTransfer {
-    struct TokenPermissions {
-        address token;
-        uint256 amount;
-    }
-
-    struct PermitTransferFrom {
-        TokenPermissions permitted;
-        uint256 nonce;
-        uint256 deadline;
-    }
-
-    struct SignatureTransferDetails {
-        address to;
-        uint256 requestedAmount;
-    }
-
-    function permitWitnessTransferFrom(
-        PermitTransferFrom calldata permit,
-        SignatureTransferDetails calldata transferDetails,
-        address owner,
-        bytes32 witness,
-        string calldata witnessTypeString,
-        bytes calldata signature
-    ) external;
-}
-
-/// @dev EIP-2612.
-interface IERC20PermitMinimal {
-    function permit(address owner, address spender, uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
-}
+import {IPermit2WitnessTransfer, IERC20PermitMinimal} from "./Permit2Interfaces.sol";
 
 /// @title UptoPermit2Proxy — X402Orleans' own spender contract for the x402 `upto` scheme on the local test chain.
 /// @notice Written from the x402 upto EVM scheme specification and from what the official @x402/evm 2.27.0 upto facilitator
