@@ -281,27 +281,45 @@ public sealed partial class SessionService
         var result = await grain.End(agentId);
         var s = result.Session ?? throw new ToolError(result.Message);
         _proofs.Forget(id, new Uri(s.Endpoint));
-        AmountInfo? refunded = null;
-        if (s.Channel is { RefundDue: true })
+        var (after, refunded) = await RefundDueChannelsAsync(agentId, grain, s, CancellationToken.None);
+        return new EndResult(id.ToString(), after.Endpoint, result.Message, after.CallCount, Totals(after.PaidTotals), ToInfo(after.Channel), refunded, ToInfos(after));
+    }
+
+    /// <summary>
+    /// Asks the server for the cooperative refund of each of a closed session's channels whose refund is due (the session was the
+    /// channel's last live one): per channel, a fresh 402 from the session's resource (or endpoint) and a refund voucher the session
+    /// grain signs from it (<see cref="PaymentExchange.RefundAsync"/>). Used by x402_session_end and by the silo's
+    /// refund service (expired and operator-ended sessions). Returns the session after it and what came back.
+    /// </summary>
+    internal async Task<(SessionSnapshot Session, AmountInfo? Refunded)> RefundDueChannelsAsync(string agentId, ISessionGrain grain, SessionSnapshot s, CancellationToken cancellationToken)
+    {
+        var due = s.AllChannels.Count(c => c.RefundDue);
+        if (due == 0)
         {
-            // The channel's last live session ended: ask the same server for the cooperative refund (a fresh 402, a refund voucher).
+            return (s, null);
+        }
+
+        var scope = _routes.For(new CallTicket(true, SessionErrorCode.None, string.Empty, s.Endpoint, s.Reuse, s.ResourceUrl, s.MaxPayment, true, s.Endpoint, s.Scope));
+        var target = s.ResourceUrl is { } resource && Uri.TryCreate(resource, UriKind.Absolute, out var r) && scope.Covers(r) ? r : new Uri(s.Endpoint);
+        var request = RequestArguments.Build(target, null, null, null, null, _options.Http);
+        PaymentReceipt? total = null;
+        for (var i = 0; i < due; i++)
+        {
             try
             {
-                var scope = _routes.For(new CallTicket(true, SessionErrorCode.None, string.Empty, s.Endpoint, s.Reuse, s.ResourceUrl, s.MaxPayment, true, s.Endpoint, s.Scope));
-                var target = s.ResourceUrl is { } resource && Uri.TryCreate(resource, UriKind.Absolute, out var r) && scope.Covers(r) ? r : new Uri(s.Endpoint);
-                var request = RequestArguments.Build(target, null, null, null, null, _options.Http);
-                var receipt = await _exchange.RefundAsync(new ExchangeContext(agentId, id, grain, scope, true, string.Empty), request, CancellationToken.None);
-                refunded = receipt is null ? null : new AmountInfo(AtomicAmount.Format(BigInteger.Parse(receipt.AmountAtomic, CultureInfo.InvariantCulture), receipt.Decimals), receipt.AmountAtomic, receipt.Symbol, receipt.Asset, receipt.Network);
+                // Each refund asks the grain for the next due channel; a refused or failed one is no longer due (its note says why).
+                var receipt = await _exchange.RefundAsync(new ExchangeContext(agentId, s.SessionId, grain, scope, true, string.Empty), request, cancellationToken);
+                total = receipt is null ? total : total is null ? receipt : total with { AmountAtomic = (BigInteger.Parse(total.AmountAtomic, CultureInfo.InvariantCulture) + BigInteger.Parse(receipt.AmountAtomic, CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture) };
             }
             catch (ToolError ex)
             {
-                LogRefundFailed(_logger, id, ex.Message);
+                LogRefundFailed(_logger, s.SessionId, ex.Message);
             }
-
-            s = (await grain.GetStatus(agentId)).Session ?? s;
         }
 
-        return new EndResult(id.ToString(), s.Endpoint, result.Message, s.CallCount, Totals(s.PaidTotals), ToInfo(s.Channel), refunded);
+        var after = (await grain.GetStatus(agentId, cancellationToken)).Session ?? s;
+        var refunded = total is null ? null : new AmountInfo(AtomicAmount.Format(BigInteger.Parse(total.AmountAtomic, CultureInfo.InvariantCulture), total.Decimals), total.AmountAtomic, total.Symbol, total.Asset, total.Network);
+        return (after, refunded);
     }
 
     private static StartResult Replay(SessionSnapshot s)
@@ -365,7 +383,8 @@ public sealed partial class SessionService
         s.MaxPayment,
         Totals(s.PaidTotals),
         [.. s.Payments.Select(ToInfo)],
-        ToInfo(s.Channel));
+        ToInfo(s.Channel),
+        ToInfos(s));
 
     internal static PaymentInfo ToInfo(PaymentReceipt r) =>
         new(AtomicAmount.Format(BigInteger.Parse(r.AmountAtomic, CultureInfo.InvariantCulture), r.Decimals), r.AmountAtomic, r.Asset, r.Symbol, r.Network, r.PayTo, r.Payer, r.Transaction, r.Simulated,
@@ -377,7 +396,9 @@ public sealed partial class SessionService
 
     internal static ChannelInfo? ToInfo(SessionChannel? c) => c is null
         ? null
-        : new ChannelInfo(c.ChannelId, c.Network, c.Symbol, c.Asset, c.Phase, Units(c.DepositedAtomic, c.Decimals)!, Units(c.ChargedAtomic, c.Decimals)!, Units(c.RemainingAtomic, c.Decimals)!, Units(c.SessionChargedAtomic, c.Decimals)!, c.Note);
+        : new ChannelInfo(c.ChannelId, c.Network, c.Symbol, c.Asset, c.Phase, Units(c.DepositedAtomic, c.Decimals)!, Units(c.ChargedAtomic, c.Decimals)!, Units(c.RemainingAtomic, c.Decimals)!, Units(c.SessionChargedAtomic, c.Decimals)!, c.Note, c.PoolIndex);
+
+    private static IReadOnlyList<ChannelInfo> ToInfos(SessionSnapshot s) => [.. s.AllChannels.Select(c => ToInfo(c)!)];
 
     private static string? Units(string? atomic, int decimals) =>
         atomic is null ? null : AtomicAmount.Format(BigInteger.Parse(atomic, CultureInfo.InvariantCulture), decimals);
