@@ -370,9 +370,14 @@ public sealed partial class SessionGrain
         return false;
     }
 
-    /// <summary>On close: leaves each channel; the last live session of a channel to end asks for its cooperative refund.</summary>
+    /// <summary>
+    /// On close: leaves each channel; the last live session of a channel to end or expire makes its cooperative refund due. The agent's
+    /// <c>x402_session_end</c> asks for it at once (its gateway); for a session that expired or that an operator ended, the session is
+    /// put on the <see cref="IChannelRefundQueueGrain"/>, whose silo-side refund service asks for it.
+    /// </summary>
     private async Task LeaveChannelAsync()
     {
+        var queued = false;
         foreach (var record in S.Channels)
         {
             var others = await GrainFactory.GetGrain<IPaymentChannelGrain>(record.Key).Leave(Id);
@@ -380,15 +385,26 @@ public sealed partial class SessionGrain
             {
                 record.Note = $"no refund: {others.Count} other live session(s) pay through this channel; the last one to end asks for the refund";
             }
-            else if (S.Status == SessionStatus.Ended)
+            else if (S.Status == SessionStatus.Ended && !_endingByOperator)
             {
                 record.RefundDue = true;
                 record.Note = "refund requested";
+            }
+            else if (S.Status is SessionStatus.Ended or SessionStatus.Expired)
+            {
+                record.RefundDue = true;
+                record.Note = $"refund due: the silo asks the server for it ({(S.Status == SessionStatus.Expired ? "the session expired" : "ended by an operator")})";
+                queued = true;
             }
             else
             {
                 record.Note = "the channel's remaining balance stays deposited until a session on it ends";
             }
+        }
+
+        if (queued)
+        {
+            await GrainFactory.GetGrain<IChannelRefundQueueGrain>(0).Add(Id, S.AgentId);
         }
     }
 

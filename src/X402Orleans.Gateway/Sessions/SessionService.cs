@@ -38,9 +38,11 @@ public sealed partial class SessionService
     private readonly ClusterChangeSignal _clusterChange;
     private readonly ILogger _logger;
     private readonly CallStatsRecorder? _stats;
+    private readonly ChannelRefunds _refunds;
 
-    internal SessionService(IGrainFactory grains, PaymentExchange exchange, ProofCache proofs, IOptions<X402Options> options, ClusterChangeSignal clusterChange, ILogger<SessionService> logger, CallStatsRecorder? stats = null)
+    internal SessionService(IGrainFactory grains, PaymentExchange exchange, ProofCache proofs, IOptions<X402Options> options, ClusterChangeSignal clusterChange, ILogger<SessionService> logger, ChannelRefunds refunds, CallStatsRecorder? stats = null)
     {
+        _refunds = refunds;
         _stats = stats;
         _grains = grains;
         _clusterChange = clusterChange;
@@ -281,45 +283,15 @@ public sealed partial class SessionService
         var result = await grain.End(agentId);
         var s = result.Session ?? throw new ToolError(result.Message);
         _proofs.Forget(id, new Uri(s.Endpoint));
-        var (after, refunded) = await RefundDueChannelsAsync(agentId, grain, s, CancellationToken.None);
+        var (after, receipt) = await _refunds.RunAsync(agentId, grain, s, CancellationToken.None);
+        if (after.AllChannels.Any(c => c.RefundDue))
+        {
+            // Not done now (the server did not answer): the silo's refund service retries it.
+            await _grains.GetGrain<IChannelRefundQueueGrain>(0).Add(id, agentId);
+        }
+
+        var refunded = receipt is null ? null : new AmountInfo(AtomicAmount.Format(BigInteger.Parse(receipt.AmountAtomic, CultureInfo.InvariantCulture), receipt.Decimals), receipt.AmountAtomic, receipt.Symbol, receipt.Asset, receipt.Network);
         return new EndResult(id.ToString(), after.Endpoint, result.Message, after.CallCount, Totals(after.PaidTotals), ToInfo(after.Channel), refunded, ToInfos(after));
-    }
-
-    /// <summary>
-    /// Asks the server for the cooperative refund of each of a closed session's channels whose refund is due (the session was the
-    /// channel's last live one): per channel, a fresh 402 from the session's resource (or endpoint) and a refund voucher the session
-    /// grain signs from it (<see cref="PaymentExchange.RefundAsync"/>). Used by x402_session_end and by the silo's
-    /// refund service (expired and operator-ended sessions). Returns the session after it and what came back.
-    /// </summary>
-    internal async Task<(SessionSnapshot Session, AmountInfo? Refunded)> RefundDueChannelsAsync(string agentId, ISessionGrain grain, SessionSnapshot s, CancellationToken cancellationToken)
-    {
-        var due = s.AllChannels.Count(c => c.RefundDue);
-        if (due == 0)
-        {
-            return (s, null);
-        }
-
-        var scope = _routes.For(new CallTicket(true, SessionErrorCode.None, string.Empty, s.Endpoint, s.Reuse, s.ResourceUrl, s.MaxPayment, true, s.Endpoint, s.Scope));
-        var target = s.ResourceUrl is { } resource && Uri.TryCreate(resource, UriKind.Absolute, out var r) && scope.Covers(r) ? r : new Uri(s.Endpoint);
-        var request = RequestArguments.Build(target, null, null, null, null, _options.Http);
-        PaymentReceipt? total = null;
-        for (var i = 0; i < due; i++)
-        {
-            try
-            {
-                // Each refund asks the grain for the next due channel; a refused or failed one is no longer due (its note says why).
-                var receipt = await _exchange.RefundAsync(new ExchangeContext(agentId, s.SessionId, grain, scope, true, string.Empty), request, cancellationToken);
-                total = receipt is null ? total : total is null ? receipt : total with { AmountAtomic = (BigInteger.Parse(total.AmountAtomic, CultureInfo.InvariantCulture) + BigInteger.Parse(receipt.AmountAtomic, CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture) };
-            }
-            catch (ToolError ex)
-            {
-                LogRefundFailed(_logger, s.SessionId, ex.Message);
-            }
-        }
-
-        var after = (await grain.GetStatus(agentId, cancellationToken)).Session ?? s;
-        var refunded = total is null ? null : new AmountInfo(AtomicAmount.Format(BigInteger.Parse(total.AmountAtomic, CultureInfo.InvariantCulture), total.Decimals), total.AmountAtomic, total.Symbol, total.Asset, total.Network);
-        return (after, refunded);
     }
 
     private static StartResult Replay(SessionSnapshot s)
@@ -417,9 +389,6 @@ public sealed partial class SessionService
     };
 
     internal static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
-
-    [LoggerMessage(702, LogLevel.Warning, "Session {SessionId}: the channel's cooperative refund was not made: {Reason}")]
-    private static partial void LogRefundFailed(ILogger logger, Guid sessionId, string reason);
 
     [LoggerMessage(701, LogLevel.Warning, "Session {SessionId}: a served call's outcome note (reuse mode, resource) could not be recorded; the call is counted and answered")]
     private static partial void LogOutcomeNotRecorded(ILogger logger, Guid sessionId, Exception exception);
