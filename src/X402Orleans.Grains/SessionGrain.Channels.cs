@@ -12,13 +12,15 @@ using X402Orleans.Payments.Wire;
 namespace X402Orleans.Grains;
 
 /// <summary>
-/// Batch-settlement sessions. A session on a batch-settlement endpoint pays through the channel of the silo's wallet and the payee
-/// (<see cref="IPaymentChannelGrain"/>, the sole writer of the channel's numbers, shared by every session on it): the session checks
+/// Batch-settlement sessions. A session on a batch-settlement endpoint pays each request through a channel of the silo's wallet, the
+/// payee and its agent (<see cref="IPaymentChannelGrain"/>, the sole writer of the channel's numbers, shared by every session on it;
+/// the lowest-numbered of the agent's pool that is not busy, see <see cref="PaymentChannelGrain.AgentSalt"/>): the session checks
 /// its own limits (repeat payments, max_payment, max_total with pending requests counted at their maximum), joins the channel as a
 /// live member and asks it to sign (the first request deposits; the deposit is reserved against the daily budgets by the channel,
 /// which commits each charge out of it); the gateway sends the payload and reports the server's answer, which the channel checks;
 /// the session adds the charge to its totals and the payment log records deposits, charges and refunds. Ending the channel's last
-/// live session marks its cooperative refund due; the gateway fetches a fresh 402 and <see cref="PrepareRefund"/> signs it.
+/// live session marks its cooperative refund due; the gateway (or, for an expired or operator-ended session, the silo's refund service)
+/// fetches a fresh 402 and <see cref="PrepareRefund"/> signs it.
 /// </summary>
 public sealed partial class SessionGrain
 {
