@@ -120,6 +120,17 @@ public sealed class BatchSessionToolTests(GatewayFixture fixture)
         Assert.All(ended["channels"].EnumerateArray(), c => Assert.Equal("refunded", c.Str("phase")));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(17)]
+    public void Validate_FailsNamingChannelPoolSize_WhenItIsOutOfRange(int size)
+    {
+        var result = new X402Orleans.Gateway.Configuration.X402OptionsValidator().Validate(null, new() { Payments = new() { ChannelPoolSize = size } });
+
+        Assert.True(result.Failed);
+        Assert.Contains(result.Failures!, f => f.StartsWith("X402:Payments:ChannelPoolSize", StringComparison.Ordinal));
+    }
+
     private static decimal Spent(ToolOutcome status, string field)
     {
         var usdc = Assert.Single(status["assets"].EnumerateArray(), a => a.Str("network") == "eip155:84532" && a.Str("symbol") == "USDC");
