@@ -8,8 +8,9 @@ namespace X402Orleans.Bench;
 /// once at the start, then reused by sign-in-with-x: no payment per call) against <c>/demo/stream</c> (batch-settlement: the start
 /// deposits into a channel, then every call pays 0.001 by one voucher, signed by the silo and verified by the paywall; deposits and
 /// settlement simulated; a top-up deposit every 500 calls, as the deposit is 5 × the default max_payment of 0.10).
-/// A channel is per agent and payee and takes one paid request at a time, so each of the c workers is its own agent (its own MCP
-/// client, its own session on each route, its own channel): c sessions in parallel, none waiting on another's channel.
+/// A channel takes one paid request at a time; one agent's parallel calls to a payee take a pool of channels (X402__Payments__
+/// ChannelPoolSize, default 4, each with its own deposit). The measured runs gave each of the c workers its own agent (its own
+/// MCP client, its own session on each route, its own channel): c sessions in parallel, none waiting on another's channel.
 /// </summary>
 internal static class SchemesBench
 {

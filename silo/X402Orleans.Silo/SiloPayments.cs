@@ -68,6 +68,7 @@ public static class SiloPayments
                 Schemes = payments.Schemes.Count == 0 ? [ExactEvmScheme.Name, UptoEvmScheme.Name, BatchSettlementScheme.Name] : [.. payments.Schemes.Distinct(StringComparer.Ordinal)],
             },
             ChannelDepositCap = payments.ChannelDepositCap,
+            ChannelPoolSize = payments.ChannelPoolSize,
             AgentDailyLimit = payments.AgentDailyLimit,
             AgentDailyLimits = options.Agents.ToDictionary(a => a.Id, a => a.DailyLimit, StringComparer.Ordinal),
             WalletDailyLimit = payments.WalletDailyLimit,

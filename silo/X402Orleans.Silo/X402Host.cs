@@ -45,6 +45,7 @@ public static class X402Host
         builder.Services.AddSingleton(_ => guard);
         builder.UseOrleans(silo => SiloHosting.Configure(silo, settings, builder.Configuration));
         builder.Services.AddX402SiloPayments(builder.Configuration);
+        builder.Services.AddX402ChannelRefunds(builder.Configuration);
         var hostMcp = settings.Cluster.HostMcp;
         if (hostMcp)
         {
@@ -86,6 +87,7 @@ public static class X402Host
         builder.Services.AddSingleton(_ => guard);
         builder.UseOrleans(silo => SiloHosting.Configure(silo, settings, builder.Configuration));
         builder.Services.AddX402SiloPayments(builder.Configuration);
+        builder.Services.AddX402ChannelRefunds(builder.Configuration);
         builder.Services.AddX402Gateway(builder.Configuration, GatewayTransport.Stdio);
         builder.Services.AddHostedService<MembershipChangeWatcher>();
         builder.AddX402SiloObservability();

@@ -169,6 +169,10 @@ public enum ChannelRequestFailure
 /// <param name="DepositCapAtomic">The largest deposit to sign (atomic units); null: <c>5 × MaxAmountAtomic</c>.</param>
 /// <param name="Symbol">The asset's symbol (budget display).</param>
 /// <param name="Decimals">The asset's decimals (budget display and limits).</param>
+/// <param name="PoolIndex">
+/// Which of the agent's channels with the payee this is (salt <c>AgentSalt(agent, index)</c>; 0: the agent's first channel, whose salt
+/// predates the pool). The grain checks the requirement's channel under this salt is its own.
+/// </param>
 [GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.ChannelRequest")]
 public sealed record ChannelRequest(
     [property: Id(0)] string AgentId,
@@ -178,15 +182,18 @@ public sealed record ChannelRequest(
     [property: Id(4)] string MaxAmountAtomic,
     [property: Id(5)] string? DepositCapAtomic,
     [property: Id(6)] string Symbol,
-    [property: Id(7)] int Decimals);
+    [property: Id(7)] int Decimals,
+    [property: Id(8)] int PoolIndex = 0);
 
 /// <summary>A request to sign the channel's cooperative refund (the challenge of a request to the same server).</summary>
+/// <param name="PoolIndex">Which of the agent's channels with the payee this is (see <see cref="ChannelRequest.PoolIndex"/>).</param>
 [GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.ChannelRefundRequest")]
 public sealed record ChannelRefundRequest(
     [property: Id(0)] string AgentId,
     [property: Id(1)] Guid SessionId,
     [property: Id(2)] string ChallengeJson,
-    [property: Id(3)] string RequirementJson);
+    [property: Id(3)] string RequirementJson,
+    [property: Id(4)] int PoolIndex = 0);
 
 /// <summary>A signed channel payload to send (or why not). Amounts are atomic integer strings.</summary>
 [GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.ChannelPayment")]

@@ -75,8 +75,8 @@ public interface ISessionGrain : IGrainWithGuidKey
     Task<SessionResult> GetStatus(string agentId, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Ends the session. A session paying through a batch-settlement channel leaves it: when no other live session uses the channel
-    /// the snapshot's <see cref="SessionChannel.RefundDue"/> asks the gateway to fetch a fresh 402 and call <see cref="PrepareRefund"/>.
+    /// Ends the session. A session paying through batch-settlement channels leaves each: for each that no other live session uses, the
+    /// snapshot's <see cref="SessionChannel.RefundDue"/> asks the gateway to fetch a fresh 402 and call <see cref="PrepareRefund"/>.
     /// </summary>
     [Alias("10DD0222")]
     Task<SessionResult> End(string agentId);
@@ -90,8 +90,10 @@ public interface ISessionGrain : IGrainWithGuidKey
     Task<ChannelAnswerResult> RecordChannelAnswer(string agentId, ChannelAnswer answer);
 
     /// <summary>
-    /// Signs the cooperative refund of the session's channel after <see cref="End"/> marked it due, from a fresh 402 of the same server
-    /// (refused when another live session uses the channel). The gateway sends it and reports with <see cref="RecordChannelAnswer"/>.
+    /// Signs the cooperative refund of the session's next channel whose refund is due (after <see cref="End"/>, an expiry or an
+    /// operator's end), from a fresh 402 of the same server (refused when another live session uses the channel); a refund signed
+    /// before whose answer was never recorded is returned again, not signed anew. The caller sends it and reports with
+    /// <see cref="RecordChannelAnswer"/>.
     /// </summary>
     [Alias("PrepareRefund")]
     Task<PaymentDecision> PrepareRefund(string agentId, PaymentChallenge challenge);

@@ -302,8 +302,15 @@ public sealed record SessionSnapshot(
     [property: Id(13)] string MaxPayment,
     [property: Id(14)] string? ResourceUrl,
     [property: Id(15)] IReadOnlyList<AssetTotal>? Totals = null,
-    [property: Id(16)] SessionChannel? Channel = null)
+    [property: Id(16)] SessionChannel? Channel = null,
+    [property: Id(17)] IReadOnlyList<SessionChannel>? Channels = null)
 {
+    /// <summary>
+    /// Every batch-settlement channel the session paid through (its agent's pool with the payee: parallel calls take one channel
+    /// each); <see cref="Channel"/> is the first of them.
+    /// </summary>
+    public IReadOnlyList<SessionChannel> AllChannels => Channels ?? (Channel is null ? [] : [Channel]);
+
     /// <summary>What the session paid in total per asset (every payment, also those whose receipts are no longer kept).</summary>
     public IReadOnlyList<AssetTotal> PaidTotals => Totals ?? [];
 }
@@ -362,6 +369,7 @@ public sealed record SessionResult(
 /// <param name="SessionChargedAtomic">What this session's vouchers were charged.</param>
 /// <param name="RefundDue">The session ended as the channel's last live session: its gateway asks the server for the cooperative refund.</param>
 /// <param name="Note">What happened to the channel at the end (refund requested, refunded, kept for other live sessions), if anything.</param>
+/// <param name="PoolIndex">Its number in the agent's pool of channels with the payee (0: the first).</param>
 [GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.SessionChannel")]
 public sealed record SessionChannel(
     [property: Id(0)] string Key,
@@ -376,7 +384,8 @@ public sealed record SessionChannel(
     [property: Id(9)] string RemainingAtomic,
     [property: Id(10)] string SessionChargedAtomic,
     [property: Id(11)] bool RefundDue = false,
-    [property: Id(12)] string? Note = null);
+    [property: Id(12)] string? Note = null,
+    [property: Id(13)] int PoolIndex = 0);
 
 /// <summary>What the server answered to a channel payment (voucher, deposit or refund) the gateway sent.</summary>
 [Alias("X402Orleans.Abstractions.ChannelAnswerKind")]

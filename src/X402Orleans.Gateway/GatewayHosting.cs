@@ -4,11 +4,13 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
+using X402Orleans.Abstractions;
 using X402Orleans.Gateway.Auth;
 using X402Orleans.Gateway.Configuration;
 using X402Orleans.Gateway.Demo;
@@ -38,13 +40,10 @@ public static partial class GatewayHosting
     {
         services.AddX402Options(configuration);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<OutboundPolicy>();
-        services.AddSingleton<UpstreamHttp>();
-        services.AddSingleton<ProofCache>();
-        services.AddSingleton<PaymentExchange>();
+        services.AddX402Exchange();
         services.AddSingleton<ClusterChangeSignal>();
         services.AddSingleton<IClusterConnectionStatusObserver, GatewayConnectionObserver>();
-        services.AddSingleton(sp => new SessionService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<PaymentExchange>(), sp.GetRequiredService<ProofCache>(), sp.GetRequiredService<IOptions<X402Options>>(), sp.GetRequiredService<ClusterChangeSignal>(), sp.GetRequiredService<ILogger<SessionService>>(), sp.GetRequiredService<CallStatsRecorder>()));
+        services.AddSingleton(sp => new SessionService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<PaymentExchange>(), sp.GetRequiredService<ProofCache>(), sp.GetRequiredService<IOptions<X402Options>>(), sp.GetRequiredService<ClusterChangeSignal>(), sp.GetRequiredService<ILogger<SessionService>>(), sp.GetRequiredService<ChannelRefunds>(), sp.GetRequiredService<CallStatsRecorder>()));
         services.AddSingleton<CallStatsRecorder>();
         services.AddHostedService<CallStatsReporter>();
         services.AddSingleton<WalletService>();
@@ -82,6 +81,31 @@ public static partial class GatewayHosting
         }
 
         return services;
+    }
+
+    /// <summary>
+    /// Adds the silo's channel refund service (<see cref="ChannelRefundService"/>): the cooperative refunds of sessions that expired or
+    /// that an operator ended, run with this process's outbound HTTP. For silo hosts (with or without the MCP gateway); gateway-only
+    /// processes do not need it.
+    /// </summary>
+    public static IServiceCollection AddX402ChannelRefunds(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddX402Options(configuration);
+        services.AddX402Exchange();
+        services.TryAddSingleton<ChannelRefundSignal>();
+        services.AddHostedService<ChannelRefundService>();
+        return services;
+    }
+
+    /// <summary>The payment exchange and what it sends with (once, however many parts of a process ask for it).</summary>
+    private static void AddX402Exchange(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<OutboundPolicy>();
+        services.TryAddSingleton<UpstreamHttp>();
+        services.TryAddSingleton<ProofCache>();
+        services.TryAddSingleton<PaymentExchange>();
+        services.TryAddSingleton<ChannelRefunds>();
     }
 
     /// <summary>Binds and validates the <c>X402</c> section once, however many parts of a process ask for it.</summary>

@@ -49,7 +49,7 @@ public sealed partial class PaymentChannelGrain(
     public async Task<ChannelPayment> PrepareRequest(ChannelRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var (refusal, ready) = await BeginSigningAsync(request.AgentId, request.ChallengeJson, request.RequirementJson);
+        var (refusal, ready) = await BeginSigningAsync(request.AgentId, request.ChallengeJson, request.RequirementJson, request.PoolIndex);
         if (refusal is not null)
         {
             return refusal;
@@ -320,7 +320,7 @@ public sealed partial class PaymentChannelGrain(
     public async Task<ChannelPayment> RequestRefund(ChannelRefundRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var (refusal, ready) = await BeginSigningAsync(request.AgentId, request.ChallengeJson, request.RequirementJson);
+        var (refusal, ready) = await BeginSigningAsync(request.AgentId, request.ChallengeJson, request.RequirementJson, request.PoolIndex);
         if (refusal is not null)
         {
             return refusal;
@@ -485,7 +485,7 @@ public sealed partial class PaymentChannelGrain(
     /// What every signing operation starts with: the channel is open (or reopens), the silo has a wallet, and the 402 and the
     /// requirement are readable and belong to this channel. Either a refusal or what to sign with.
     /// </summary>
-    private async Task<(ChannelPayment? Refusal, SigningInput? Ready)> BeginSigningAsync(string agentId, string challengeJson, string requirementJson)
+    private async Task<(ChannelPayment? Refusal, SigningInput? Ready)> BeginSigningAsync(string agentId, string challengeJson, string requirementJson, int poolIndex = 0)
     {
         if (await GateAsync() is { } closed)
         {
@@ -497,20 +497,25 @@ public sealed partial class PaymentChannelGrain(
             return (Refuse(ChannelRefusal.SigningFailed, "no wallet is configured on the silo, so nothing can be signed"), null);
         }
 
-        return TryRead(agentId, challengeJson, requirementJson, signer, out var challenge, out var requirement, out var config, out var why)
+        return TryRead(agentId, poolIndex, challengeJson, requirementJson, signer, out var challenge, out var requirement, out var config, out var why)
             ? (null, new SigningInput(signer, challenge!, requirement!, config!))
             : (Refuse(ChannelRefusal.InvalidRequest, why), null);
     }
 
     /// <summary>
-    /// The salt of <paramref name="agentId"/>'s channels: every agent has its own channel with a payee (same wallet), so a
-    /// channel's deposits are reserved on, and its charges committed to, one agent's daily budget, and one agent's sessions
-    /// never keep another's refund waiting.
+    /// The salt of <paramref name="agentId"/>'s channel number <paramref name="index"/> with a payee: every agent has its own
+    /// channels with a payee (same wallet), so a channel's deposits are reserved on, and its charges committed to, one agent's daily
+    /// budget, and one agent's sessions never keep another's refund waiting. An agent's parallel calls to one payee take a pool of
+    /// channels (index 0 … pool size − 1, one request in flight each); index 0 is the salt every agent's channel had before the pool.
     /// </summary>
-    public static string AgentSalt(string agentId) => BatchSettlementScheme.SaltFor("x402orleans/agent/" + agentId);
+    public static string AgentSalt(string agentId, int index = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        return BatchSettlementScheme.SaltFor(index == 0 ? "x402orleans/agent/" + agentId : $"x402orleans/agent/{agentId}/channel/{index.ToString(CultureInfo.InvariantCulture)}");
+    }
 
     /// <summary>Reads the challenge and the requirement, derives the channel's configuration and checks it is this grain's channel.</summary>
-    private bool TryRead(string agentId, string challengeJson, string requirementJson, IPaymentSigner signer, out PaymentRequired? challenge, out PaymentRequirements? requirement, out ChannelConfig? config, out string why)
+    private bool TryRead(string agentId, int poolIndex, string challengeJson, string requirementJson, IPaymentSigner signer, out PaymentRequired? challenge, out PaymentRequirements? requirement, out ChannelConfig? config, out string why)
     {
         requirement = null;
         config = null;
@@ -542,7 +547,7 @@ public sealed partial class PaymentChannelGrain(
             return false;
         }
 
-        if (!ChannelConfig.TryFromRequirements(requirement, signer.Address, out config, out why, salt: AgentSalt(agentId)))
+        if (!ChannelConfig.TryFromRequirements(requirement, signer.Address, out config, out why, salt: AgentSalt(agentId, poolIndex)))
         {
             return false;
         }

@@ -12,18 +12,35 @@ using X402Orleans.Payments.Wire;
 namespace X402Orleans.Grains;
 
 /// <summary>
-/// Batch-settlement sessions. A session on a batch-settlement endpoint pays through the channel of the silo's wallet and the payee
-/// (<see cref="IPaymentChannelGrain"/>, the sole writer of the channel's numbers, shared by every session on it): the session checks
+/// Batch-settlement sessions. A session on a batch-settlement endpoint pays each request through a channel of the silo's wallet, the
+/// payee and its agent (<see cref="IPaymentChannelGrain"/>, the sole writer of the channel's numbers, shared by every session on it;
+/// the lowest-numbered of the agent's pool that is not busy, see <see cref="PaymentChannelGrain.AgentSalt"/>): the session checks
 /// its own limits (repeat payments, max_payment, max_total with pending requests counted at their maximum), joins the channel as a
 /// live member and asks it to sign (the first request deposits; the deposit is reserved against the daily budgets by the channel,
 /// which commits each charge out of it); the gateway sends the payload and reports the server's answer, which the channel checks;
 /// the session adds the charge to its totals and the payment log records deposits, charges and refunds. Ending the channel's last
-/// live session marks its cooperative refund due; the gateway fetches a fresh 402 and <see cref="PrepareRefund"/> signs it.
+/// live session marks its cooperative refund due; the gateway (or, for an expired or operator-ended session, the silo's refund service)
+/// fetches a fresh 402 and <see cref="PrepareRefund"/> signs it.
 /// </summary>
 public sealed partial class SessionGrain
 {
-    // The channel's numbers as last read (not persisted: the channel grain holds them).
-    private ChannelView? _channelView;
+    // The channels' numbers as last read, by key (not persisted: the channel grains hold them).
+    private readonly Dictionary<string, ChannelView> _channelViews = new(StringComparer.Ordinal);
+
+    /// <summary>The key and id of the agent's channel number <paramref name="index"/> for <paramref name="requirement"/>, or (null, why not).</summary>
+    private (string? Key, string IdOrWhy) PoolKey(PaymentRequirements requirement, IPaymentSigner signer, int index)
+    {
+        if (!ChannelConfig.TryFromRequirements(requirement, signer.Address, out var config, out var why, salt: PaymentChannelGrain.AgentSalt(S.AgentId, index)))
+        {
+            return (null, why);
+        }
+
+        var channelId = config!.ComputeId(requirement.Network);
+        return (ChannelKeys.For(requirement.Network, channelId), channelId);
+    }
+
+    /// <summary>The session's record of the channel a request went through.</summary>
+    private SessionChannelRecord? RecordOf(PendingPayment pending) => S.Channels.FirstOrDefault(c => c.Key == pending.ChannelKey);
 
     /// <summary>Pays one request through the session's channel (see the class summary); <paramref name="corrected"/>: a retry after an adopted correction.</summary>
     private async Task<PaymentDecision> PrepareChannelPaymentAsync(
@@ -49,31 +66,58 @@ public sealed partial class SessionGrain
             return await RefuseAsync(quote, overTotal);
         }
 
-        if (!ChannelConfig.TryFromRequirements(requirement, signer.Address, out var config, out why, salt: PaymentChannelGrain.AgentSalt(S.AgentId)))
+        // The agent's pool of channels with the payee: the lowest-numbered one not busy takes the request (channel i opens only
+        // while channels 0 … i−1 are all busy, each with its own deposit).
+        var pool = Math.Max(1, Rules.ChannelPoolSize);
+        if (S.Channels.Count > 0 && PoolKey(requirement, signer, S.Channels[0].PoolIndex).Key != S.Channels[0].Key)
         {
-            return await RefuseAsync(quote, $"cannot open a batch-settlement channel: {why}");
+            return await RefuseAsync(quote, $"this session pays through channel {S.Channels[0].ChannelId}; the server now asks for another channel configuration: start a new session for it");
         }
 
-        var channelId = config!.ComputeId(requirement.Network);
-        var key = ChannelKeys.For(requirement.Network, channelId);
-        if (S.Channel is { } current && current.Key != key)
+        ChannelPayment? payment = null;
+        var busyUntil = DateTimeOffset.MaxValue;
+        string key = string.Empty, channelId = string.Empty;
+        var index = 0;
+        for (; index < pool; index++)
         {
-            return await RefuseAsync(quote, $"this session pays through channel {current.ChannelId}; the server now asks for another channel ({channelId}): start a new session for it");
+            var (k, idOrWhy) = PoolKey(requirement, signer, index);
+            if (k is null)
+            {
+                return await RefuseAsync(quote, $"cannot open a batch-settlement channel: {idOrWhy}");
+            }
+
+            (key, channelId) = (k, idOrWhy);
+            var member = S.Channels.Any(c => c.Key == key);
+            var channel = GrainFactory.GetGrain<IPaymentChannelGrain>(key);
+            await channel.Join(new ChannelMember(Id, S.AgentId, S.ExpiresAt));
+            payment = await channel.PrepareRequest(new ChannelRequest(
+                S.AgentId, Id, ChallengeJson(challenge), requirement.ToJson().ToJsonString(), maxPayment.ToString(CultureInfo.InvariantCulture),
+                Rules.ChannelDepositCapAtomic(asset.Decimals), asset.Symbol, asset.Decimals, index));
+            if (payment.Refusal != ChannelRefusal.Busy)
+            {
+                break;
+            }
+
+            busyUntil = payment.LeaseUntil is { } until && until < busyUntil ? until : busyUntil;
+            if (!member)
+            {
+                // Not paying through it after all: it keeps no refund waiting for this session.
+                await channel.Leave(Id);
+            }
         }
 
-        var channel = GrainFactory.GetGrain<IPaymentChannelGrain>(key);
-        await channel.Join(new ChannelMember(Id, S.AgentId, S.ExpiresAt));
-        S.Channel ??= new SessionChannelRecord { Key = key, Network = requirement.Network, Asset = requirement.Asset, Symbol = asset.Symbol, Decimals = asset.Decimals, ChannelId = channelId };
-        var payment = await channel.PrepareRequest(new ChannelRequest(
-            S.AgentId, Id, ChallengeJson(challenge), requirement.ToJson().ToJsonString(), maxPayment.ToString(CultureInfo.InvariantCulture),
-            Rules.ChannelDepositCapAtomic(asset.Decimals), asset.Symbol, asset.Decimals));
-        if (!payment.Succeeded)
+        if (payment is not { Succeeded: true })
         {
-            var message = payment.Refusal == ChannelRefusal.Busy && payment.LeaseUntil is { } until
-                ? $"the payment channel is busy with another request until {Iso(until)} (one request per channel at a time); retry after it"
+            var message = payment is null || payment.Refusal == ChannelRefusal.Busy
+                ? $"all {pool} payment channel(s) of this agent with this payee are busy (one request in flight per channel{(busyUntil == DateTimeOffset.MaxValue ? string.Empty : $"; the first frees by {Iso(busyUntil)}")}): retry after one completes, or raise X402__Payments__ChannelPoolSize (now {pool}) for more parallel calls (each extra channel takes its own deposit)"
                 : $"cannot pay {requestUrl.AbsoluteUri} through the batch-settlement channel: {payment.Message}";
             await state.WriteStateAsync();
             return await RefuseAsync(quote, message);
+        }
+
+        if (!S.Channels.Any(c => c.Key == key))
+        {
+            S.Channels.Add(new SessionChannelRecord { Key = key, Network = requirement.Network, Asset = requirement.Asset, Symbol = asset.Symbol, Decimals = asset.Decimals, ChannelId = channelId, PoolIndex = index });
         }
 
         var pending = new PendingPayment
@@ -129,7 +173,7 @@ public sealed partial class SessionGrain
                 await channel.FailRequest(pending.ReservationId, answer.Kind == ChannelAnswerKind.NotSent ? ChannelRequestFailure.NotSent : ChannelRequestFailure.Rejected);
                 await Audit(pending.Quote, "refused", null, answer.Reason);
                 result = new ChannelAnswerResult(false, pending.Refund ? $"the server refused the refund: {answer.Reason}" : $"the server refused the payment: {answer.Reason}");
-                if (pending.Refund && S.Channel is { } record)
+                if (pending.Refund && RecordOf(pending) is { } record)
                 {
                     record.RefundDue = false;
                     record.Note = $"refund refused by the server: {answer.Reason}";
@@ -147,9 +191,16 @@ public sealed partial class SessionGrain
     public async Task<PaymentDecision> PrepareRefund(string agentId, PaymentChallenge challenge)
     {
         ArgumentNullException.ThrowIfNull(challenge);
-        if (!state.RecordExists || S.AgentId != agentId || S.Channel is not { RefundDue: true } record)
+        if (!state.RecordExists || S.AgentId != agentId || S.Channels.FirstOrDefault(c => c.RefundDue) is not { } record)
         {
             return Refuse(SessionErrorCode.InvalidState, "no channel refund is due for this session");
+        }
+
+        if (S.Pending.FirstOrDefault(p => p.Refund && p.ChannelKey == record.Key) is { } signed)
+        {
+            // Signed by an earlier attempt whose answer was never recorded: the same voucher again, never a second one.
+            _issuedHere.Add(signed.ReservationId);
+            return new PaymentDecision(true, signed.ReservationId, SessionErrorCode.None, string.Empty, ToSigned(signed));
         }
 
         if (Signer is not { } signer)
@@ -168,7 +219,7 @@ public sealed partial class SessionGrain
         }
 
         var requirement = required!.Accepts.FirstOrDefault(a => a.Scheme == BatchSettlementScheme.Name
-            && ChannelConfig.TryFromRequirements(a, signer.Address, out var c, out _, salt: PaymentChannelGrain.AgentSalt(S.AgentId)) && ChannelKeys.For(a.Network, c!.ComputeId(a.Network)) == record.Key);
+            && ChannelConfig.TryFromRequirements(a, signer.Address, out var c, out _, salt: PaymentChannelGrain.AgentSalt(S.AgentId, record.PoolIndex)) && ChannelKeys.For(a.Network, c!.ComputeId(a.Network)) == record.Key);
         if (requirement is null)
         {
             record.RefundDue = false;
@@ -179,7 +230,7 @@ public sealed partial class SessionGrain
 
         var channel = GrainFactory.GetGrain<IPaymentChannelGrain>(record.Key);
         var view = await channel.GetStatus();
-        var payment = await channel.RequestRefund(new ChannelRefundRequest(S.AgentId, Id, ChallengeJson(challenge), requirement.ToJson().ToJsonString()));
+        var payment = await channel.RequestRefund(new ChannelRefundRequest(S.AgentId, Id, ChallengeJson(challenge), requirement.ToJson().ToJsonString(), record.PoolIndex));
         if (!payment.Succeeded)
         {
             record.RefundDue = false;
@@ -216,7 +267,7 @@ public sealed partial class SessionGrain
         if (!charge.Accepted)
         {
             await Audit(quote, "refused", transaction, charge.Message);
-            if (pending.Refund && S.Channel is { } refusedRefund)
+            if (pending.Refund && RecordOf(pending) is { } refusedRefund)
             {
                 refusedRefund.RefundDue = false;
                 refusedRefund.Note = $"refund not confirmed: {charge.Message}";
@@ -226,12 +277,12 @@ public sealed partial class SessionGrain
         }
 
         var view = await channel.GetStatus();
-        _channelView = view;
+        _channelViews[pending.ChannelKey!] = view;
         if (pending.Refund)
         {
             var note = $"refunded {Format(quote.AmountAtomic, quote)} (the channel's remaining balance)";
-            await Audit(quote, "refunded", transaction, $"cooperative refund of channel {S.Channel?.ChannelId}");
-            if (S.Channel is { } refunded)
+            await Audit(quote, "refunded", transaction, $"cooperative refund of channel {RecordOf(pending)?.ChannelId}");
+            if (RecordOf(pending) is { } refunded)
             {
                 refunded.RefundDue = false;
                 refunded.Note = note;
@@ -249,7 +300,7 @@ public sealed partial class SessionGrain
 
         if (charge.DepositMade && pending.DepositAtomic != "0")
         {
-            await Audit(quote with { AmountAtomic = pending.DepositAtomic, Scheme = null }, "deposited", transaction, $"deposit into batch-settlement channel {S.Channel?.ChannelId} (charges are paid out of it; the rest comes back by refund)");
+            await Audit(quote with { AmountAtomic = pending.DepositAtomic, Scheme = null }, "deposited", transaction, $"deposit into batch-settlement channel {RecordOf(pending)?.ChannelId} (charges are paid out of it; the rest comes back by refund)");
         }
 
         var receipt = quote.ToReceipt(payer, transaction, clock.GetUtcNow(), simulated, charge.ChargedAtomic) with
@@ -258,7 +309,7 @@ public sealed partial class SessionGrain
             ChannelRemainingAtomic = view.RemainingAtomic,
         };
         AddReceipt(receipt);
-        if (S.Channel is { } record)
+        if (RecordOf(pending) is { } record)
         {
             record.ChargedAtomic = (BigInteger.Parse(record.ChargedAtomic, CultureInfo.InvariantCulture) + BigInteger.Parse(receipt.AmountAtomic, CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture);
         }
@@ -321,43 +372,61 @@ public sealed partial class SessionGrain
         return false;
     }
 
-    /// <summary>On close: leaves the channel; the channel's last live session to end asks for the cooperative refund.</summary>
+    /// <summary>
+    /// On close: leaves each channel; the last live session of a channel to end or expire makes its cooperative refund due. The agent's
+    /// <c>x402_session_end</c> asks for it at once (its gateway); for a session that expired or that an operator ended, the session is
+    /// put on the <see cref="IChannelRefundQueueGrain"/>, whose silo-side refund service asks for it.
+    /// </summary>
     private async Task LeaveChannelAsync()
     {
-        if (S.Channel is not { } record)
+        var queued = false;
+        foreach (var record in S.Channels)
         {
-            return;
+            var others = await GrainFactory.GetGrain<IPaymentChannelGrain>(record.Key).Leave(Id);
+            if (others.Count > 0)
+            {
+                record.Note = $"no refund: {others.Count} other live session(s) pay through this channel; the last one to end asks for the refund";
+            }
+            else if (S.Status == SessionStatus.Ended && !_endingByOperator)
+            {
+                record.RefundDue = true;
+                record.Note = "refund requested";
+            }
+            else if (S.Status is SessionStatus.Ended or SessionStatus.Expired)
+            {
+                record.RefundDue = true;
+                record.Note = $"refund due: the silo asks the server for it ({(S.Status == SessionStatus.Expired ? "the session expired" : "ended by an operator")})";
+                queued = true;
+            }
+            else
+            {
+                record.Note = "the channel's remaining balance stays deposited until a session on it ends";
+            }
         }
 
-        var others = await GrainFactory.GetGrain<IPaymentChannelGrain>(record.Key).Leave(Id);
-        if (others.Count > 0)
+        if (queued)
         {
-            record.Note = $"no refund: {others.Count} other live session(s) pay through this channel; the last one to end asks for the refund";
-        }
-        else if (S.Status == SessionStatus.Ended)
-        {
-            record.RefundDue = true;
-            record.Note = "refund requested";
-        }
-        else
-        {
-            record.Note = "the channel's remaining balance stays deposited until a session on it ends";
+            await GrainFactory.GetGrain<IChannelRefundQueueGrain>(0).Add(Id, S.AgentId);
         }
     }
 
     private async Task RefreshChannelAsync()
     {
-        if (S.Channel is { } record)
+        foreach (var record in S.Channels)
         {
-            _channelView = await GrainFactory.GetGrain<IPaymentChannelGrain>(record.Key).GetStatus();
+            _channelViews[record.Key] = await GrainFactory.GetGrain<IPaymentChannelGrain>(record.Key).GetStatus();
         }
     }
 
-    private SessionChannel? ChannelSnapshot() => S.Channel is not { } c
-        ? null
-        : new SessionChannel(
-            c.Key, c.Network, c.Asset, c.Symbol, c.Decimals, c.ChannelId, (_channelView?.Phase ?? ChannelPhase.Open).ToString().ToLowerInvariant(),
-            _channelView?.DepositedAtomic ?? "0", _channelView?.ChargedAtomic ?? "0", _channelView?.RemainingAtomic ?? "0", c.ChargedAtomic, c.RefundDue, c.Note);
+    private SessionChannel ChannelSnapshot(SessionChannelRecord c)
+    {
+        var view = _channelViews.GetValueOrDefault(c.Key);
+        return new SessionChannel(
+            c.Key, c.Network, c.Asset, c.Symbol, c.Decimals, c.ChannelId, (view?.Phase ?? ChannelPhase.Open).ToString().ToLowerInvariant(),
+            view?.DepositedAtomic ?? "0", view?.ChargedAtomic ?? "0", view?.RemainingAtomic ?? "0", c.ChargedAtomic, c.RefundDue, c.Note, c.PoolIndex);
+    }
+
+    private IReadOnlyList<SessionChannel> ChannelSnapshots() => [.. S.Channels.Select(ChannelSnapshot)];
 
     // The channel grain reads the 402 as JSON: a header is decoded first.
     private static string ChallengeJson(PaymentChallenge challenge) =>

@@ -29,6 +29,9 @@ public sealed partial class SessionGrain : ISessionOperatorGrain
 
     private readonly Queue<RecentCall> _recentCalls = new();
 
+    // Set while an operator's end runs: no agent's gateway asks for the channels' refunds, so the silo's refund service does.
+    private bool _endingByOperator;
+
     private async ValueTask<FleetControls> ControlsAsync() =>
         ServiceProvider.GetService<FleetControlsCache>() is { } cache
             ? await cache.GetAsync()
@@ -103,7 +106,17 @@ public sealed partial class SessionGrain : ISessionOperatorGrain
         }
 
         await ExpireIfDueAsync();
-        var outcome = IsLive ? await EndNowAsync() : $"already {S.Status.ToString().ToLowerInvariant()}";
+        string outcome;
+        _endingByOperator = true;
+        try
+        {
+            outcome = IsLive ? await EndNowAsync() : $"already {S.Status.ToString().ToLowerInvariant()}";
+        }
+        finally
+        {
+            _endingByOperator = false;
+        }
+
         await GrainFactory.GetGrain<IOperatorControlGrain>(0).RecordAction(
             new OperatorAction(clock.GetUtcNow(), operatorName, "end-session", Id.ToString(), outcome));
         OperatorLog.EndedByOperator(logger, Id, operatorName);

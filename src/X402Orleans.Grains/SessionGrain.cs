@@ -501,7 +501,7 @@ public sealed partial class SessionGrain(
     private SessionResult NotFound() => SessionResult.Fail(SessionErrorCode.NotFound, $"Session not found: {Id}");
 
     private SessionSnapshot Snapshot() =>
-        new(Id, S.AgentId, S.Endpoint, S.Scope, S.Label, S.Status, S.CreatedAt, S.ExpiresAt, S.EndedAt, S.CallCount, S.LastUsedAt, S.Reuse, [.. S.Payments], S.MaxPayment, S.ResourceUrl, [.. S.PaidTotals], ChannelSnapshot());
+        new(Id, S.AgentId, S.Endpoint, S.Scope, S.Label, S.Status, S.CreatedAt, S.ExpiresAt, S.EndedAt, S.CallCount, S.LastUsedAt, S.Reuse, [.. S.Payments], S.MaxPayment, S.ResourceUrl, [.. S.PaidTotals], S.Channels.Count > 0 ? ChannelSnapshot(S.Channels[0]) : null, ChannelSnapshots());
 
     /// <summary>How many receipts a session keeps in its state: the first and the newest.</summary>
     internal const int MaxReceiptsKept = 20;
@@ -529,6 +529,13 @@ public sealed partial class SessionGrain(
     // Records written before PaidTotals existed kept every receipt: their totals are computed once from them.
     private void UpgradeState()
     {
+        if (state.RecordExists && S.Channel is { } single)
+        {
+            // The layout before channel pools: one channel per session, always the agent's channel 0.
+            S.Channels.Insert(0, single);
+            S.Channel = null;
+        }
+
         if (!state.RecordExists || S.PaidTotals.Count > 0 || S.Payments.Count == 0)
         {
             return;

@@ -101,8 +101,17 @@ public sealed class SessionState
     /// <summary>The start failed with a payment whose outcome is unknown (a retry reports it instead of paying again).</summary>
     [Id(25)] public bool PaymentUnknown { get; set; }
 
-    /// <summary>The batch-settlement channel the session pays through (null until its first channel payment).</summary>
+    /// <summary>
+    /// The layout before channel pools: the one batch-settlement channel the session paid through. Read once on activation, moved
+    /// into <see cref="Channels"/> and written back empty.
+    /// </summary>
     [Id(31)] public SessionChannelRecord? Channel { get; set; }
+
+    /// <summary>
+    /// The batch-settlement channels the session paid through, in the order it first used them (empty until its first channel
+    /// payment): its agent's pool of channels with the payee, of which each request takes the lowest-numbered free one.
+    /// </summary>
+    [Id(32)] public List<SessionChannelRecord> Channels { get; set; } = [];
 }
 
 /// <summary>The batch-settlement channel a session pays through; the channel's own numbers live in its grain.</summary>
@@ -136,6 +145,9 @@ public sealed class SessionChannelRecord
 
     /// <summary>What happened to the channel at the end.</summary>
     [Id(8)] public string? Note { get; set; }
+
+    /// <summary>Its number in the agent's pool of channels with the payee (its salt is <c>AgentSalt(agent, PoolIndex)</c>).</summary>
+    [Id(9)] public int PoolIndex { get; set; }
 }
 
 /// <summary>A payment authorised by the grain whose outcome is not yet known.</summary>

@@ -98,6 +98,39 @@ public sealed class BatchSessionToolTests(GatewayFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task SessionFetch_PaysEachParallelCallThroughAFreeChannel_WhenOneAgentCallsOnePayeeAtOnce()
+    {
+        var agent = fixture.AgentA;
+        var sessionId = (await agent.StartAsync(Host.Url("/demo/stream"), new() { ["max_payment"] = "0.01", ["allow_repeat_payments"] = true })).Ok().Structured.Str("session_id");
+        var before = await Host.GetStatsAsync();
+
+        // Four calls at once (the default pool holds four channels): however they interleave, none is refused as "channel busy".
+        var fetched = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => agent.FetchAsync(sessionId, Host.Url("/demo/stream"))));
+        var after = await Host.GetStatsAsync();
+        var channels = (await agent.StatusAsync(sessionId)).Ok().Single().GetProperty("channels").EnumerateArray().ToList();
+        var ended = (await agent.EndAsync(sessionId)).Ok();
+        var afterEnd = await Host.GetStatsAsync();
+
+        Assert.All(fetched, f => Assert.Equal(("paid", "0.001"), (f.Ok().Structured.Str("access"), f["payment"].Str("amount"))));
+        Assert.Equal(channels.Count, channels.Select(c => c.Str("channel_id")).Distinct().Count());
+        Assert.Equal(channels.Count - 1, after.Channels!.Deposits - before.Channels!.Deposits); // channel 0 was opened by the start; each further one deposits once
+        Assert.Equal(4, after.Channels.Vouchers - before.Channels.Vouchers);
+        Assert.Equal(channels.Count, afterEnd.Channels!.Refunds - after.Channels.Refunds); // the end refunds every channel the session used
+        Assert.All(ended["channels"].EnumerateArray(), c => Assert.Equal("refunded", c.Str("phase")));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(17)]
+    public void Validate_FailsNamingChannelPoolSize_WhenItIsOutOfRange(int size)
+    {
+        var result = new X402Orleans.Gateway.Configuration.X402OptionsValidator().Validate(null, new() { Payments = new() { ChannelPoolSize = size } });
+
+        Assert.True(result.Failed);
+        Assert.Contains(result.Failures!, f => f.StartsWith("X402:Payments:ChannelPoolSize", StringComparison.Ordinal));
+    }
+
     private static decimal Spent(ToolOutcome status, string field)
     {
         var usdc = Assert.Single(status["assets"].EnumerateArray(), a => a.Str("network") == "eip155:84532" && a.Str("symbol") == "USDC");

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Orleans.Runtime;
 using X402Orleans.Abstractions;
+using X402Orleans.Grains.Payments;
 using X402Orleans.Payments.Evm.BatchSettlement;
 using X402Orleans.Payments.Signing;
 using X402Orleans.Payments.Wire;
@@ -11,7 +13,8 @@ namespace X402Orleans.Grains.Tests;
 /// <summary>
 /// <c>batch-settlement</c> as a session payment: the session pays each call through the channel of the wallet and the payee (the
 /// first call deposits, later calls sign a voucher alone), adds each charge to its totals and holds max_total across vouchers; ending
-/// the channel's last live session makes its cooperative refund due, ending any other only leaves the channel.
+/// the channel's last live session makes its cooperative refund due, ending any other only leaves the channel. Parallel calls of one
+/// agent to one payee take the lowest-numbered free channel of the agent's pool.
 /// </summary>
 [Collection(SessionsClusterDefinition.Name)]
 public sealed class BatchSettlementSessionTests(SessionsClusterFixture fixture)
@@ -176,5 +179,89 @@ public sealed class BatchSettlementSessionTests(SessionsClusterFixture fixture)
         Assert.Equal(("refunded", "0", false), (channel.Phase, channel.RemainingAtomic, channel.RefundDue));
         Assert.StartsWith("refunded 0.003 USDC", channel.Note, StringComparison.Ordinal);
         Assert.Contains(await _grains.GetGrain<IAgentGrain>(agentB).ListAttempts(10), a => a.Outcome == "refunded" && a.AmountAtomic == "3000");
+    }
+
+    private static string ChannelOf(PaymentDecision decision) => Payload(decision)["voucher"]!["channelId"]!.GetValue<string>();
+
+    [Fact]
+    public async Task PreparePayment_TakesTheLowestFreeChannelOfThePool_AndRefusesNamingTheSetting_WhenAllAreBusy()
+    {
+        using var rules = fixture.Services.UseRules(new PaymentRules { ChannelPoolSize = 3 });
+        var (grain, agent) = await OpenAsync();
+        var (other, _) = await OpenAsync(agent: agent); // the agent's second session on the payee shares the pool
+
+        var first = await grain.PreparePayment(agent, Challenge());
+        var second = await other.PreparePayment(agent, Challenge());
+        var third = await grain.PreparePayment(agent, Challenge());
+        var refused = await other.PreparePayment(agent, Challenge());
+
+        Assert.True(first.Approved && second.Approved && third.Approved, $"{first.Message} {second.Message} {third.Message}");
+        Assert.Equal(3, new[] { ChannelOf(first), ChannelOf(second), ChannelOf(third) }.Distinct().Count());
+        Assert.All(new[] { first, second, third }, d => Assert.Equal("deposit", Payload(d)["type"]!.GetValue<string>())); // each channel its own deposit
+        Assert.False(refused.Approved);
+        Assert.Contains("all 3 payment channel(s)", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("X402__Payments__ChannelPoolSize", refused.Message, StringComparison.Ordinal);
+
+        // Channel 1 frees: the next call takes it (the lowest free), by voucher alone, and no fourth channel is opened.
+        await other.RecordChannelAnswer(agent, new ChannelAnswer(second.ReservationId, ChannelAnswerKind.Receipt, Receipt(1000, 5000, 1000)));
+        var fourth = await other.PreparePayment(agent, Challenge());
+        Assert.Equal((ChannelOf(second), "voucher"), (ChannelOf(fourth), Payload(fourth)["type"]!.GetValue<string>()));
+
+        await grain.RecordChannelAnswer(agent, new ChannelAnswer(first.ReservationId, ChannelAnswerKind.Receipt, Receipt(1000, 5000, 1000)));
+        await grain.RecordChannelAnswer(agent, new ChannelAnswer(third.ReservationId, ChannelAnswerKind.Receipt, Receipt(1000, 5000, 1000)));
+        var session = (await grain.GetStatus(agent)).Session!;
+        Assert.Equal([(0, "1000"), (2, "1000")], session.AllChannels.Select(c => (c.PoolIndex, c.SessionChargedAtomic)).Order());
+        Assert.Equal("2000", Assert.Single(session.PaidTotals).AmountAtomic);
+    }
+
+    [Fact]
+    public async Task End_RefundsEachChannelNoOtherLiveSessionNeeds_WhenTheSessionUsedTwoChannels()
+    {
+        var (grain, agent) = await OpenAsync();
+        var first = await grain.PreparePayment(agent, Challenge());
+        var second = await grain.PreparePayment(agent, Challenge());
+        await grain.RecordChannelAnswer(agent, new ChannelAnswer(first.ReservationId, ChannelAnswerKind.Receipt, Receipt(1000, 5000, 1000)));
+        await grain.RecordChannelAnswer(agent, new ChannelAnswer(second.ReservationId, ChannelAnswerKind.Receipt, Receipt(1000, 5000, 1000)));
+
+        var ended = (await grain.End(agent)).Session!;
+        var refunds = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            var refund = await grain.PrepareRefund(agent, Challenge());
+            Assert.True(refund.Approved, refund.Message);
+            refunds.Add(ChannelOf(refund));
+            await grain.RecordChannelAnswer(agent, new ChannelAnswer(refund.ReservationId, ChannelAnswerKind.Receipt, Receipt(0, 1000, 1000)));
+        }
+
+        Assert.All(ended.AllChannels, c => Assert.True(c.RefundDue));
+        Assert.Equal(new[] { ChannelOf(first), ChannelOf(second) }.Order(), refunds.Order());
+        Assert.All((await grain.GetStatus(agent)).Session!.AllChannels, c => Assert.Equal(("refunded", false), (c.Phase, c.RefundDue)));
+        Assert.False((await grain.PrepareRefund(agent, Challenge())).Approved);
+    }
+
+    [Fact]
+    public async Task SessionGrain_ReadsTheSingleChannelLayout_AndRefundsThatChannelAtTheEnd()
+    {
+        var (grain, agent) = await OpenAsync();
+        await PayAsync(grain, agent, 1000, 5000, 1000);
+        await DeactivateAllIdleAsync(_grains);
+        Assert.True(await EventuallyAsync(async () => await ActivationCountAsync(_grains, grain) == 0), "the session grain was not deactivated");
+
+        // Rewrite the stored record as the layout before channel pools stored it: one channel in "channel", no "channels".
+        var stored = new GrainState<SessionState>(new SessionState());
+        await fixture.Storage.ReadStateAsync("session", grain.GetGrainId(), stored);
+        var record = stored.State ?? throw new InvalidOperationException("the session has no stored record");
+        record.Channel = Assert.Single(record.Channels);
+        record.Channels = [];
+        await fixture.Storage.WriteStateAsync("session", grain.GetGrainId(), stored);
+
+        var status = (await grain.GetStatus(agent)).Session!;
+        var ended = (await grain.End(agent)).Session!;
+        var refund = await grain.PrepareRefund(agent, Challenge());
+
+        Assert.Equal((0, "1000", "4000"), (status.Channel!.PoolIndex, status.Channel.SessionChargedAtomic, status.Channel.RemainingAtomic));
+        Assert.True(Assert.Single(ended.AllChannels).RefundDue);
+        Assert.True(refund.Approved, refund.Message);
+        Assert.Equal(status.Channel.ChannelId, ChannelOf(refund));
     }
 }

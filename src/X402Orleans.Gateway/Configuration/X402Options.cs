@@ -135,6 +135,15 @@ public sealed class PaymentOptions
     [RegularExpression(AmountText.Pattern)]
     public string? ChannelDepositCap { get; set; }
 
+    /// <summary>
+    /// How many batch-settlement channels one agent may open with one payee, for its parallel calls (1–16, default 4). A channel
+    /// carries one request at a time: a call takes the agent's lowest-numbered free channel and opens channel <c>i</c> only while
+    /// channels 0 … i−1 are all busy. Each channel opened needs its own deposit (capped by <see cref="ChannelDepositCap"/>, reserved
+    /// against the daily budgets); a call finding every channel busy is refused, naming this setting.
+    /// </summary>
+    [Range(1, 16)]
+    public int ChannelPoolSize { get; set; } = 4;
+
     /// <summary>Default per-payment ceiling in the asset's units, e.g. "0.10".</summary>
     [Required, RegularExpression(AmountText.Pattern)]
     public string MaxPayment { get; set; } = "0.10";

@@ -38,9 +38,11 @@ public sealed partial class SessionService
     private readonly ClusterChangeSignal _clusterChange;
     private readonly ILogger _logger;
     private readonly CallStatsRecorder? _stats;
+    private readonly ChannelRefunds _refunds;
 
-    internal SessionService(IGrainFactory grains, PaymentExchange exchange, ProofCache proofs, IOptions<X402Options> options, ClusterChangeSignal clusterChange, ILogger<SessionService> logger, CallStatsRecorder? stats = null)
+    internal SessionService(IGrainFactory grains, PaymentExchange exchange, ProofCache proofs, IOptions<X402Options> options, ClusterChangeSignal clusterChange, ILogger<SessionService> logger, ChannelRefunds refunds, CallStatsRecorder? stats = null)
     {
+        _refunds = refunds;
         _stats = stats;
         _grains = grains;
         _clusterChange = clusterChange;
@@ -281,27 +283,15 @@ public sealed partial class SessionService
         var result = await grain.End(agentId);
         var s = result.Session ?? throw new ToolError(result.Message);
         _proofs.Forget(id, new Uri(s.Endpoint));
-        AmountInfo? refunded = null;
-        if (s.Channel is { RefundDue: true })
+        var (after, receipt) = await _refunds.RunAsync(agentId, grain, s, CancellationToken.None);
+        if (after.AllChannels.Any(c => c.RefundDue))
         {
-            // The channel's last live session ended: ask the same server for the cooperative refund (a fresh 402, a refund voucher).
-            try
-            {
-                var scope = _routes.For(new CallTicket(true, SessionErrorCode.None, string.Empty, s.Endpoint, s.Reuse, s.ResourceUrl, s.MaxPayment, true, s.Endpoint, s.Scope));
-                var target = s.ResourceUrl is { } resource && Uri.TryCreate(resource, UriKind.Absolute, out var r) && scope.Covers(r) ? r : new Uri(s.Endpoint);
-                var request = RequestArguments.Build(target, null, null, null, null, _options.Http);
-                var receipt = await _exchange.RefundAsync(new ExchangeContext(agentId, id, grain, scope, true, string.Empty), request, CancellationToken.None);
-                refunded = receipt is null ? null : new AmountInfo(AtomicAmount.Format(BigInteger.Parse(receipt.AmountAtomic, CultureInfo.InvariantCulture), receipt.Decimals), receipt.AmountAtomic, receipt.Symbol, receipt.Asset, receipt.Network);
-            }
-            catch (ToolError ex)
-            {
-                LogRefundFailed(_logger, id, ex.Message);
-            }
-
-            s = (await grain.GetStatus(agentId)).Session ?? s;
+            // Not done now (the server did not answer): the silo's refund service retries it.
+            await _grains.GetGrain<IChannelRefundQueueGrain>(0).Add(id, agentId);
         }
 
-        return new EndResult(id.ToString(), s.Endpoint, result.Message, s.CallCount, Totals(s.PaidTotals), ToInfo(s.Channel), refunded);
+        var refunded = receipt is null ? null : new AmountInfo(AtomicAmount.Format(BigInteger.Parse(receipt.AmountAtomic, CultureInfo.InvariantCulture), receipt.Decimals), receipt.AmountAtomic, receipt.Symbol, receipt.Asset, receipt.Network);
+        return new EndResult(id.ToString(), after.Endpoint, result.Message, after.CallCount, Totals(after.PaidTotals), ToInfo(after.Channel), refunded, ToInfos(after));
     }
 
     private static StartResult Replay(SessionSnapshot s)
@@ -365,7 +355,8 @@ public sealed partial class SessionService
         s.MaxPayment,
         Totals(s.PaidTotals),
         [.. s.Payments.Select(ToInfo)],
-        ToInfo(s.Channel));
+        ToInfo(s.Channel),
+        ToInfos(s));
 
     internal static PaymentInfo ToInfo(PaymentReceipt r) =>
         new(AtomicAmount.Format(BigInteger.Parse(r.AmountAtomic, CultureInfo.InvariantCulture), r.Decimals), r.AmountAtomic, r.Asset, r.Symbol, r.Network, r.PayTo, r.Payer, r.Transaction, r.Simulated,
@@ -377,7 +368,9 @@ public sealed partial class SessionService
 
     internal static ChannelInfo? ToInfo(SessionChannel? c) => c is null
         ? null
-        : new ChannelInfo(c.ChannelId, c.Network, c.Symbol, c.Asset, c.Phase, Units(c.DepositedAtomic, c.Decimals)!, Units(c.ChargedAtomic, c.Decimals)!, Units(c.RemainingAtomic, c.Decimals)!, Units(c.SessionChargedAtomic, c.Decimals)!, c.Note);
+        : new ChannelInfo(c.ChannelId, c.Network, c.Symbol, c.Asset, c.Phase, Units(c.DepositedAtomic, c.Decimals)!, Units(c.ChargedAtomic, c.Decimals)!, Units(c.RemainingAtomic, c.Decimals)!, Units(c.SessionChargedAtomic, c.Decimals)!, c.Note, c.PoolIndex);
+
+    private static IReadOnlyList<ChannelInfo> ToInfos(SessionSnapshot s) => [.. s.AllChannels.Select(c => ToInfo(c)!)];
 
     private static string? Units(string? atomic, int decimals) =>
         atomic is null ? null : AtomicAmount.Format(BigInteger.Parse(atomic, CultureInfo.InvariantCulture), decimals);
@@ -396,9 +389,6 @@ public sealed partial class SessionService
     };
 
     internal static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
-
-    [LoggerMessage(702, LogLevel.Warning, "Session {SessionId}: the channel's cooperative refund was not made: {Reason}")]
-    private static partial void LogRefundFailed(ILogger logger, Guid sessionId, string reason);
 
     [LoggerMessage(701, LogLevel.Warning, "Session {SessionId}: a served call's outcome note (reuse mode, resource) could not be recorded; the call is counted and answered")]
     private static partial void LogOutcomeNotRecorded(ILogger logger, Guid sessionId, Exception exception);

@@ -31,7 +31,8 @@ public sealed record ChannelInfo(
     [property: JsonPropertyName("charged"), Description("The channel's charged total (every session of this wallet on this payee).")] string Charged,
     [property: JsonPropertyName("remaining"), Description("Deposited balance not yet charged.")] string Remaining,
     [property: JsonPropertyName("session_charged"), Description("What this session's calls were charged.")] string SessionCharged,
-    [property: JsonPropertyName("note"), Description("At the end: refunded …, no refund (other live sessions use the channel, or nothing left), or why the refund failed.")] string? Note);
+    [property: JsonPropertyName("note"), Description("At the end: refunded …, no refund (other live sessions use the channel, or nothing left), or why the refund failed.")] string? Note,
+    [property: JsonPropertyName("pool_index"), Description("Its number in the agent's pool of channels with this payee (0: the first; parallel calls take one channel each).")] int PoolIndex = 0);
 
 /// <summary>A response from the upstream server, as shown to the agent.</summary>
 public sealed record ResponseInfo(
@@ -86,7 +87,8 @@ public sealed record SessionInfo(
     [property: JsonPropertyName("max_payment"), Description("Per-payment ceiling in the asset's units.")] string MaxPayment,
     [property: JsonPropertyName("total_paid"), Description("Total paid per asset.")] IReadOnlyList<AmountInfo> TotalPaid,
     [property: JsonPropertyName("payments"), Description("Payments made.")] IReadOnlyList<PaymentInfo> Payments,
-    [property: JsonPropertyName("channel"), Description("batch-settlement sessions: the channel paid through (deposit, charged, remaining); null otherwise.")] ChannelInfo? Channel = null);
+    [property: JsonPropertyName("channel"), Description("batch-settlement sessions: the first channel paid through (deposit, charged, remaining); null otherwise.")] ChannelInfo? Channel = null,
+    [property: JsonPropertyName("channels"), Description("batch-settlement sessions: every channel the session paid through (parallel calls each take a free channel of the agent's pool); empty otherwise.")] IReadOnlyList<ChannelInfo>? Channels = null);
 
 /// <summary>An amount of one asset.</summary>
 public sealed record AmountInfo(
@@ -109,4 +111,5 @@ public sealed record EndResult(
     [property: JsonPropertyName("call_count"), Description("Calls made through the session.")] long CallCount,
     [property: JsonPropertyName("total_paid"), Description("Total paid per asset.")] IReadOnlyList<AmountInfo> TotalPaid,
     [property: JsonPropertyName("channel"), Description("batch-settlement sessions: the channel after the end; its note says whether the rest was refunded (only when no other live session uses it).")] ChannelInfo? Channel = null,
-    [property: JsonPropertyName("refund"), Description("batch-settlement sessions: the amount the cooperative refund returned to the wallet; null when none.")] AmountInfo? Refund = null);
+    [property: JsonPropertyName("refund"), Description("batch-settlement sessions: the amount the cooperative refunds returned to the wallet (all its channels); null when none.")] AmountInfo? Refund = null,
+    [property: JsonPropertyName("channels"), Description("batch-settlement sessions: every channel the session paid through, after the end (each note says whether it was refunded).")] IReadOnlyList<ChannelInfo>? Channels = null);

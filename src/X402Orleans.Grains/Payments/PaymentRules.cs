@@ -27,6 +27,12 @@ public sealed record PaymentRules
     /// </summary>
     public string? ChannelDepositCap { get; init; }
 
+    /// <summary>
+    /// How many batch-settlement channels one agent may have with one payee for parallel calls (<c>X402:Payments:ChannelPoolSize</c>):
+    /// a call takes the lowest-numbered free one; each channel opened needs its own deposit.
+    /// </summary>
+    public int ChannelPoolSize { get; init; } = 4;
+
     /// <summary>Daily limit of an agent without its own.</summary>
     public string? AgentDailyLimit { get; init; }
 
