@@ -43,6 +43,9 @@ public sealed record DueChannelRefund(
     [property: Id(3)] DateTimeOffset NextAttemptAt,
     [property: Id(4)] string? LastOutcome);
 
+/// <summary>One attempt of the silo's refund service at a due refund: the session, whether nothing is due on it any more, and what happened.</summary>
+public sealed record ChannelRefundAttempt(Guid SessionId, bool Done, string Outcome);
+
 /// <summary>
 /// Wakes the silo's refund service when a refund becomes due on this silo (a silo-local singleton; other silos find the entry at
 /// their next poll).
@@ -62,6 +65,12 @@ public sealed class ChannelRefundSignal : IDisposable
             }
         }
     }
+
+    /// <summary>Raised after the refund service resolved a due entry (one attempt, done or to be retried) — for tests and diagnostics.</summary>
+    public event EventHandler<ChannelRefundAttempt>? Attempted;
+
+    /// <summary>Raises <see cref="Attempted"/>.</summary>
+    public void OnAttempted(ChannelRefundAttempt attempt) => Attempted?.Invoke(this, attempt);
 
     /// <summary>Waits for a wake or <paramref name="timeout"/>.</summary>
     public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _wake.WaitAsync(timeout, cancellationToken);

@@ -41,10 +41,13 @@ public sealed class ChannelRefundServiceTests : IAsyncLifetime
     {
         var sessionId = (await AgentA.StartAsync(Host.Url("/demo/stream"), new() { ["max_payment"] = "0.01", ["ttl_seconds"] = 60 })).Ok().Structured.Str("session_id");
         var before = await Host.GetStatsAsync();
+        var refunded = RefundDone(sessionId);
 
         _clock.Advance(TimeSpan.FromMinutes(2));
         var expired = (await AgentA.StatusAsync(sessionId)).Ok().Single(); // the session sees its expiry
-        await WhenRefundedAsync(before.Channels!.Refunds + 1);
+        await refunded;
+
+        Assert.Equal(before.Channels!.Refunds + 1, (await Host.GetStatsAsync()).Channels!.Refunds);
 
         var channel = (await AgentA.StatusAsync(sessionId)).Ok().Single().GetProperty("channel");
         Assert.Equal("expired", expired.Str("status"));
@@ -57,9 +60,12 @@ public sealed class ChannelRefundServiceTests : IAsyncLifetime
     {
         var sessionId = (await AgentB.StartAsync(Host.Url("/demo/stream"), new() { ["max_payment"] = "0.01" })).Ok().Structured.Str("session_id");
         var before = await Host.GetStatsAsync();
+        var refunded = RefundDone(sessionId);
 
         var ended = await Host.Services.GetRequiredService<IGrainFactory>().GetGrain<ISessionOperatorGrain>(Guid.Parse(sessionId)).EndByOperator("ops");
-        await WhenRefundedAsync(before.Channels!.Refunds + 1);
+        await refunded;
+
+        Assert.Equal(before.Channels!.Refunds + 1, (await Host.GetStatsAsync()).Channels!.Refunds);
 
         var channel = (await AgentB.StatusAsync(sessionId)).Ok().Single().GetProperty("channel");
         Assert.Equal(SessionStatus.Ended, ended!.Session.Status);
@@ -67,16 +73,39 @@ public sealed class ChannelRefundServiceTests : IAsyncLifetime
         Assert.StartsWith("refunded 0.004 USDC", channel.Str("note"), StringComparison.Ordinal);
     }
 
-    /// <summary>Waits (at most 30 s) until the paywall has counted <paramref name="refunds"/> refunds; fails naming what it saw.</summary>
-    private async Task WhenRefundedAsync(long refunds)
+    /// <summary>
+    /// Completes when the host's refund service reports the session's refund done (signalled by the service, no polling); fails
+    /// after 30 s — a bound for a hung run, not a timing assumption — naming the attempts it saw.
+    /// </summary>
+    private async Task RefundDone(string sessionId)
     {
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
-        long seen;
-        while ((seen = (await Host.GetStatsAsync()).Channels!.Refunds) < refunds && DateTimeOffset.UtcNow < deadline)
+        var signal = Host.Services.GetRequiredService<ChannelRefundSignal>();
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<ChannelRefundAttempt>();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnAttempted(object? sender, ChannelRefundAttempt attempt)
         {
-            await Task.Delay(50);
+            if (attempt.SessionId == Guid.Parse(sessionId))
+            {
+                seen.Enqueue(attempt);
+                if (attempt.Done)
+                {
+                    done.TrySetResult();
+                }
+            }
         }
 
-        Assert.Equal(refunds, seen);
+        signal.Attempted += OnAttempted;
+        try
+        {
+            await done.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"no refund done for {sessionId} within 30 s; attempts: {string.Join(" | ", seen.Select(a => a.Outcome))}");
+        }
+        finally
+        {
+            signal.Attempted -= OnAttempted;
+        }
     }
 }

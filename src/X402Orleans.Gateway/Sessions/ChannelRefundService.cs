@@ -86,6 +86,7 @@ internal sealed partial class ChannelRefundService(
 
         Log.Attempted(logger, entry.SessionId, done, outcome);
         await queue.Resolve(entry.SessionId, done, outcome);
+        signal.OnAttempted(new ChannelRefundAttempt(entry.SessionId, done, outcome));
     }
 
     private static partial class Log
