@@ -32,7 +32,7 @@ namespace X402Orleans.Grains;
 /// voucher, byte for byte (RFC 6979), so it adds no exposure; a lower one adds none either.
 /// </para>
 /// </summary>
-public sealed class PaymentChannelGrain(
+public sealed partial class PaymentChannelGrain(
     [PersistentState("channel", StorageNames.Sessions)] IPersistentState<PaymentChannelState> state,
     [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider clock) : Grain, IPaymentChannelGrain
 {
@@ -402,6 +402,11 @@ public sealed class PaymentChannelGrain(
     /// <summary>Refuses when the channel is closed or busy; ends a request in flight whose lease has run out as unanswered.</summary>
     private async Task<ChannelPayment?> GateAsync()
     {
+        if (WithdrawGate() is { } withdrawing)
+        {
+            return withdrawing;
+        }
+
         if (S.Phase == ChannelPhase.Stopped)
         {
             return Refuse(ChannelRefusal.Closed, $"the channel is stopped: {S.StopReason}");
