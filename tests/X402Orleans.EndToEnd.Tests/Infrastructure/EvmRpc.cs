@@ -53,6 +53,16 @@ public sealed class EvmRpc(Uri endpoint, HttpClient http)
     /// <summary>The latest block number.</summary>
     public async Task<BigInteger> BlockNumberAsync() => ParseQuantity((await CallAsync("eth_blockNumber", []))!.GetValue<string>());
 
+    /// <summary>How many transactions <paramref name="sender"/> has sent (mined).</summary>
+    public async Task<BigInteger> TransactionCountAsync(string sender) => ParseQuantity((await CallAsync("eth_getTransactionCount", new JsonArray(sender, "latest")))!.GetValue<string>());
+
+    /// <summary>Moves anvil's clock forward by <paramref name="seconds"/> and mines a block with the new time.</summary>
+    public async Task IncreaseTimeAsync(long seconds)
+    {
+        await CallAsync("evm_increaseTime", new JsonArray(seconds));
+        await CallAsync("evm_mine", []);
+    }
+
     /// <summary>A transaction receipt, or null.</summary>
     public async Task<JsonObject?> ReceiptAsync(string transactionHash) => (await CallAsync("eth_getTransactionReceipt", new JsonArray(transactionHash))) as JsonObject;
 
