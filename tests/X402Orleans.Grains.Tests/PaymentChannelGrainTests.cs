@@ -15,7 +15,7 @@ namespace X402Orleans.Grains.Tests;
 /// only when we signed them, the refund voucher, and the budgets.
 /// </summary>
 [Collection(SessionsClusterDefinition.Name)]
-public sealed class PaymentChannelGrainTests(SessionsClusterFixture fixture)
+public sealed partial class PaymentChannelGrainTests(SessionsClusterFixture fixture)
 {
     private const string Network = "eip155:84532";
     private const string Usdc = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";

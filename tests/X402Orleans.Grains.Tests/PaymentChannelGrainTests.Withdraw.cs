@@ -4,8 +4,6 @@ using Orleans.Runtime;
 using X402Orleans.Abstractions;
 using X402Orleans.Payments.Evm;
 using X402Orleans.Payments.Evm.BatchSettlement;
-using X402Orleans.Payments.Signing;
-using X402Orleans.Payments.Wire;
 
 namespace X402Orleans.Grains.Tests;
 
@@ -14,36 +12,11 @@ namespace X402Orleans.Grains.Tests;
 /// stored before anything is signed and the transaction before it is returned, a retry gets the recorded transaction back instead of
 /// a second one, no voucher is signed while withdrawing, and finalize is refused before the delay with the time it becomes possible.
 /// </summary>
-[Collection(SessionsClusterDefinition.Name)]
-public sealed class PaymentChannelWithdrawTests(SessionsClusterFixture fixture)
+public sealed partial class PaymentChannelGrainTests
 {
-    private const string Network = "eip155:84532";
-    private const string Usdc = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
-    private const string ReceiverAuthorizer = "0x857b06519E91e3A54538791bDbb0E22373e36b66";
     private const long InitiatedAt = 1_800_000_000;
 
-    private readonly string _agent = TestData.NewAgent();
-    private readonly string _payTo = LocalPrivateKeySigner.Generate().Address;
-
-    private PaymentRequirements Requirement => PaymentRequirements.Create(
-        BatchSettlementScheme.Name, Network, 1000, Usdc, _payTo, 60, new JsonObject { ["name"] = "USDC", ["version"] = "2", ["receiverAuthorizer"] = ReceiverAuthorizer });
-
-    private string Key
-    {
-        get
-        {
-            Assert.True(ChannelConfig.TryFromRequirements(Requirement, fixture.Services.Wallet.Address, out var config, out var why, salt: PaymentChannelGrain.AgentSalt(_agent)), why);
-            return ChannelKeys.For(Network, config!.ComputeId(Network));
-        }
-    }
-
-    private IPaymentChannelGrain Channel => fixture.Grains.GetGrain<IPaymentChannelGrain>(Key);
-
-    private IChannelWithdrawGrain Withdraw => fixture.Grains.GetGrain<IChannelWithdrawGrain>(Key);
-
-    private ChannelRequest PayRequest() =>
-        new(_agent, Guid.NewGuid(), PaymentRequired.Create(string.Empty, new ResourceInfo(TestData.Endpoint + "/data", null, null), [Requirement], null).ToJson().ToJsonString(),
-            Requirement.ToJson().ToJsonString(), "1000", null, "USDC", 6);
+    private IChannelWithdrawGrain Withdraw => _grains.GetGrain<IChannelWithdrawGrain>(ChannelKeys.For(Network, ChannelId));
 
     private WithdrawRequest Chain(long now = InitiatedAt, long pendingAt = 0, string nonce = "3", string balance = "5000", string claimed = "0") =>
         new(_agent, now, balance, claimed, pendingAt == 0 ? "0" : "5000", pendingAt, new WithdrawFees(nonce, "1000000", "2000000000", "100000"));
@@ -51,17 +24,8 @@ public sealed class PaymentChannelWithdrawTests(SessionsClusterFixture fixture)
     /// <summary>A channel with a 5000 deposit and one 1000 charge, nothing in flight.</summary>
     private async Task OpenChannelAsync()
     {
-        var payment = await Channel.PrepareRequest(PayRequest());
-        Assert.True(payment.Succeeded, payment.Message);
-        var receipt = new SettlementResponse(true, string.Empty, Network, fixture.Services.Wallet.Address, null)
-        {
-            Extra = new JsonObject
-            {
-                ["chargedAmount"] = "1000",
-                ["channelState"] = new JsonObject { ["balance"] = "5000", ["totalClaimed"] = "0", ["chargedCumulativeAmount"] = "1000" },
-            },
-        }.EncodeHeader();
-        Assert.True((await Channel.CompleteRequest(payment.RequestId, receipt)).Accepted);
+        var payment = await PrepareAsync();
+        Assert.True((await Channel.CompleteRequest(payment.RequestId, Receipt(Price, 5000, Price))).Accepted);
     }
 
     private async Task<PaymentChannelState> StoredAsync()
@@ -69,6 +33,19 @@ public sealed class PaymentChannelWithdrawTests(SessionsClusterFixture fixture)
         var stored = new GrainState<PaymentChannelState>();
         await fixture.Storage.ReadStateAsync("channel", Channel.GetGrainId(), stored);
         return stored.State ?? throw new InvalidOperationException("no stored channel state");
+    }
+
+    /// <summary>Starts an initiate, lets its intent write through and holds the write of its transaction.</summary>
+    private async Task<(Task<WithdrawStep> Initiate, HeldWrite TransactionWrite)> InitiateHoldingTheTransactionWriteAsync()
+    {
+        await OpenChannelAsync();
+        var intentWrite = fixture.Services.Probe.HoldNextWrite(Channel.GetGrainId());
+        var initiate = Withdraw.InitiateWithdraw(Chain());
+        await intentWrite.Started;
+        var txWrite = fixture.Services.Probe.HoldNextWrite(Channel.GetGrainId());
+        intentWrite.Release();
+        await txWrite.Started;
+        return (initiate, txWrite);
     }
 
     private async Task<WithdrawStep> InitiatedAndMinedAsync()
@@ -82,13 +59,7 @@ public sealed class PaymentChannelWithdrawTests(SessionsClusterFixture fixture)
     [Fact]
     public async Task InitiateWithdraw_StoresIntentBeforeSigningAndTransactionBeforeReturning_OnFirstCall()
     {
-        await OpenChannelAsync();
-        var intentWrite = fixture.Services.Probe.HoldNextWrite(Channel.GetGrainId());
-        var initiate = Withdraw.InitiateWithdraw(Chain());
-        await intentWrite.Started;
-        var txWrite = fixture.Services.Probe.HoldNextWrite(Channel.GetGrainId());
-        intentWrite.Release();
-        await txWrite.Started;
+        var (initiate, txWrite) = await InitiateHoldingTheTransactionWriteAsync();
 
         var intent = await StoredAsync();
         Assert.Equal(ChannelPhase.Withdrawing, intent.Phase);
@@ -111,13 +82,7 @@ public sealed class PaymentChannelWithdrawTests(SessionsClusterFixture fixture)
     [Fact]
     public async Task InitiateWithdraw_ReturnsNothing_WhenTheTransactionCannotBeStored()
     {
-        await OpenChannelAsync();
-        var intentWrite = fixture.Services.Probe.HoldNextWrite(Channel.GetGrainId());
-        var initiate = Withdraw.InitiateWithdraw(Chain());
-        await intentWrite.Started;
-        var txWrite = fixture.Services.Probe.HoldNextWrite(Channel.GetGrainId());
-        intentWrite.Release();
-        await txWrite.Started;
+        var (initiate, txWrite) = await InitiateHoldingTheTransactionWriteAsync();
         txWrite.Fail(new IOException("storage down"));
 
         await Assert.ThrowsAnyAsync<Exception>(() => initiate);
@@ -181,7 +146,7 @@ public sealed class PaymentChannelWithdrawTests(SessionsClusterFixture fixture)
         await OpenChannelAsync();
         await Withdraw.InitiateWithdraw(Chain());
 
-        var payment = await Channel.PrepareRequest(PayRequest());
+        var payment = await Channel.PrepareRequest(Request());
 
         Assert.False(payment.Succeeded);
         Assert.Equal(ChannelRefusal.Closed, payment.Refusal);
