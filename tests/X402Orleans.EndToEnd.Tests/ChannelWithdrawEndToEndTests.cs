@@ -53,6 +53,31 @@ public sealed class ChannelWithdrawEndToEndTests(BatchChainStackFixture fixture)
     }
 
     [Fact]
+    public async Task Initiate_SendsTheRecordedTransactionOnRetry_WhenTheFirstBroadcastFailedForLackOfGas()
+    {
+        var payer = fixture.Payer.Address;
+        var (key, deposit) = await OpenChannelWithOneClaimedChargeAsync();
+        var sentBefore = await Stack.Chain.TransactionCountAsync(payer);
+        var eth = await Stack.Chain.EthBalanceAsync(payer);
+        var channel = new Dictionary<string, object?> { ["channel"] = key, ["action"] = "initiate" };
+        await Stack.Chain.SetEthBalanceAsync(payer, 0);
+
+        var noGas = (await fixture.Client.CallAsync(Tool, channel)).Error();
+        var recorded = (await fixture.Client.CallAsync(Tool, With(channel, "status"))).Ok();
+        await Stack.Chain.SetEthBalanceAsync(payer, eth);
+        var retried = (await fixture.Client.CallAsync(Tool, channel)).Ok();
+
+        Assert.Contains("too little ETH", noGas, StringComparison.Ordinal);
+        var signed = Assert.Single(recorded.Structured.GetProperty("transactions").EnumerateArray());
+        Assert.Equal(("initiate", "signed"), (signed.GetProperty("step").GetString(), signed.GetProperty("status").GetString()));
+        Assert.Equal("initiated", retried.Str("outcome"));
+        var mined = Assert.Single(retried.Structured.GetProperty("transactions").EnumerateArray());
+        Assert.Equal(signed.GetProperty("hash").GetString(), mined.GetProperty("hash").GetString());
+        Assert.Equal(1, await Stack.Chain.TransactionCountAsync(payer) - sentBefore);
+        Assert.Equal(deposit - Price, await Stack.PendingWithdrawalAsync(key));
+    }
+
+    [Fact]
     public async Task Withdraw_IsAnErrorSayingItIsNotYours_ForAChannelTheAgentDoesNotOwn()
     {
         var unknown = "eip155:84532/0x" + new string('a', 64);
@@ -72,7 +97,8 @@ public sealed class ChannelWithdrawEndToEndTests(BatchChainStackFixture fixture)
     {
         var payTo = LocalPrivateKeySigner.Generate().Address;
         var extra = new JsonObject { ["name"] = "USDC", ["version"] = "2", ["receiverAuthorizer"] = Stack.ReceiverAuthorizer, ["withdrawDelay"] = WithdrawDelay };
-        var requirement = PaymentRequirements.Create(BatchSettlementScheme.Name, Stack.Network, Price, Stack.Token, payTo, 60, extra);
+        // The deposit's authorization lives maxTimeoutSeconds of wall-clock time; the chain's clock runs ahead once a test skipped a delay.
+        var requirement = PaymentRequirements.Create(BatchSettlementScheme.Name, Stack.Network, Price, Stack.Token, payTo, 24 * 3600, extra);
         var challenge = PaymentRequired.Create(string.Empty, new ResourceInfo("http://127.0.0.1/stream", null, null), [requirement], null);
         Assert.True(ChannelConfig.TryFromRequirements(requirement, fixture.Payer.Address, out var config, out var why, salt: PaymentChannelGrain.AgentSalt(EmbeddedGateway.AgentId)), why);
         var key = ChannelKeys.For(Stack.Network, config!.ComputeId(Stack.Network));

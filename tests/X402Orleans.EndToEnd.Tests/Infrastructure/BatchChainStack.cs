@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Net.Http.Json;
+using System.Numerics;
 using System.Text.Json.Nodes;
 
 namespace X402Orleans.EndToEnd.Tests.Infrastructure;
@@ -16,12 +18,23 @@ public sealed class BatchChainStack : NodeStack
     {
     }
 
+    /// <summary>The x402BatchSettlement contract (canonical address).</summary>
+    public string BatchSettlement => Text("batchSettlement");
+
     /// <summary>The receiver authorizer the facilitator signs claims and refunds with.</summary>
     public string ReceiverAuthorizer => Info["receiverAuthorizer"]!["address"]!.GetValue<string>();
 
     /// <summary>Starts the chain and waits for its ready line.</summary>
     public static async Task<BatchChainStack> StartAsync() =>
         new(await LaunchAsync("batch-chain.mjs", new JsonObject { ["fundedWallets"] = 1, ["unapprovedWallets"] = 0 }));
+
+    /// <summary>The amount of the withdrawal pending on chain for channel <paramref name="key"/> (<c>network/channelId</c>; 0: none), read raw.</summary>
+    public async Task<BigInteger> PendingWithdrawalAsync(string key)
+    {
+        const string PendingWithdrawals = "0xb7f06ebe"; // pendingWithdrawals(bytes32) → (uint128 amount, uint40 initiatedAt)
+        var words = await Chain.EthCallAsync(BatchSettlement, PendingWithdrawals + key[(key.LastIndexOf('/') + 3)..]);
+        return BigInteger.Parse("0" + words[2..66], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+    }
 
     /// <summary>POSTs <c>/settle</c> to the official facilitator; returns its answer (fails unless it succeeded).</summary>
     public async Task<JsonObject> SettleAsync(JsonObject paymentPayload, JsonObject paymentRequirements)
