@@ -152,9 +152,9 @@ public sealed partial class ChannelWithdrawService(IGrainFactory grains, IOption
             await grain.RecordWithdrawOutcome(outcome);
             return outcome;
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or FormatException)
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or FormatException or EvmRpcException)
         {
-            throw new ToolError($"the {rpc.Endpoint.Host} node could not be reached ({ex.GetType().Name}); transaction {hash} is recorded: call again to resolve it (never a second one)");
+            throw new ToolError($"the {rpc.Endpoint.Host} node could not be asked about transaction {hash} ({ex.GetType().Name}); it is recorded: call again to resolve it (never a second one)");
         }
     }
 
