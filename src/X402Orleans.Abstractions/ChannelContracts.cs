@@ -85,6 +85,12 @@ public enum ChannelPhase
     /// (with a new deposit: the channel on chain stays, with nothing left in it).
     /// </summary>
     Refunded,
+
+    /// <summary>A unilateral withdraw was asked for (see <see cref="IChannelWithdrawGrain"/>): no voucher is signed until it is finalized.</summary>
+    Withdrawing,
+
+    /// <summary>The unilateral withdraw was finalized: the unclaimed balance went back to the payer. A later request reopens the channel (as after a refund).</summary>
+    Withdrawn,
 }
 
 /// <summary>Why a channel did not sign.</summary>

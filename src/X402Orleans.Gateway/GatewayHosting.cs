@@ -47,13 +47,14 @@ public static partial class GatewayHosting
         services.AddSingleton<CallStatsRecorder>();
         services.AddHostedService<CallStatsReporter>();
         services.AddSingleton<WalletService>();
+        services.AddSingleton<ChannelWithdrawService>();
         services.AddSingleton<ToolRunner>();
         services.AddDemoPaywall();
 
         var mcp = services.AddMcpServer(o =>
         {
             o.ServerInfo = new Implementation { Name = "x402orleans", Title = "X402Orleans session gateway", Version = typeof(GatewayHosting).Assembly.GetName().Version?.ToString(3) ?? "1.0.0" };
-            o.ServerInstructions = "Pay-once sessions for x402 (HTTP 402) APIs. Start a session with x402_session_start on a paid endpoint, call it with x402_session_fetch (access is reused by sign-in-with-x), check with x402_session_status, end with x402_session_end. Amounts are decimals in the asset's units, as strings (e.g. \"0.01\" USDC) or JSON numbers.";
+            o.ServerInstructions = "Pay-once sessions for x402 (HTTP 402) APIs. Start a session with x402_session_start on a paid endpoint, call it with x402_session_fetch (access is reused by sign-in-with-x), check with x402_session_status, end with x402_session_end. If a batch-settlement server stops cooperating, x402_channel_withdraw takes the channel's unclaimed money back on chain. Amounts are decimals in the asset's units, as strings (e.g. \"0.01\" USDC) or JSON numbers.";
         }).WithTools([typeof(SessionTools), typeof(WalletTools)]);
         if (configuration.GetValue<bool>(DiagnosticTools.NoopToolSetting))
         {

@@ -410,6 +410,11 @@ public sealed partial class PaymentChannelGrain(
     /// <summary>Refuses when the channel is closed or busy; ends a request in flight whose lease has run out as unanswered.</summary>
     private async Task<ChannelPayment?> GateAsync()
     {
+        if (WithdrawGate() is { } withdrawing)
+        {
+            return withdrawing;
+        }
+
         if (S.Phase == ChannelPhase.Stopped)
         {
             return Refuse(ChannelRefusal.Closed, $"the channel is stopped: {S.StopReason}");
@@ -500,6 +505,20 @@ public sealed partial class PaymentChannelGrain(
         return TryRead(agentId, poolIndex, challengeJson, requirementJson, signer, out var challenge, out var requirement, out var config, out var why)
             ? (null, new SigningInput(signer, challenge!, requirement!, config!))
             : (Refuse(ChannelRefusal.InvalidRequest, why), null);
+    }
+
+    /// <summary>Whether <paramref name="salt"/> is one of <paramref name="agentId"/>'s channel salts (any pool index a pool may have).</summary>
+    public static bool IsAgentSalt(string salt, string agentId)
+    {
+        for (var i = 0; i < Payments.PaymentRules.MaxChannelPoolSize; i++)
+        {
+            if (string.Equals(salt, AgentSalt(agentId, i), StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

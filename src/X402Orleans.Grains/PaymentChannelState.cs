@@ -63,6 +63,9 @@ public sealed class PaymentChannelState
 
     /// <summary>Sessions paying through the channel (live until they leave or expire): a refund waits until none is left.</summary>
     [Id(17)] public List<ChannelMember> Members { get; set; } = [];
+
+    /// <summary>The payer's unilateral withdraw, once asked for (see <see cref="ChannelWithdrawRecord"/>).</summary>
+    [Id(30)] public ChannelWithdrawRecord? Withdraw { get; set; }
 }
 
 /// <summary>A signed request whose answer is awaited.</summary>

@@ -11,6 +11,7 @@ public static class McpCalls
     public const string End = McpTools.End;
     public const string WalletStatus = "x402_wallet_status";
     public const string PaymentLog = "x402_payment_log";
+    public const string ChannelWithdraw = "x402_channel_withdraw";
 
     /// <summary>Asserts success with readable text; returns the outcome.</summary>
     public static ToolOutcome Ok(this ToolOutcome outcome)

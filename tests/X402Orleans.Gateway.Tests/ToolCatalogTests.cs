@@ -7,12 +7,12 @@ namespace X402Orleans.Gateway.Tests;
 public sealed class ToolCatalogTests(GatewayFixture fixture)
 {
     [Fact]
-    public async Task ListTools_ReturnsExactlyTheSessionAndWalletTools_WhenConnected()
+    public async Task ListTools_ReturnsExactlyTheSessionWalletAndChannelTools_WhenConnected()
     {
         var tools = await fixture.AgentA.ListToolsAsync();
 
         Assert.Equal(
-            [McpCalls.PaymentLog, McpCalls.End, McpCalls.Fetch, McpCalls.Start, McpCalls.Status, McpCalls.WalletStatus],
+            [McpCalls.ChannelWithdraw, McpCalls.PaymentLog, McpCalls.End, McpCalls.Fetch, McpCalls.Start, McpCalls.Status, McpCalls.WalletStatus],
             tools.Select(t => t.ProtocolTool.Name).Order(StringComparer.Ordinal));
     }
 
@@ -42,6 +42,7 @@ public sealed class ToolCatalogTests(GatewayFixture fixture)
     [InlineData(McpCalls.End, "session_id", "session_id")]
     [InlineData(McpCalls.WalletStatus, "", "")]
     [InlineData(McpCalls.PaymentLog, "", "limit")]
+    [InlineData(McpCalls.ChannelWithdraw, "", "action,channel,session_id")]
     public async Task ListTools_ShowsSnakeCaseParametersWithRequiredOnes_ForEachTool(string name, string required, string parameters)
     {
         var tools = await fixture.AgentA.ListToolsAsync();
@@ -60,6 +61,7 @@ public sealed class ToolCatalogTests(GatewayFixture fixture)
     [InlineData(McpCalls.End, "session_id,endpoint,outcome,call_count,total_paid")]
     [InlineData(McpCalls.WalletStatus, "address,day,max_payment,assets")]
     [InlineData(McpCalls.PaymentLog, "attempts")]
+    [InlineData(McpCalls.ChannelWithdraw, "channel,action,outcome,message,phase,amount_atomic,at_least_atomic,returned_atomic,initiated_at,finalizable_at,transactions,channel_config")]
     public async Task ListTools_PublishesAnOutputSchemaWithTheResultFields_ForEachTool(string name, string fields)
     {
         var tools = await fixture.AgentA.ListToolsAsync();

@@ -25,6 +25,9 @@ public sealed partial class PaymentChannelGrainTests(SessionsClusterFixture fixt
     private readonly IGrainFactory _grains = fixture.Grains;
     private readonly string _agent = TestData.NewAgent();
 
+    // Which of the agent's pool of channels with the payee the test drives (0: the agent's first channel).
+    private int _poolIndex;
+
     // A fresh payee per test, so each test has its own channel.
     private readonly string _payTo = LocalPrivateKeySigner.Generate().Address;
 
@@ -42,14 +45,14 @@ public sealed partial class PaymentChannelGrainTests(SessionsClusterFixture fixt
     private string ChallengeJson(PaymentRequirements requirement, string error = "", JsonObject? extensions = null) =>
         PaymentRequired.Create(error, new ResourceInfo(TestData.Endpoint + "/data", null, null), [requirement], extensions).ToJson().ToJsonString();
 
-    private ChannelConfig Config => ChannelConfig.TryFromRequirements(Requirement(), fixture.Services.Wallet.Address, out var config, out var why, salt: PaymentChannelGrain.AgentSalt(_agent)) ? config! : throw new InvalidOperationException(why);
+    private ChannelConfig Config => ChannelConfig.TryFromRequirements(Requirement(), fixture.Services.Wallet.Address, out var config, out var why, salt: PaymentChannelGrain.AgentSalt(_agent, _poolIndex)) ? config! : throw new InvalidOperationException(why);
 
     private string ChannelId => Config.ComputeId(Network);
 
     private IPaymentChannelGrain Channel => _grains.GetGrain<IPaymentChannelGrain>(ChannelKeys.For(Network, ChannelId));
 
     private ChannelRequest Request(string maxAmount = "1000") =>
-        new(_agent, Guid.NewGuid(), ChallengeJson(Requirement()), Requirement().ToJson().ToJsonString(), maxAmount, null, "USDC", 6);
+        new(_agent, Guid.NewGuid(), ChallengeJson(Requirement()), Requirement().ToJson().ToJsonString(), maxAmount, null, "USDC", 6, _poolIndex);
 
     private string Receipt(long charged, long balance, long chargedTotal, bool success = true) =>
         new SettlementResponse(success, string.Empty, Network, fixture.Services.Wallet.Address, null)

@@ -167,7 +167,10 @@ public sealed class PaymentOptions
     public List<RpcOptions> Rpc { get; set; } = [];
 }
 
-/// <summary>A JSON-RPC endpoint of one network (read-only use: <c>eth_call</c>, <c>eth_getLogs</c>).</summary>
+/// <summary>
+/// A JSON-RPC endpoint of one network: reads (<c>eth_call</c>, <c>eth_getLogs</c>) to resolve payments, and the one kind of
+/// transaction the wallet sends itself, a batch-settlement channel's unilateral withdraw (<c>x402_channel_withdraw</c>).
+/// </summary>
 public sealed class RpcOptions
 {
     /// <summary>CAIP-2 network, e.g. eip155:8453.</summary>

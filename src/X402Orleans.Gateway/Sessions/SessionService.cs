@@ -327,7 +327,7 @@ public sealed partial class SessionService
                 ? position
                 : throw new ToolError($"cursor is not one returned by x402_session_status (got '{RequestArguments.Clip(cursor)}')");
 
-    private static Guid ParseId(string? sessionId) =>
+    internal static Guid ParseId(string? sessionId) =>
         Guid.TryParseExact(sessionId?.Trim() ?? string.Empty, "D", out var id) ? id : throw new ToolError($"session_id must be a UUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301 (got '{RequestArguments.Clip(sessionId ?? string.Empty)}')");
 
     private static string Fingerprint(EndpointScope scope, StartArguments args, int ttl, string maxPayment, bool allowRepeat)

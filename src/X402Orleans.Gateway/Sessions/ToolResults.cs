@@ -26,7 +26,7 @@ public sealed record ChannelInfo(
     [property: JsonPropertyName("network"), Description("CAIP-2 network.")] string Network,
     [property: JsonPropertyName("symbol"), Description("Token symbol.")] string Symbol,
     [property: JsonPropertyName("asset"), Description("Token contract address.")] string Asset,
-    [property: JsonPropertyName("phase"), Description("open, stopped (a server answer failed a check: no more vouchers) or refunded.")] string Phase,
+    [property: JsonPropertyName("phase"), Description("open, stopped (a server answer failed a check: no more vouchers), refunded, withdrawing (a unilateral withdraw is under way: no more vouchers) or withdrawn (see x402_channel_withdraw).")] string Phase,
     [property: JsonPropertyName("deposit"), Description("Deposits into the channel confirmed by the server.")] string Deposit,
     [property: JsonPropertyName("charged"), Description("The channel's charged total (every session of this wallet on this payee).")] string Charged,
     [property: JsonPropertyName("remaining"), Description("Deposited balance not yet charged.")] string Remaining,

@@ -1,8 +1,7 @@
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Numerics;
 using System.Text.Json.Nodes;
-using Nethereum.Util;
+using X402Orleans.Payments.Evm;
 using X402Orleans.Payments.Evm.Upto;
 
 namespace X402Orleans.Grains.Payments;
@@ -55,7 +54,7 @@ public sealed class RpcAuthorizationStateReader(PaymentRules rules, HttpClient h
     private const string AuthorizationStateSelector = "e94a0102";
     private const string AllowanceSelector = "dd62ed3e";
     private const string NoncesSelector = "7ecebe00";
-    private static readonly string NonceBitmapSelector = Sha3Keccack.Current.CalculateHash("nonceBitmap(address,uint256)")[..8];
+    private static readonly string NonceBitmapSelector = AbiWord.Selector("nonceBitmap(address,uint256)");
 
     /// <inheritdoc />
     public async Task<AuthorizationOnChain> ReadPermit2NonceAsync(string network, string owner, string nonce, CancellationToken cancellationToken)
@@ -148,9 +147,9 @@ public sealed class RpcAuthorizationStateReader(PaymentRules rules, HttpClient h
             : null;
     }
 
-    private static string Uint(BigInteger value) => value.ToString("x", CultureInfo.InvariantCulture).TrimStart('0').PadLeft(64, '0');
-    private static readonly string AuthorizationUsedTopic = "0x" + Sha3Keccack.Current.CalculateHash("AuthorizationUsed(address,bytes32)");
-    private static readonly string TransferTopic = "0x" + Sha3Keccack.Current.CalculateHash("Transfer(address,address,uint256)");
+    private static string Uint(BigInteger value) => AbiWord.Uint(value);
+    private static readonly string AuthorizationUsedTopic = AbiWord.Topic("AuthorizationUsed(address,bytes32)");
+    private static readonly string TransferTopic = AbiWord.Topic("Transfer(address,address,uint256)");
 
     /// <inheritdoc />
     public async Task<AuthorizationOnChain> ReadAsync(string network, string token, string payer, string nonce, CancellationToken cancellationToken)
@@ -195,24 +194,19 @@ public sealed class RpcAuthorizationStateReader(PaymentRules rules, HttpClient h
         }
     }
 
+    // A node's error answer reads as no result, as a missing one does.
     private async Task<JsonNode?> RpcAsync(Uri endpoint, string method, JsonArray parameters, CancellationToken cancellationToken)
     {
-        var request = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["method"] = method, ["params"] = parameters };
-        using var response = await http.PostAsJsonAsync(endpoint, request, cancellationToken);
-        response.EnsureSuccessStatusCode();
-        var body = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken);
-        return body?["result"];
+        try
+        {
+            return await new EvmRpc(http, endpoint).RequestAsync(method, parameters, cancellationToken);
+        }
+        catch (EvmRpcException)
+        {
+            return null;
+        }
     }
 
     // A 32-byte ABI word (lower-case hex, no 0x) of an address or a bytes32.
-    private static string Word(string hex)
-    {
-        var digits = hex.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? hex[2..] : hex;
-        if (digits.Length > 64 || !digits.All(Uri.IsHexDigit))
-        {
-            throw new FormatException("not a hex word");
-        }
-
-        return digits.ToLowerInvariant().PadLeft(64, '0');
-    }
+    private static string Word(string hex) => AbiWord.Hex(hex);
 }

@@ -33,6 +33,9 @@ public sealed record PaymentRules
     /// </summary>
     public int ChannelPoolSize { get; init; } = 4;
 
+    /// <summary>The largest <see cref="ChannelPoolSize"/> a silo accepts (<c>X402:Payments:ChannelPoolSize</c> is validated against it).</summary>
+    public const int MaxChannelPoolSize = 16;
+
     /// <summary>Daily limit of an agent without its own.</summary>
     public string? AgentDailyLimit { get; init; }
 

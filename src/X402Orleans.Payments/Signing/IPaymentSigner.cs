@@ -14,4 +14,12 @@ public interface IPaymentSigner
 
     /// <summary>Signs an EIP-191 personal message (UTF-8); returns a 65-byte hex signature with v = 27/28.</summary>
     ValueTask<string> SignMessageAsync(string message, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Signs an EIP-1559 transaction from this wallet (e.g. a channel's unilateral withdraw, the only transaction the wallet sends
+    /// itself); returns the raw signed transaction (<c>0x02…</c>) for <c>eth_sendRawTransaction</c>. A signer that cannot sign
+    /// transactions throws <see cref="NotSupportedException"/>.
+    /// </summary>
+    ValueTask<string> SignTransactionAsync(Evm.Eip1559Transaction transaction, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("this wallet cannot sign transactions");
 }

@@ -104,5 +104,12 @@ public sealed class LocalPrivateKeySigner : IPaymentSigner
         ValueTask.FromResult(SignatureBytes.Sign(_key, SignatureBytes.MessageDigest(message)));
 
     /// <inheritdoc />
+    public ValueTask<string> SignTransactionAsync(Eip1559Transaction transaction, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        return ValueTask.FromResult(transaction.Encode(SignatureBytes.Sign(_key, transaction.SigningHash())));
+    }
+
+    /// <inheritdoc />
     public override string ToString() => $"LocalPrivateKeySigner({Address})";
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol.Client;
 using X402Orleans.Silo;
 using X402Orleans.Testing;
@@ -41,6 +42,9 @@ public sealed class EmbeddedGateway : IAsyncDisposable
 
     /// <summary>The wallet this host pays with.</summary>
     public Wallet Wallet { get; }
+
+    /// <summary>The co-hosted silo's grains (for a test that plays a server the suites do not have).</summary>
+    public IGrainFactory Grains => _app.Services.GetRequiredService<IGrainFactory>();
 
     /// <summary>
     /// The settings every host here gets (shared with the stdio silo, as environment variables). <paramref name="withRpc"/> adds the

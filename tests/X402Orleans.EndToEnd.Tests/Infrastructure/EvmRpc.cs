@@ -53,6 +53,24 @@ public sealed class EvmRpc(Uri endpoint, HttpClient http)
     /// <summary>The latest block number.</summary>
     public async Task<BigInteger> BlockNumberAsync() => ParseQuantity((await CallAsync("eth_blockNumber", []))!.GetValue<string>());
 
+    /// <summary>How many transactions <paramref name="sender"/> has sent (mined).</summary>
+    public async Task<BigInteger> TransactionCountAsync(string sender) => ParseQuantity((await CallAsync("eth_getTransactionCount", new JsonArray(sender, "latest")))!.GetValue<string>());
+
+    /// <summary><c>eth_call</c> of <paramref name="data"/> on <paramref name="to"/> at the latest block; the returned data.</summary>
+    public async Task<string> EthCallAsync(string to, string data) =>
+        (await CallAsync("eth_call", new JsonArray(new JsonObject { ["to"] = to, ["data"] = data }, "latest")))!.GetValue<string>();
+
+    /// <summary>Sets the native balance (wei) of <paramref name="owner"/> (anvil).</summary>
+    public Task SetEthBalanceAsync(string owner, BigInteger wei) =>
+        CallAsync("anvil_setBalance", new JsonArray(owner, "0x" + wei.ToString("x", CultureInfo.InvariantCulture).TrimStart('0').PadLeft(1, '0')));
+
+    /// <summary>Moves anvil's clock forward by <paramref name="seconds"/> and mines a block with the new time.</summary>
+    public async Task IncreaseTimeAsync(long seconds)
+    {
+        await CallAsync("evm_increaseTime", new JsonArray(seconds));
+        await CallAsync("evm_mine", []);
+    }
+
     /// <summary>A transaction receipt, or null.</summary>
     public async Task<JsonObject?> ReceiptAsync(string transactionHash) => (await CallAsync("eth_getTransactionReceipt", new JsonArray(transactionHash))) as JsonObject;
 

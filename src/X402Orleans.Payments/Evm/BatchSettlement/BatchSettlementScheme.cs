@@ -123,6 +123,6 @@ public static class BatchSettlementScheme
         NetworkNames.TryGetEvmChainId(network, out var chainId) ? chainId : throw new ArgumentException($"network '{network}' is not an eip155 network", nameof(network));
 
     /// <summary>True for <c>0x</c> and 64 hex digits.</summary>
-    internal static bool IsBytes32(string? value) =>
+    public static bool IsBytes32(string? value) =>
         value is { Length: 66 } && value.StartsWith("0x", StringComparison.Ordinal) && !value.AsSpan(2).ContainsAnyExcept("0123456789abcdefABCDEF");
 }
