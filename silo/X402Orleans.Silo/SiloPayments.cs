@@ -69,6 +69,7 @@ public static class SiloPayments
             },
             ChannelDepositCap = payments.ChannelDepositCap,
             ChannelPoolSize = payments.ChannelPoolSize,
+            WithdrawMaxFeePerGas = System.Numerics.BigInteger.Parse(payments.WithdrawMaxFeePerGas, System.Globalization.CultureInfo.InvariantCulture),
             AgentDailyLimit = payments.AgentDailyLimit,
             AgentDailyLimits = options.Agents.ToDictionary(a => a.Id, a => a.DailyLimit, StringComparer.Ordinal),
             WalletDailyLimit = payments.WalletDailyLimit,

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Numerics;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using X402Orleans.Abstractions;
+using X402Orleans.Grains.Payments;
 using X402Orleans.Payments;
 using X402Orleans.Payments.Evm;
 using X402Orleans.Payments.Evm.BatchSettlement;
@@ -198,6 +200,12 @@ public sealed partial class PaymentChannelGrain : IChannelWithdrawGrain
             || gas.IsZero || gas > MaxWithdrawGas || tip > maxFee)
         {
             return WithdrawRefused(WithdrawRefusal.SigningFailed, $"unusable transaction parameters (nonce {fees.Nonce}, fees {fees.MaxPriorityFeePerGas}/{fees.MaxFeePerGas}, gas {fees.GasLimit}; gas at most {MaxWithdrawGas})");
+        }
+
+        var feeCap = (ServiceProvider.GetService<PaymentRules>() ?? PaymentRules.Default).WithdrawMaxFeePerGas;
+        if (maxFee > feeCap)
+        {
+            return WithdrawRefused(WithdrawRefusal.SigningFailed, $"the network asks a fee of up to {maxFee} wei per gas, above the silo's limit of {feeCap} (X402__Payments__WithdrawMaxFeePerGas): nothing was signed; retry when fees are lower or raise the limit");
         }
 
         string raw;

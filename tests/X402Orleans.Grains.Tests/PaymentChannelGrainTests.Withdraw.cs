@@ -198,6 +198,19 @@ public sealed partial class PaymentChannelGrainTests
     }
 
     [Fact]
+    public async Task InitiateWithdraw_SignsNothing_WhenTheReportedFeeIsAboveTheSilosLimit()
+    {
+        await OpenChannelAsync();
+
+        var step = await Withdraw.InitiateWithdraw(Chain() with { Fees = new WithdrawFees("3", "1000000", "500000000001", "100000") });
+
+        Assert.False(step.Succeeded);
+        Assert.Null(step.TxHash);
+        Assert.Contains("X402__Payments__WithdrawMaxFeePerGas", step.Message, StringComparison.Ordinal);
+        Assert.Empty((await StoredAsync()).Withdraw?.Transactions ?? []);
+    }
+
+    [Fact]
     public async Task GetWithdraw_ShowsNothing_ToAnotherAgent()
     {
         await OpenChannelAsync();

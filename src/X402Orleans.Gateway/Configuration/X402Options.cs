@@ -144,6 +144,14 @@ public sealed class PaymentOptions
     [Range(1, 16)]
     public int ChannelPoolSize { get; set; } = 4;
 
+    /// <summary>
+    /// The highest fee per gas, in wei (an integer), the silo signs into a channel withdraw transaction (<c>x402_channel_withdraw</c>):
+    /// the fees come from the gateway's read of the node, so this bounds what a misreporting gateway or node can make the wallet pay
+    /// (at most 1 000 000 gas × this). Default 500 gwei.
+    /// </summary>
+    [RegularExpression("^[0-9]{1,30}$")]
+    public string WithdrawMaxFeePerGas { get; set; } = "500000000000";
+
     /// <summary>Default per-payment ceiling in the asset's units, e.g. "0.10".</summary>
     [Required, RegularExpression(AmountText.Pattern)]
     public string MaxPayment { get; set; } = "0.10";

@@ -36,6 +36,12 @@ public sealed record PaymentRules
     /// <summary>The largest <see cref="ChannelPoolSize"/> a silo accepts (<c>X402:Payments:ChannelPoolSize</c> is validated against it).</summary>
     public const int MaxChannelPoolSize = 16;
 
+    /// <summary>
+    /// The highest fee per gas (wei) the silo signs into a channel withdraw transaction (<c>X402:Payments:WithdrawMaxFeePerGas</c>,
+    /// default 500 gwei): the fees are read by the gateway, which the silo does not trust with the wallet's ETH.
+    /// </summary>
+    public System.Numerics.BigInteger WithdrawMaxFeePerGas { get; init; } = 500_000_000_000;
+
     /// <summary>Daily limit of an agent without its own.</summary>
     public string? AgentDailyLimit { get; init; }
 
