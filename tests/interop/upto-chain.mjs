@@ -397,9 +397,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
 /**
  * The script mode shared by the chain helpers (upto-chain.mjs, batch-chain.mjs): reads the config line from stdin, starts the
  * chain with `start({chainId})`, funds `fundedWallets` payers, serves `up.facilitator` over HTTP (GET /supported, POST /verify,
- * POST /settle), prints one ready line (the common fields plus `describe(up)`) and stops when stdin closes or on SIGTERM.
+ * POST /settle), starts the official upto server and `moreServers(up, {facilitatorUrl, app (the control app), config})` — each
+ * `{name, server, origin, payTo, prices, stats: async () => object}`, listed under `servers`, `payTo`, `prices` and in /stats by
+ * name — prints one ready line (the common fields plus `describe(up)`) and stops when stdin closes or on SIGTERM.
  */
-export async function serveChainScript(start, describe) {
+export async function serveChainScript(start, describe, moreServers = async () => []) {
   console.log = (...args) => console.error(...args);
   console.info = (...args) => console.error(...args);
   let stdinEnded = false;
@@ -424,12 +426,17 @@ export async function serveChainScript(start, describe) {
   const upto = await startUptoServer({
     network: up.network, token: up.token, payTo, facilitatorUrl, idleTimeoutSeconds: config.idleTimeoutSeconds ?? 300,
   });
-  app.get("/stats", (_req, res) => res.json({ upto: upto.stats, facilitator: facilitatorStats }));
+  const more = await moreServers(up, { facilitatorUrl, app, config });
+  app.get("/stats", async (_req, res) => {
+    const stats = { upto: upto.stats, facilitator: facilitatorStats };
+    for (const m of more) stats[m.name] = await m.stats();
+    res.json(stats);
+  });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    for (const s of [upto.server, server]) {
+    for (const s of [upto.server, ...more.map((m) => m.server), server]) {
       s.closeAllConnections?.();
       await new Promise((r) => s.close(r));
     }
@@ -454,9 +461,9 @@ export async function serveChainScript(start, describe) {
       facilitatorUrl,
       facilitatorAddress: up.operator.address,
       controlUrl: facilitatorUrl,
-      servers: { upto: upto.origin },
-      payTo: { upto: payTo },
-      prices: UPTO_PRICES,
+      servers: { upto: upto.origin, ...Object.fromEntries(more.map((m) => [m.name, m.origin])) },
+      payTo: { upto: payTo, ...Object.fromEntries(more.map((m) => [m.name, m.payTo])) },
+      prices: Object.assign({}, UPTO_PRICES, ...more.map((m) => m.prices)),
       wallets: { funded, unapproved, unfunded: { address: privateKeyToAccount(unfundedKey).address, privateKey: unfundedKey } },
       ...describe(up),
     }) + "\n",
