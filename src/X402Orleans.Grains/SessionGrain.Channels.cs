@@ -357,7 +357,8 @@ public sealed partial class SessionGrain
         ? null
         : new SessionChannel(
             c.Key, c.Network, c.Asset, c.Symbol, c.Decimals, c.ChannelId, (_channelView?.Phase ?? ChannelPhase.Open).ToString().ToLowerInvariant(),
-            _channelView?.DepositedAtomic ?? "0", _channelView?.ChargedAtomic ?? "0", _channelView?.RemainingAtomic ?? "0", c.ChargedAtomic, c.RefundDue, c.Note);
+            _channelView?.DepositedAtomic ?? "0", _channelView?.ChargedAtomic ?? "0", _channelView?.RemainingAtomic ?? "0", c.ChargedAtomic, c.RefundDue, c.Note,
+            _channelView?.HighestSignedAtomic ?? "0");
 
     // The channel grain reads the 402 as JSON: a header is decoded first.
     private static string ChallengeJson(PaymentChallenge challenge) =>
