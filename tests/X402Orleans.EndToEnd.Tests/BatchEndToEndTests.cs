@@ -31,6 +31,7 @@ public sealed class BatchEndToEndTests(BatchStackFixture fixture, ITestOutputHel
         var payer = fixture.Payer.Address;
         var prefix = $"/api/{StackFixture.NewNamespace()}/";
         var endpoint = Stack.Server + prefix + "metered";
+        await Stack.ClaimAsync(); // settles what earlier tests' channels left claimable, so the payee's delta below is this channel's alone
         var ledger = await Ledger.TakeAsync(Stack, payer, Stack.Payee, Stack.BatchSettlement);
         var budgetBefore = await WalletBudget.ReadAsync(client);
         var blockBefore = await Stack.Chain.BlockNumberAsync();
@@ -112,6 +113,52 @@ public sealed class BatchEndToEndTests(BatchStackFixture fixture, ITestOutputHel
         Assert.Equal((charged, budgetBefore.Reserved), (budgetAfter.Spent - budgetBefore.Spent, budgetAfter.Reserved));
         Assert.Equal(Text(deposit - charged), Assert.Single(await PaymentLogAsync(client, sessionId), a => a.Str("outcome") == "refunded").Str("amount_atomic"));
         output.WriteLine($"deposit {deposit}, {calls} calls charged {charged} in total, refund {deposit - charged}; blocks {blockBefore} → {await Stack.Chain.BlockNumberAsync()}, facilitator txs {facilitatorTxsBefore} → {await Stack.Chain.TransactionCountAsync(Stack.FacilitatorAddress)}");
+    }
+
+    /// <summary>
+    /// A paid call times out at the gateway (timeout_ms 1000) while the official server, answering after 2.5 s, charges it anyway: the
+    /// channel does not know that charge. The next call's voucher is signed on the last known total; the server answers with its
+    /// corrective 402 (<c>cumulative_amount_mismatch</c>, its charged total and our last voucher), the grain adopts it (the voucher
+    /// recovers to our signer) and the call is paid once more on the server's total. Afterwards status, budgets and the refund agree
+    /// with the server and the chain.
+    /// </summary>
+    [Fact]
+    public async Task BatchFetch_AdoptsTheServersCorrective402AndPaysOnItsTotal_WhenAnEarlierCallTimedOutAfterTheServerCharged()
+    {
+        var payer = Stack.FundedWallets[1];
+        var prefix = $"/api/{StackFixture.NewNamespace()}/";
+        var endpoint = Stack.Server + prefix + "metered";
+        var ledger = await Ledger.TakeAsync(Stack, payer.Address, Stack.Payee);
+        await using var gateway = await EmbeddedGateway.StartAsync(Stack, payer, withRpc: true);
+        await using var client = await gateway.ConnectAsync();
+        var sessionId = (await client.StartAsync(endpoint)).Ok().Str("session_id");
+
+        var lost = (await client.FetchAsync(sessionId, endpoint + "/slow?ms=2500", new() { ["timeout_ms"] = 1000 })).Error();
+        output.WriteLine($"timed out: {lost}");
+        Assert.Contains("no answer", lost, StringComparison.Ordinal);
+        await Stack.WaitPaidRequestsDoneAsync(BatchStack.ServerName, prefix, 2, ServerDoneWithin);
+
+        var paid = (await client.FetchAsync(sessionId)).Ok();
+
+        var charged = 3 * Stack.Charge; // the start, the timed-out call (charged by the server) and this one
+        Assert.Equal(("paid", Text(Stack.Charge)), (paid.Str("access"), paid["payment"].Str("amount_atomic")));
+        var seen = (await Stack.GetStatsAsync()).Payments(prefix);
+        Assert.Equal(
+            [("deposit", Stack.Maximum, 200), ("voucher", Stack.Charge + Stack.Maximum, 200), ("voucher", Stack.Charge + Stack.Maximum, 402), ("voucher", (2 * Stack.Charge) + Stack.Maximum, 200)],
+            seen.Select(p => (p["kind"]!.GetValue<string>(), p.Atomic("ceiling"), p["status"]!.GetValue<int>())));
+        Assert.Contains("cumulative_amount_mismatch", seen[2]["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        var channel = Status(await client.StatusAsync(sessionId)).GetProperty("channel");
+        var serverChannel = (await Stack.GetStatsAsync()).Channel(channel.Str("channel_id"))!;
+        Assert.Equal((charged, charged), (serverChannel.Atomic("chargedCumulativeAmount"), Units(channel.Str("charged"))));
+        var budget = await WalletBudget.ReadAsync(client);
+        Assert.Equal(charged, budget.Spent);
+        var log = await PaymentLogAsync(client, sessionId);
+        Assert.Equal(["deposited", "settled", "unknown", "settled"], log.Select(a => a.Str("outcome")));
+
+        var ended = (await client.EndAsync(sessionId)).Ok();
+        Assert.Equal(Text((10 * Stack.Maximum) - charged), ended["refund"].Str("amount_atomic"));
+        Assert.Equal(-charged, await ledger.DeltaAsync(payer.Address));
+        output.WriteLine($"charged {charged} (server and host), refund {(10 * Stack.Maximum) - charged}; session total_paid {Status(await client.StatusAsync(sessionId)).GetProperty("total_paid").EnumerateArray().Single().Str("amount_atomic")}");
     }
 
     private static string Text(BigInteger value) => value.ToString(CultureInfo.InvariantCulture);

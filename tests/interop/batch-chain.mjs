@@ -162,7 +162,8 @@ export async function startBatchServer({ network, token, payTo, facilitatorUrl }
       done: false,
     };
     log.paidRequests.push(entry);
-    res.on("finish", () => {
+    // "close" also when the client went away before the answer (then the status is what the server would have sent)
+    res.on("close", () => {
       entry.status = res.statusCode;
       const required = res.getHeader("PAYMENT-REQUIRED");
       if (required) entry.error = decodePaymentSignature(String(required))?.error ?? null;

@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Numerics;
+using System.Text.Json.Nodes;
+using ModelContextProtocol.Client;
+using X402Orleans.Abstractions;
+using X402Orleans.EndToEnd.Tests.Infrastructure;
+using X402Orleans.Payments;
+using Xunit.Abstractions;
+using static X402Orleans.EndToEnd.Tests.Infrastructure.CrashRun;
+
+namespace X402Orleans.EndToEnd.Tests;
+
+/// <summary>
+/// Crash recovery of a batch-settlement channel against the OFFICIAL batch-settlement server on anvil: our host runs as a child
+/// process (Local mode, SQLite file) armed with <c>X402_FAULT_CRASH_AT</c>, starts a session (the deposit), and dies like
+/// <c>kill -9</c> during its first voucher call (on <c>metered/quick</c>, maxTimeoutSeconds 1, so the channel's lease on the lost
+/// request ends 16 s after it was signed); restarted on the same file it pays further calls. Truth: what the server saw (every
+/// voucher's ceiling, its channel record) and the chain (one deposit, the refund).
+/// </summary>
+[Collection(BatchStackCollection.Name)]
+public sealed class BatchFaultInjectionTests(BatchStackFixture fixture, ITestOutputHelper output)
+{
+    private static readonly TimeSpan ServerDoneWithin = TimeSpan.FromSeconds(20);
+
+    /// <summary>How long the restarted host may answer "channel busy" (the lost request's lease: 1 s + 15 s after signing).</summary>
+    private static readonly TimeSpan LeaseEndsWithin = TimeSpan.FromSeconds(40);
+
+    private BatchStack Stack => fixture.Stack;
+
+    /// <summary>
+    /// Killed after the voucher was stored and signed but before it was sent (<c>payment.signed</c>), after it was sent
+    /// (<c>payment.sent</c>: the server charges it after the host is gone) or after the answer was read but not recorded
+    /// (<c>payment.answered</c>). After the restart: no second deposit; every ceiling the server ever saw is at most the highest the
+    /// host recorded; the first voucher after the restart is signed on the recorded charged total (and, when the server had charged
+    /// the lost call, its corrective 402 is adopted and the call paid on the server's total); the host's channel total and spend
+    /// equal the server's charged total, and the refund returns exactly the rest on chain.
+    /// </summary>
+    [Theory]
+    [InlineData(FaultPoints.PaymentSigned, 2)]
+    [InlineData(FaultPoints.PaymentSent, 3)]
+    [InlineData(FaultPoints.PaymentAnswered, 4)]
+    public async Task BatchFetch_NeverSignsAboveTheRecordedCeilingAndAgreesWithTheServer_WhenTheHostIsKilledDuringAVoucherCall(string point, int wallet)
+    {
+        var payer = Stack.FundedWallets[wallet];
+        var prefix = $"/api/{StackFixture.NewNamespace()}/";
+        var endpoint = Stack.Server + prefix + "metered";
+        var quick = endpoint + "/quick";
+        var folder = Directory.CreateTempSubdirectory("x402-batch-fault-").FullName;
+        var stateFile = Path.Combine(folder, "x402.db");
+        var logs = Path.Combine(folder, "logs");
+        try
+        {
+            var ledger = await Ledger.TakeAsync(Stack, payer.Address, Stack.Payee);
+            string? sessionId = null;
+            await using (var armed = await ChildHost.StartAsync(Stack, payer, stateFile, logs, "armed", point + "#2", withRpc: true))
+            {
+                await CrashDuringAsync(armed, point, async client =>
+                {
+                    sessionId = (await client.StartAsync(endpoint)).Ok().Str("session_id");
+                    return await client.FetchAsync(sessionId, quick);
+                }, output);
+            }
+
+            var lostReachedServer = point != FaultPoints.PaymentSigned;
+            await Stack.WaitPaidRequestsDoneAsync(BatchStack.ServerName, prefix, lostReachedServer ? 2 : 1, ServerDoneWithin);
+
+            await using var restarted = await ChildHost.StartAsync(Stack, payer, stateFile, logs, "restarted", null, withRpc: true);
+            await using var client = await restarted.ConnectAsync();
+            var first = await FetchOnceFreeAsync(client, sessionId!, quick);
+            var second = (await client.FetchAsync(sessionId!, quick)).Ok();
+            var status = (await client.StatusAsync(sessionId!)).Ok()["sessions"].EnumerateArray().Single();
+            var channel = status.GetProperty("channel");
+            var stats = await Stack.GetStatsAsync();
+            var seen = stats.Payments(prefix);
+            var server = stats.Channel(channel.Str("channel_id"))!;
+            var budget = await WalletBudget.ReadAsync(client);
+            output.WriteLine($"server saw: {string.Join(", ", seen.Select(p => $"{p["kind"]} {p["ceiling"]} → {p["status"]}{(p["error"] is JsonValue e ? $" ({e})" : string.Empty)}"))}");
+            output.WriteLine($"server channel: charged {server["chargedCumulativeAmount"]}, signed {server["signedMaxClaimable"]}; host: charged {channel.Str("charged")}, highest signed {channel.Str("highest_signed")}, spent_today {budget.Spent}, reserved_today {budget.Reserved}; calls after restart: {first["payment"].Str("amount_atomic")} + {second["payment"].Str("amount_atomic")}");
+
+            // exactly one deposit, on chain and at the server
+            Assert.Single(seen, p => p["kind"]!.GetValue<string>() == "deposit");
+            Assert.Equal(-10 * Stack.Maximum, await ledger.DeltaAsync(payer.Address));
+
+            // no voucher above the recorded ceiling: everything the server ever saw is within the highest ceiling the host stored
+            var highestSigned = Units(channel.Str("highest_signed"));
+            Assert.All(seen, p => Assert.True(p.Atomic("ceiling") <= highestSigned, $"the server saw a voucher of {p["ceiling"]} above the recorded highest {highestSigned}"));
+
+            // after the restart the first voucher is the recorded one again (ceiling = recorded charged + price); had the server charged
+            // the lost call, it answered that with its corrective 402, which was adopted: the call was paid on the server's total
+            var charge = Stack.Charge;
+            var chargedByServer = (lostReachedServer ? 4 : 3) * charge;
+            var afterRestart = seen.Skip(lostReachedServer ? 2 : 1).ToList();
+            var expected = lostReachedServer
+                ? new[] { (charge + Stack.Maximum, 402), ((2 * charge) + Stack.Maximum, 200), ((3 * charge) + Stack.Maximum, 200) }
+                : [(charge + Stack.Maximum, 200), ((2 * charge) + Stack.Maximum, 200)];
+            Assert.Equal(expected, afterRestart.Select(p => (p.Atomic("ceiling"), p["status"]!.GetValue<int>())));
+
+            // the host's totals are the server's
+            Assert.Equal(chargedByServer, server.Atomic("chargedCumulativeAmount"));
+            Assert.Equal(chargedByServer, Units(channel.Str("charged")));
+            Assert.Equal(chargedByServer, budget.Spent);
+
+            // the refund returns exactly the rest on chain
+            var ended = (await client.EndAsync(sessionId!)).Ok();
+            Assert.Equal(((10 * Stack.Maximum) - chargedByServer).ToString(CultureInfo.InvariantCulture), ended["refund"].Str("amount_atomic"));
+            Assert.Equal(-chargedByServer, await ledger.DeltaAsync(payer.Address));
+            await restarted.StopAsync();
+        }
+        finally
+        {
+            TryDelete(folder);
+        }
+    }
+
+    /// <summary>Fetches until the channel is no longer busy with the lost request (its lease), bounded; asserts the call was paid.</summary>
+    private static async Task<X402Orleans.Testing.ToolOutcome> FetchOnceFreeAsync(McpClient client, string sessionId, string url)
+    {
+        var deadline = DateTime.UtcNow + LeaseEndsWithin;
+        while (true)
+        {
+            var outcome = await client.FetchAsync(sessionId, url);
+            if (!outcome.IsError || !outcome.Text.Contains("busy", StringComparison.Ordinal) || DateTime.UtcNow > deadline)
+            {
+                return outcome.Ok();
+            }
+
+            await Task.Delay(500);
+        }
+    }
+
+    private static BigInteger Units(string text) =>
+        AtomicAmount.TryParseDecimal(text, 6, out var value, out var why) ? value : throw new FormatException($"'{text}': {why}");
+}
