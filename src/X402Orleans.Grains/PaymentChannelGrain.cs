@@ -239,6 +239,7 @@ public sealed class PaymentChannelGrain(
             S.ChargedAtomic = Text(check.ChargedTotal);
             S.BudgetChargedAtomic = Text(BigInteger.Max(Atomic(S.BudgetChargedAtomic), check.ChargedTotal));
             S.ChargeUnknown = false;
+            S.Unanswered = null; // the server's total was ours: the unanswered request was charged nothing
             S.Requests++;
             if (flight.Kind == ChannelPayloadKind.Refund)
             {
@@ -294,6 +295,10 @@ public sealed class PaymentChannelGrain(
         }
 
         // Backed by a voucher we signed, so ≤ our highest ceiling: the next ceiling (adopted + max) stays within one request of it.
+        // The difference is what the request that went unanswered was charged (there is at most one: see Unanswered).
+        var earlier = S.Unanswered;
+        var earlierCharge = earlier is null ? (BigInteger?)null : BigInteger.Clamp(check.ChargedTotal - Atomic(S.ChargedAtomic), BigInteger.Zero, Atomic(earlier.MaxAtomic));
+        S.Unanswered = null;
         S.ChargedAtomic = Text(check.ChargedTotal);
         S.ChargeUnknown = false;
         if (corrective.ChannelState is { } channel)
@@ -305,7 +310,7 @@ public sealed class PaymentChannelGrain(
         S.BudgetChargedAtomic = Text(BigInteger.Max(Atomic(S.BudgetChargedAtomic), check.ChargedTotal));
         await SyncBudgetsAsync(releaseRest: false);
         await state.WriteStateAsync();
-        return new ChannelCorrection(true, verdict, string.Empty, S.ChargedAtomic);
+        return new ChannelCorrection(true, verdict, string.Empty, S.ChargedAtomic, earlier?.SessionId, earlierCharge is { } c ? Text(c) : null);
     }
 
     /// <inheritdoc />
@@ -429,6 +434,11 @@ public sealed class PaymentChannelGrain(
         {
             // The charge is unknown; a deposit may have been made: it stays reserved, the balance waits for the server's word.
             S.ChargeUnknown |= flight.Kind != ChannelPayloadKind.Refund;
+            if (flight.Kind != ChannelPayloadKind.Refund)
+            {
+                S.Unanswered = flight;
+            }
+
             if (S.Deposits.FirstOrDefault(d => d.Id == flight.DepositId) is { } unknown)
             {
                 unknown.Status = ChannelDepositStatus.Unknown;

@@ -63,6 +63,12 @@ public sealed class PaymentChannelState
 
     /// <summary>Sessions paying through the channel (live until they leave or expire): a refund waits until none is left.</summary>
     [Id(17)] public List<ChannelMember> Members { get; set; } = [];
+
+    /// <summary>
+    /// The last request that ended unanswered, until the server's next answer tells what it was charged (a passing receipt: nothing;
+    /// an adopted corrective 402: the difference), so that charge can be counted by the session that sent it.
+    /// </summary>
+    [Id(18)] public ChannelRequestRecord? Unanswered { get; set; }
 }
 
 /// <summary>A signed request whose answer is awaited.</summary>

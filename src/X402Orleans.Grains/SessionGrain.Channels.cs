@@ -257,15 +257,21 @@ public sealed partial class SessionGrain
             DepositAtomic = charge.DepositMade ? pending.DepositAtomic : null,
             ChannelRemainingAtomic = view.RemainingAtomic,
         };
+        await CountChargeAsync(quote, receipt, null);
+        return new ChannelAnswerResult(true, string.Empty, receipt);
+    }
+
+    /// <summary>Adds a channel charge to the session's totals and its channel share, and records it in the payment log.</summary>
+    private async Task CountChargeAsync(PaymentQuote quote, PaymentReceipt receipt, string? reason)
+    {
         AddReceipt(receipt);
         if (S.Channel is { } record)
         {
             record.ChargedAtomic = (BigInteger.Parse(record.ChargedAtomic, CultureInfo.InvariantCulture) + BigInteger.Parse(receipt.AmountAtomic, CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture);
         }
 
-        await Audit(quote, "settled", transaction, null, receipt.AmountAtomic);
-        Log.Paid(logger, Id, receipt.AmountAtomic, receipt.Asset, receipt.Network, transaction);
-        return new ChannelAnswerResult(true, string.Empty, receipt);
+        await Audit(quote, "settled", receipt.Transaction, reason, receipt.AmountAtomic);
+        Log.Paid(logger, Id, receipt.AmountAtomic, receipt.Asset, receipt.Network, receipt.Transaction);
     }
 
     private async Task<ChannelAnswerResult> RecordChallengeAsync(IPaymentChannelGrain channel, PendingPayment pending, string challengeJson, string? reason)
@@ -283,6 +289,13 @@ public sealed partial class SessionGrain
         {
             await Audit(pending.Quote, "refused", null, $"corrective 402 not adopted ({correction.Verdict}): {correction.Message}");
             return new ChannelAnswerResult(false, $"the server disputes the channel's charged total and its correction was not adopted ({correction.Verdict}): {correction.Message}");
+        }
+
+        if (correction.EarlierSessionId == Id && correction.EarlierChargeAtomic is { } earlier && earlier != "0")
+        {
+            // This session's earlier call got no answer; the server's total says it was charged: counted now, once.
+            var quote = pending.Quote;
+            await CountChargeAsync(quote, quote.ToReceipt(quote.Wallet, string.Empty, clock.GetUtcNow(), false, earlier), "charged for an earlier call of this session that got no answer (the server's corrective 402 says so)");
         }
 
         if (pending.Corrected || pending.Refund || Signer is not { } signer)

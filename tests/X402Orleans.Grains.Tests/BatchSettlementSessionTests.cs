@@ -139,6 +139,28 @@ public sealed class BatchSettlementSessionTests(SessionsClusterFixture fixture)
         Assert.Null(again.Retry); // corrected once: not retried again
     }
 
+    [Fact]
+    public async Task RecordChannelAnswer_CountsTheEarlierUnansweredCallsCharge_WhenTheServersCorrectionShowsIt()
+    {
+        var (grain, agent) = await OpenAsync();
+        await PayAsync(grain, agent, 1000, 5000, 1000);
+        var lost = await grain.PreparePayment(agent, Challenge());
+        await grain.RecordChannelAnswer(agent, new ChannelAnswer(lost.ReservationId, ChannelAnswerKind.Unanswered, null, "timed out"));
+        var next = await grain.PreparePayment(agent, Challenge());
+        Assert.Equal(Ceiling(lost), Ceiling(next)); // signed on the known total again: the same voucher
+
+        // the server had charged the lost call 700: its corrective 402 carries our voucher and its total 1700
+        var corrected = await grain.RecordChannelAnswer(agent, new ChannelAnswer(next.ReservationId, ChannelAnswerKind.Challenge, Challenge402(Payload(next)["voucher"]!.AsObject(), serverCharged: 1700), BatchSettlementScheme.ErrCumulativeAmountMismatch));
+        Assert.Equal("2700", Ceiling(corrected.Retry!));
+        var paid = await grain.RecordChannelAnswer(agent, new ChannelAnswer(corrected.Retry!.ReservationId, ChannelAnswerKind.Receipt, Receipt(1000, 5000, 2700)));
+
+        Assert.True(paid.Paid, paid.Message);
+        var session = (await grain.GetStatus(agent)).Session!;
+        Assert.Equal(("2700", "2700", "2700"), (Assert.Single(session.PaidTotals).AmountAtomic, session.Channel!.ChargedAtomic, session.Channel.SessionChargedAtomic));
+        var log = await _grains.GetGrain<IAgentGrain>(agent).ListAttempts(10);
+        Assert.Equal(["1000", "1000", "700"], log.Where(a => a.Outcome == "settled").Select(a => a.AmountAtomic).Order(StringComparer.Ordinal));
+    }
+
     private string Challenge402(JsonObject voucher, long serverCharged)
     {
         var required = JsonNode.Parse(Convert.FromBase64String(Challenge().Encoded))!.AsObject();
