@@ -31,7 +31,7 @@ public sealed class BatchEndToEndTests(BatchStackFixture fixture, ITestOutputHel
         var payer = fixture.Payer.Address;
         var prefix = $"/api/{StackFixture.NewNamespace()}/";
         var endpoint = Stack.Server + prefix + "metered";
-        await Stack.ClaimAsync(); // settles what earlier tests' channels left claimable, so the payee's delta below is this channel's alone
+        await Stack.SettleAsync(); // sweeps what earlier tests' refunds claimed, so the payee's delta below is this channel's alone
         var ledger = await Ledger.TakeAsync(Stack, payer, Stack.Payee, Stack.BatchSettlement);
         var budgetBefore = await WalletBudget.ReadAsync(client);
         var blockBefore = await Stack.Chain.BlockNumberAsync();
@@ -147,18 +147,20 @@ public sealed class BatchEndToEndTests(BatchStackFixture fixture, ITestOutputHel
             [("deposit", Stack.Maximum, 200), ("voucher", Stack.Charge + Stack.Maximum, 200), ("voucher", Stack.Charge + Stack.Maximum, 402), ("voucher", (2 * Stack.Charge) + Stack.Maximum, 200)],
             seen.Select(p => (p["kind"]!.GetValue<string>(), p.Atomic("ceiling"), p["status"]!.GetValue<int>())));
         Assert.Contains("cumulative_amount_mismatch", seen[2]["error"]!.GetValue<string>(), StringComparison.Ordinal);
-        var channel = Status(await client.StatusAsync(sessionId)).GetProperty("channel");
+        var status = Status(await client.StatusAsync(sessionId));
+        var channel = status.GetProperty("channel");
         var serverChannel = (await Stack.GetStatsAsync()).Channel(channel.Str("channel_id"))!;
-        Assert.Equal((charged, charged), (serverChannel.Atomic("chargedCumulativeAmount"), Units(channel.Str("charged"))));
+        Assert.Equal((charged, charged, charged), (serverChannel.Atomic("chargedCumulativeAmount"), Units(channel.Str("charged")), Units(channel.Str("session_charged"))));
+        Assert.Equal(Text(charged), Assert.Single(status.GetProperty("total_paid").EnumerateArray()).Str("amount_atomic")); // the timed-out call's charge included
         var budget = await WalletBudget.ReadAsync(client);
         Assert.Equal(charged, budget.Spent);
         var log = await PaymentLogAsync(client, sessionId);
-        Assert.Equal(["deposited", "settled", "unknown", "settled"], log.Select(a => a.Str("outcome")));
+        Assert.Equal(["deposited", "settled", "unknown", "settled", "settled"], log.Select(a => a.Str("outcome")));
 
         var ended = (await client.EndAsync(sessionId)).Ok();
         Assert.Equal(Text((10 * Stack.Maximum) - charged), ended["refund"].Str("amount_atomic"));
         Assert.Equal(-charged, await ledger.DeltaAsync(payer.Address));
-        output.WriteLine($"charged {charged} (server and host), refund {(10 * Stack.Maximum) - charged}; session total_paid {Status(await client.StatusAsync(sessionId)).GetProperty("total_paid").EnumerateArray().Single().Str("amount_atomic")}");
+        output.WriteLine($"charged {charged} (server, channel, session, budget), refund {(10 * Stack.Maximum) - charged}");
     }
 
     private static string Text(BigInteger value) => value.ToString(CultureInfo.InvariantCulture);

@@ -98,6 +98,8 @@ public sealed class BatchFaultInjectionTests(BatchStackFixture fixture, ITestOut
             // the host's totals are the server's
             Assert.Equal(chargedByServer, server.Atomic("chargedCumulativeAmount"));
             Assert.Equal(chargedByServer, Units(channel.Str("charged")));
+            Assert.Equal(chargedByServer, Units(channel.Str("session_charged")));
+            Assert.Equal(chargedByServer.ToString(CultureInfo.InvariantCulture), status.GetProperty("total_paid").EnumerateArray().Single().Str("amount_atomic"));
             Assert.Equal(chargedByServer, budget.Spent);
 
             // the refund returns exactly the rest on chain

@@ -9,7 +9,8 @@
 //           {address, privateKey}}; the facilitator (POST /verify, POST /settle, GET /supported) serves upto and
 //           batch-settlement, signs claims and refunds with the receiver authorizer and pays the gas. `servers.batch` is the
 //           OFFICIAL batch-settlement resource server (startBatchServer below; prices.batchPrice / batchCharge), GET
-//           controlUrl/stats includes what it observed (`batch`), and POST controlUrl/batch/claim makes it claim and settle now.
+//           controlUrl/stats includes what it observed (`batch`), POST controlUrl/batch/claim makes it claim and settle now
+//           (claimAndSettle), POST controlUrl/batch/settle sweeps whatever is claimed but not settled (e.g. by refunds) to payTo.
 
 import { fileURLToPath } from "node:url";
 import express from "express";
@@ -228,13 +229,15 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     async (up, { facilitatorUrl, app }) => {
       const payTo = privateKeyToAccount(generatePrivateKey()).address;
       const batch = await startBatchServer({ network: up.network, token: up.token, payTo, facilitatorUrl });
-      app.post("/batch/claim", async (_req, res) => {
-        try {
-          res.json(await batch.claim());
-        } catch (error) {
-          res.status(500).json({ error: error instanceof Error ? error.message : String(error) });
-        }
-      });
+      for (const [path, action] of [["/batch/claim", () => batch.claim()], ["/batch/settle", () => batch.manager.settle()]]) {
+        app.post(path, async (_req, res) => {
+          try {
+            res.json(await action());
+          } catch (error) {
+            res.status(500).json({ error: error instanceof Error ? error.message : String(error) });
+          }
+        });
+      }
       return [{ name: "batch", server: batch.server, origin: batch.origin, payTo, prices: BATCH_PRICES, stats: () => batch.stats() }];
     },
   );

@@ -53,6 +53,9 @@ public sealed class BatchStack : NodeStack
 
     /// <summary>Makes the official server claim every charged voucher and settle to <see cref="Payee"/> now; returns what it did.</summary>
     public async Task<JsonObject> ClaimAsync() => JsonNode.Parse(await PostControlAsync("/batch/claim"))!.AsObject();
+
+    /// <summary>Makes the official server settle to <see cref="Payee"/> whatever is claimed but not settled yet (refunds claim first).</summary>
+    public Task SettleAsync() => PostControlAsync("/batch/settle");
 }
 
 /// <summary>The official batch-settlement server's observations (<c>/stats</c> → <c>batch</c>).</summary>
