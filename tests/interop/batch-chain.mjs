@@ -22,7 +22,7 @@ import { paymentMiddleware, setSettlementOverrides } from "@x402/express";
 import { getAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { compileContracts } from "./chain.mjs";
-import { serveChainScript, startUptoChain } from "./upto-chain.mjs";
+import { recordServed, recordSettleFailures, serveChainScript, startUptoChain, tokenAccepts, trackPaidRequests } from "./upto-chain.mjs";
 
 export const BATCH_SETTLEMENT = getAddress("0x4020074e9dF2ce1deE5A9C1b5c3f541D02a10003");
 export const ERC3009_DEPOSIT_COLLECTOR = getAddress("0x4020806089470a89826cB9fB1f4059150b550004");
@@ -130,16 +130,8 @@ export async function startBatchServer({ network, token, payTo, facilitatorUrl }
         channelState: result.extra?.channelState ?? null,
       });
     })
-    .onSettleFailure(async ({ paymentPayload, error }) => {
-      log.settleFailures.push({ resource: paymentPayload?.resource?.url ?? null, error: error instanceof Error ? error.message : String(error) });
-    });
-  const accepts = (maxTimeoutSeconds) => ({
-    scheme: "batch-settlement",
-    network,
-    payTo,
-    price: { amount: BATCH_PRICES.batchPrice, asset: token, extra: { name: "USDC", version: "2" } },
-    maxTimeoutSeconds,
-  });
+    .onSettleFailure(recordSettleFailures(log.settleFailures));
+  const accepts = tokenAccepts({ scheme: "batch-settlement", network, token, payTo, amount: BATCH_PRICES.batchPrice });
   const routes = {
     "GET /api/:ns/metered": { accepts: accepts(300), description: "Metered (batch-settlement)", mimeType: "application/json" },
     "GET /api/:ns/metered/quick": { accepts: accepts(1), description: "Metered, short timeout (batch-settlement)", mimeType: "application/json" },
@@ -147,39 +139,28 @@ export async function startBatchServer({ network, token, payTo, facilitatorUrl }
   };
   const paywall = paymentMiddleware(routes, resourceServer);
   const app = express();
-  app.use((req, res, next) => {
-    const header = req.get("PAYMENT-SIGNATURE");
-    if (!header) return paywall(req, res, next);
-    const payload = decodePaymentSignature(header)?.payload;
-    const entry = {
-      path: req.path,
-      kind: payload?.type ?? null,
-      channelId: payload?.voucher?.channelId ?? null,
-      ceiling: payload?.voucher?.maxClaimableAmount ?? null,
-      signature: payload?.voucher?.signature ?? null,
-      deposit: payload?.deposit?.amount ?? null,
-      status: null,
-      error: null,
-      done: false,
-    };
-    log.paidRequests.push(entry);
-    // "close" also when the client went away before the answer (then the status is what the server would have sent)
-    res.on("close", () => {
-      entry.status = res.statusCode;
-      const required = res.getHeader("PAYMENT-REQUIRED");
-      if (required) entry.error = decodePaymentSignature(String(required))?.error ?? null;
-    });
-    // the middleware's promise settles after verify → handler → settle → response, also when the client is gone
-    return Promise.resolve(paywall(req, res, next)).finally(() => {
-      entry.done = true;
-    });
-  });
+  app.use(
+    trackPaidRequests(paywall, log.paidRequests, (req, res, entry) => {
+      const payload = decodePaymentSignature(req.get("PAYMENT-SIGNATURE"))?.payload;
+      Object.assign(entry, {
+        kind: payload?.type ?? null,
+        channelId: payload?.voucher?.channelId ?? null,
+        ceiling: payload?.voucher?.maxClaimableAmount ?? null,
+        signature: payload?.voucher?.signature ?? null,
+        deposit: payload?.deposit?.amount ?? null,
+        status: null,
+        error: null,
+      });
+      // "close" also when the client went away before the answer (then the status is what the server would have sent)
+      res.on("close", () => {
+        entry.status = res.statusCode;
+        const required = res.getHeader("PAYMENT-REQUIRED");
+        if (required) entry.error = decodePaymentSignature(String(required))?.error ?? null;
+      });
+    }),
+  );
   app.get(["/api/:ns/metered", "/api/:ns/metered/:kind"], async (req, res) => {
-    const entry = { path: req.path, paid: Boolean(req.get("PAYMENT-SIGNATURE")), status: null };
-    log.served.push(entry);
-    res.on("finish", () => {
-      entry.status = res.statusCode;
-    });
+    recordServed(log.served, req, res);
     if (req.params.kind === "slow") await new Promise((r) => setTimeout(r, Number(req.query.ms ?? 2500)));
     const charge = String(req.query.charge ?? BATCH_PRICES.batchCharge);
     setSettlementOverrides(res, { amount: charge });

@@ -294,6 +294,44 @@ export async function startUptoChain({ chainId = 84532, tokenName = "USDC", toke
 /** Atomic amounts of the script's upto routes (6 decimals): every route authorises MAXIMUM; "metered" charges CHARGE. */
 export const UPTO_PRICES = { maximum: "50000", charge: "12345" };
 
+/** A route's `accepts` of `amount` (atomic) of our token (EIP-712 "USDC"/"2") to `payTo` in `scheme`, given its maxTimeoutSeconds. */
+export const tokenAccepts = ({ scheme, network, token, payTo, amount }) => (maxTimeoutSeconds = 300) => ({
+  scheme,
+  network,
+  payTo,
+  price: { amount, asset: token, extra: { name: "USDC", version: "2" } },
+  maxTimeoutSeconds,
+});
+
+/** An `onSettleFailure` hook that records each failure in `list`. */
+export const recordSettleFailures = (list) => async ({ paymentPayload, error }) => {
+  list.push({ resource: paymentPayload?.resource?.url ?? null, error: error instanceof Error ? error.message : String(error) });
+};
+
+/**
+ * Wraps an official paywall middleware: each request carrying a payment header gets an entry `{path, done}` in `list` (which
+ * `describe(req, res, entry)` may add to), `done` once the paywall finished with it — the middleware's promise settles after
+ * verify → handler → settle → response, also when the client is gone.
+ */
+export const trackPaidRequests = (paywall, list, describe = () => {}) => (req, res, next) => {
+  if (!req.get("PAYMENT-SIGNATURE")) return paywall(req, res, next);
+  const entry = { path: req.path, done: false };
+  list.push(entry);
+  describe(req, res, entry);
+  return Promise.resolve(paywall(req, res, next)).finally(() => {
+    entry.done = true;
+  });
+};
+
+/** Records a request that reached a route handler in `list` ({path, paid, status}), the status once the response finished. */
+export function recordServed(list, req, res) {
+  const entry = { path: req.path, paid: Boolean(req.get("PAYMENT-SIGNATURE")), status: null };
+  list.push(entry);
+  res.on("finish", () => {
+    entry.status = res.statusCode;
+  });
+}
+
 /**
  * The official resource server for the C# end-to-end tests: Express 5 + @x402/express `paymentMiddleware` + `x402ResourceServer`
  * (HTTPFacilitatorClient on `facilitatorUrl`) + @x402/evm/upto/server `UptoEvmScheme`. Every route authorises UPTO_PRICES.maximum
@@ -314,16 +352,8 @@ export async function startUptoServer({ network, token, payTo, facilitatorUrl, i
         success: result.success,
       });
     })
-    .onSettleFailure(async ({ paymentPayload, error }) => {
-      stats.settleFailures.push({ resource: paymentPayload?.resource?.url ?? null, error: error instanceof Error ? error.message : String(error) });
-    });
-  const upto = (maxTimeoutSeconds = 300) => ({
-    scheme: "upto",
-    network,
-    payTo,
-    price: { amount: UPTO_PRICES.maximum, asset: token, extra: { name: "USDC", version: "2" } },
-    maxTimeoutSeconds,
-  });
+    .onSettleFailure(recordSettleFailures(stats.settleFailures));
+  const upto = tokenAccepts({ scheme: "upto", network, token, payTo, amount: UPTO_PRICES.maximum });
   const routes = {
     // charges UPTO_PRICES.charge of the maximum
     "GET /api/:ns/metered": { accepts: upto(), description: "Metered (upto)", mimeType: "application/json" },
@@ -334,21 +364,9 @@ export async function startUptoServer({ network, token, payTo, facilitatorUrl, i
   };
   const paywall = paymentMiddleware(routes, resourceServer);
   const app = express();
-  app.use((req, res, next) => {
-    if (!req.get("PAYMENT-SIGNATURE")) return paywall(req, res, next);
-    const entry = { path: req.path, done: false };
-    stats.paidRequests.push(entry);
-    // the middleware's promise settles after verify → handler → settle → response, also when the client is gone
-    return Promise.resolve(paywall(req, res, next)).finally(() => {
-      entry.done = true;
-    });
-  });
+  app.use(trackPaidRequests(paywall, stats.paidRequests));
   app.get("/api/:ns/:route", (req, res) => {
-    const entry = { path: req.path, paid: Boolean(req.get("PAYMENT-SIGNATURE")), status: null };
-    stats.served.push(entry);
-    res.on("finish", () => {
-      entry.status = res.statusCode;
-    });
+    recordServed(stats.served, req, res);
     const charge = req.params.route === "idle" ? "0" : UPTO_PRICES.charge;
     setSettlementOverrides(res, { amount: charge });
     res.json({ ok: true, server: "upto-chain", path: req.path, charged_atomic: charge });
