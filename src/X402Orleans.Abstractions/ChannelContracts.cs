@@ -123,6 +123,9 @@ public enum ChannelRefusal
 
     /// <summary>Other live sessions use the channel: no refund while they may still pay through it.</summary>
     InUse,
+
+    /// <summary>The refund was made already (a refund whose answer was lost, found on chain).</summary>
+    AlreadyRefunded,
 }
 
 /// <summary>What a signed channel payload carries.</summary>

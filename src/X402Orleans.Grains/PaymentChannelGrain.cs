@@ -39,6 +39,9 @@ public sealed class PaymentChannelGrain(
     /// <summary>How long a request in flight holds the channel beyond its requirement's <c>maxTimeoutSeconds</c>.</summary>
     public static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(15);
 
+    /// <summary>The bound of a recovery read of the chain inside a turn.</summary>
+    private static readonly TimeSpan ChainReadTimeout = TimeSpan.FromSeconds(5);
+
     private PaymentChannelState S => state.State;
 
     private string Key => this.GetPrimaryKeyString();
@@ -262,6 +265,7 @@ public sealed class PaymentChannelGrain(
         {
             await EndInFlightAsync(failure);
             await state.WriteStateAsync();
+            await ResolveRefundAsync();
         }
 
         return View();
@@ -334,7 +338,9 @@ public sealed class PaymentChannelGrain(
         var charged = Atomic(S.ChargedAtomic);
         if (Atomic(S.BalanceAtomic) <= charged)
         {
-            return Refuse(ChannelRefusal.NothingToRefund, $"the channel's balance {S.BalanceAtomic} is all charged ({S.ChargedAtomic}): nothing to refund");
+            return S.Phase == ChannelPhase.Refunded
+                ? Refuse(ChannelRefusal.AlreadyRefunded, $"the channel was refunded already (balance {S.BalanceAtomic}, all charged: {S.ChargedAtomic})")
+                : Refuse(ChannelRefusal.NothingToRefund, $"the channel's balance {S.BalanceAtomic} is all charged ({S.ChargedAtomic}): nothing to refund");
         }
 
         PaymentPayload payload;
@@ -438,6 +444,10 @@ public sealed class PaymentChannelGrain(
             {
                 S.Unanswered = flight;
             }
+            else
+            {
+                S.RefundUnknown = true;
+            }
 
             if (S.Deposits.FirstOrDefault(d => d.Id == flight.DepositId) is { } unknown)
             {
@@ -453,6 +463,41 @@ public sealed class PaymentChannelGrain(
             notMade.Closed = true;
             await GrainFactory.GetGrain<IWalletBudgetGrain>(notMade.BudgetKey).Release(notMade.Id);
         }
+    }
+
+    /// <summary>
+    /// A refund went unanswered (a crash, a timeout): the server may have made it — then the server forgets the channel, and a voucher
+    /// signed on our old numbers would only be refused. With a node for the network the chain tells (one bounded read, recovery
+    /// only): nothing left in the channel (balance ≤ totalClaimed) → it was made: the channel is refunded, its charged total is at
+    /// least what was claimed, and the rest of the deposits' reservations is released; something left → it was not, and a refund may
+    /// be asked for again. Without a node it stays unknown.
+    /// </summary>
+    private async Task ResolveRefundAsync()
+    {
+        if (!S.RefundUnknown || ServiceProvider.GetService<X402Orleans.Grains.Payments.IChannelStateReader>() is not { } reader)
+        {
+            return;
+        }
+
+        using var timeout = new CancellationTokenSource(ChainReadTimeout);
+        var chain = await reader.ReadChannelAsync(S.Network, S.ChannelId, timeout.Token);
+        if (!chain.Known)
+        {
+            return;
+        }
+
+        S.RefundUnknown = false;
+        S.BalanceAtomic = Text(chain.Balance);
+        S.ClaimedAtomic = Text(chain.TotalClaimed);
+        if (chain.Balance <= chain.TotalClaimed)
+        {
+            S.ChargedAtomic = Text(BigInteger.Max(Atomic(S.ChargedAtomic), chain.TotalClaimed));
+            S.BudgetChargedAtomic = Text(BigInteger.Max(Atomic(S.BudgetChargedAtomic), chain.TotalClaimed));
+            S.Phase = ChannelPhase.Refunded;
+            await SyncBudgetsAsync(releaseRest: true);
+        }
+
+        await state.WriteStateAsync();
     }
 
     /// <summary>
@@ -498,6 +543,8 @@ public sealed class PaymentChannelGrain(
         {
             return (Refuse(ChannelRefusal.SigningFailed, "no wallet is configured on the silo, so nothing can be signed"), null);
         }
+
+        await ResolveRefundAsync();
 
         return TryRead(agentId, challengeJson, requirementJson, signer, out var challenge, out var requirement, out var config, out var why)
             ? (null, new SigningInput(signer, challenge!, requirement!, config!))

@@ -69,6 +69,9 @@ public sealed class PaymentChannelState
     /// an adopted corrective 402: the difference), so that charge can be counted by the session that sent it.
     /// </summary>
     [Id(18)] public ChannelRequestRecord? Unanswered { get; set; }
+
+    /// <summary>A refund went unanswered: the server may have made it (the chain tells, when the silo has a node for the network).</summary>
+    [Id(19)] public bool RefundUnknown { get; set; }
 }
 
 /// <summary>A signed request whose answer is awaited.</summary>

@@ -180,10 +180,23 @@ public sealed partial class SessionGrain
         var channel = GrainFactory.GetGrain<IPaymentChannelGrain>(record.Key);
         var view = await channel.GetStatus();
         var payment = await channel.RequestRefund(new ChannelRefundRequest(S.AgentId, Id, ChallengeJson(challenge), requirement.ToJson().ToJsonString()));
+        if (!payment.Succeeded && payment.Refusal == ChannelRefusal.Busy && payment.LeaseUntil is { } until)
+        {
+            // A request (e.g. an earlier refund whose answer was lost) holds the channel: the refund stays due.
+            record.Note = $"refund waits: the channel is busy with a request until {Iso(until)}; call x402_session_end again after it";
+            await state.WriteStateAsync();
+            return Refuse(SessionErrorCode.PaymentRefused, record.Note);
+        }
+
         if (!payment.Succeeded)
         {
             record.RefundDue = false;
-            record.Note = payment.Refusal == ChannelRefusal.NothingToRefund ? "no refund: nothing is left in the channel" : $"no refund: {payment.Message}";
+            record.Note = payment.Refusal switch
+            {
+                ChannelRefusal.NothingToRefund => "no refund: nothing is left in the channel",
+                ChannelRefusal.AlreadyRefunded => "refunded (the refund's answer was lost; the chain shows nothing left in the channel)",
+                _ => $"no refund: {payment.Message}",
+            };
             await state.WriteStateAsync();
             return Refuse(SessionErrorCode.PaymentRefused, record.Note);
         }
