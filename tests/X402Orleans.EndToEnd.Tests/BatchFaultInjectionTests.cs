@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelContextProtocol.Client;
 using X402Orleans.Abstractions;
@@ -106,6 +107,77 @@ public sealed class BatchFaultInjectionTests(BatchStackFixture fixture, ITestOut
             var ended = (await client.EndAsync(sessionId!)).Ok();
             Assert.Equal(((10 * Stack.Maximum) - chargedByServer).ToString(CultureInfo.InvariantCulture), ended["refund"].Str("amount_atomic"));
             Assert.Equal(-chargedByServer, await ledger.DeltaAsync(payer.Address));
+            await restarted.StopAsync();
+        }
+        finally
+        {
+            TryDelete(folder);
+        }
+    }
+
+    /// <summary>
+    /// Killed after the refund voucher was sent (<c>payment.sent</c> during <c>x402_session_end</c>): the official server makes the
+    /// refund on chain after the host is gone. Restarted, the host does not know it: a second end finds the channel busy with the
+    /// lost refund (the refund stays due); once its lease ran out, the next end asks the chain, which shows nothing left — the
+    /// channel is refunded, the deposit's reserved rest released, no second refund is sent — and a new session on the same payee
+    /// deposits again instead of signing vouchers on a channel the server has forgotten.
+    /// </summary>
+    [Fact]
+    public async Task BatchEnd_LearnsFromTheChainThatTheRefundWasMade_WhenTheHostIsKilledAfterSendingIt()
+    {
+        var payer = Stack.FundedWallets[5];
+        var prefix = $"/api/{StackFixture.NewNamespace()}/";
+        var endpoint = Stack.Server + prefix + "metered";
+        var folder = Directory.CreateTempSubdirectory("x402-batch-fault-").FullName;
+        var stateFile = Path.Combine(folder, "x402.db");
+        var logs = Path.Combine(folder, "logs");
+        try
+        {
+            var ledger = await Ledger.TakeAsync(Stack, payer.Address, Stack.Payee);
+            string? sessionId = null;
+            await using (var armed = await ChildHost.StartAsync(Stack, payer, stateFile, logs, "armed", FaultPoints.PaymentSent + "#3", withRpc: true))
+            {
+                await CrashDuringAsync(armed, FaultPoints.PaymentSent, async client =>
+                {
+                    sessionId = (await client.StartAsync(endpoint)).Ok().Str("session_id");
+                    (await client.FetchAsync(sessionId)).Ok();
+                    return await client.EndAsync(sessionId);
+                }, output);
+            }
+
+            await Stack.WaitPaidRequestsDoneAsync(BatchStack.ServerName, prefix, 3, ServerDoneWithin);
+            var charged = 2 * Stack.Charge;
+            Assert.Equal(-charged, await ledger.DeltaAsync(payer.Address)); // the server refunded the rest after the host died
+
+            await using var restarted = await ChildHost.StartAsync(Stack, payer, stateFile, logs, "restarted", null, withRpc: true);
+            await using var client = await restarted.ConnectAsync();
+            var waiting = (await client.EndAsync(sessionId!)).Ok();
+            output.WriteLine($"end after the restart: {waiting["channel"].Str("note")}");
+            Assert.StartsWith("refund waits", waiting["channel"].Str("note"), StringComparison.Ordinal);
+
+            var deadline = DateTime.UtcNow + LeaseEndsWithin;
+            X402Orleans.Testing.ToolOutcome ended;
+            do
+            {
+                await Task.Delay(1000);
+                ended = (await client.EndAsync(sessionId!)).Ok();
+            }
+            while (ended["channel"].Str("note").StartsWith("refund waits", StringComparison.Ordinal) && DateTime.UtcNow < deadline);
+
+            output.WriteLine($"end after the lease: {ended["channel"].Str("note")}");
+            Assert.Equal(("refunded", JsonValueKind.Null), (ended["channel"].Str("phase"), ended["refund"].ValueKind));
+            Assert.Contains("refunded", ended["channel"].Str("note"), StringComparison.Ordinal);
+            var budget = await WalletBudget.ReadAsync(client);
+            Assert.Equal((charged, BigInteger.Zero), (budget.Spent, budget.Reserved));
+            Assert.Single((await Stack.GetStatsAsync()).Payments(prefix), p => p["kind"]!.GetValue<string>() == "refund");
+            Assert.Equal(-charged, await ledger.DeltaAsync(payer.Address));
+
+            // the channel is usable again: a new session deposits anew and pays
+            var again = (await client.StartAsync(endpoint)).Ok();
+            Assert.Equal(("0.1", Stack.Charge.ToString(CultureInfo.InvariantCulture)), (again["payment"].Str("deposit"), again["payment"].Str("amount_atomic")));
+            var refunded = (await client.EndAsync(again.Str("session_id"))).Ok();
+            Assert.Equal(((10 * Stack.Maximum) - Stack.Charge).ToString(CultureInfo.InvariantCulture), refunded["refund"].Str("amount_atomic"));
+            Assert.Equal(-charged - Stack.Charge, await ledger.DeltaAsync(payer.Address));
             await restarted.StopAsync();
         }
         finally

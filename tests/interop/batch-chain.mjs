@@ -4,7 +4,8 @@
 // ERC3009DepositCollector addresses, and the OFFICIAL @x402/evm batch-settlement facilitator registered next to upto.
 //
 // As a module: `startBatchChain()` (below). As a script (for the C# end-to-end tests), long-running like upto-chain.mjs:
-//   stdin:  one JSON line {chainId?, fundedWallets?, fundAmount?}, then kept open; the chain stops when stdin closes (or SIGTERM)
+//   stdin:  one JSON line {chainId?, fundedWallets?, fundAmount?, batchTimeoutSeconds? = 300 (the batch server's metered routes'
+//           maxTimeoutSeconds)}, then kept open; the chain stops when stdin closes (or SIGTERM)
 //   stdout: one JSON line when ready: upto-chain.mjs's fields plus {batchSettlement, depositCollector, receiverAuthorizer:
 //           {address, privateKey}}; the facilitator (POST /verify, POST /settle, GET /supported) serves upto and
 //           batch-settlement, signs claims and refunds with the receiver authorizer and pays the gas. `servers.batch` is the
@@ -106,13 +107,14 @@ function decodePaymentSignature(header) {
  * `x402ResourceServer` (HTTPFacilitatorClient on `facilitatorUrl`) + @x402/evm/batch-settlement/server `BatchSettlementEvmScheme`
  * (in-memory channel storage, the facilitator's receiver authorizer). Every route costs at most BATCH_PRICES.batchPrice of the
  * token to `payTo` (`minDeposit` hint: 10 × that); the handler charges BATCH_PRICES.batchCharge (or `?charge=`) with
- * `setSettlementOverrides`. Routes (`:ns` is a test's own namespace): `GET /api/:ns/metered` (maxTimeoutSeconds 300),
+ * `setSettlementOverrides`. Routes (`:ns` is a test's own namespace): `GET /api/:ns/metered` (maxTimeoutSeconds `timeoutSeconds`),
  * `GET /api/:ns/metered/quick` (maxTimeoutSeconds 1: a voucher's lease at the payer is short; too short for a deposit, whose
- * ERC-3009 authorization must stay valid 6 s), `GET /api/:ns/metered/slow` (answers after `?ms=` milliseconds, default 2500).
+ * ERC-3009 authorization must stay valid 6 s), `GET /api/:ns/metered/slow` (`timeoutSeconds`; answers after `?ms=` milliseconds,
+ * default 2500).
  * `manager` is the scheme's official channel manager (claim / settle / refund on chain through the facilitator).
  * Returns { server, origin, payTo, stats (async snapshot), manager, claim }.
  */
-export async function startBatchServer({ network, token, payTo, facilitatorUrl }) {
+export async function startBatchServer({ network, token, payTo, facilitatorUrl, timeoutSeconds = 300 }) {
   const log = { served: [], paidRequests: [], settlements: [], settleFailures: [], claims: [] };
   const facilitator = new HTTPFacilitatorClient({ url: facilitatorUrl, timeoutMs: 20000 });
   const scheme = new BatchServerScheme(payTo);
@@ -133,9 +135,9 @@ export async function startBatchServer({ network, token, payTo, facilitatorUrl }
     .onSettleFailure(recordSettleFailures(log.settleFailures));
   const accepts = tokenAccepts({ scheme: "batch-settlement", network, token, payTo, amount: BATCH_PRICES.batchPrice });
   const routes = {
-    "GET /api/:ns/metered": { accepts: accepts(300), description: "Metered (batch-settlement)", mimeType: "application/json" },
+    "GET /api/:ns/metered": { accepts: accepts(timeoutSeconds), description: "Metered (batch-settlement)", mimeType: "application/json" },
     "GET /api/:ns/metered/quick": { accepts: accepts(1), description: "Metered, short timeout (batch-settlement)", mimeType: "application/json" },
-    "GET /api/:ns/metered/slow": { accepts: accepts(300), description: "Metered, slow (batch-settlement)", mimeType: "application/json" },
+    "GET /api/:ns/metered/slow": { accepts: accepts(timeoutSeconds), description: "Metered, slow (batch-settlement)", mimeType: "application/json" },
   };
   const paywall = paymentMiddleware(routes, resourceServer);
   const app = express();
@@ -207,9 +209,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       depositCollector: up.depositCollector,
       receiverAuthorizer: { address: up.receiverAuthorizer.address, privateKey: up.receiverAuthorizerKey },
     }),
-    async (up, { facilitatorUrl, app }) => {
+    async (up, { facilitatorUrl, app, config }) => {
       const payTo = privateKeyToAccount(generatePrivateKey()).address;
-      const batch = await startBatchServer({ network: up.network, token: up.token, payTo, facilitatorUrl });
+      const batch = await startBatchServer({ network: up.network, token: up.token, payTo, facilitatorUrl, timeoutSeconds: config.batchTimeoutSeconds ?? 300 });
       for (const [path, action] of [["/batch/claim", () => batch.claim()], ["/batch/settle", () => batch.manager.settle()]]) {
         app.post(path, async (_req, res) => {
           try {

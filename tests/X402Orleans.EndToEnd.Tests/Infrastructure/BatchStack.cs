@@ -39,9 +39,12 @@ public sealed class BatchStack : NodeStack
     /// <summary>The x402BatchSettlement contract (canonical address).</summary>
     public string BatchSettlement => Text("batchSettlement");
 
-    /// <summary>Starts the stack with <paramref name="fundedWallets"/> payers and waits for its ready line.</summary>
-    public static async Task<BatchStack> StartAsync(int fundedWallets) =>
-        new(await LaunchAsync("batch-chain.mjs", new JsonObject { ["fundedWallets"] = fundedWallets, ["unapprovedWallets"] = 0 }));
+    /// <summary>
+    /// Starts the stack with <paramref name="fundedWallets"/> payers and <c>metered</c>'s maxTimeoutSeconds =
+    /// <paramref name="timeout"/> (a request's lease at the payer ends 15 s after it), and waits for its ready line.
+    /// </summary>
+    public static async Task<BatchStack> StartAsync(int fundedWallets, TimeSpan timeout) =>
+        new(await LaunchAsync("batch-chain.mjs", new JsonObject { ["fundedWallets"] = fundedWallets, ["unapprovedWallets"] = 0, ["batchTimeoutSeconds"] = (int)timeout.TotalSeconds }));
 
     /// <summary>The channel on chain: (balance, totalClaimed, refundNonce).</summary>
     public async Task<(BigInteger Balance, BigInteger TotalClaimed, BigInteger RefundNonce)> ChannelAsync(string channelId)

@@ -9,13 +9,16 @@ namespace X402Orleans.EndToEnd.Tests.Infrastructure;
 public sealed class BatchStackFixture : NodeStackFixture<BatchStack>
 {
     /// <summary>Funded payers: [0] the shared host, the rest one per test that needs its own channel.</summary>
-    public const int FundedWallets = 6;
+    public const int FundedWallets = 8;
+
+    /// <summary><c>metered</c>'s maxTimeoutSeconds: long enough for a deposit (its authorization must stay valid 6 s), short lease.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
     /// <inheritdoc />
     protected override bool WithRpc => true;
 
     /// <inheritdoc />
-    protected override Task<BatchStack> StartStackAsync() => BatchStack.StartAsync(FundedWallets);
+    protected override Task<BatchStack> StartStackAsync() => BatchStack.StartAsync(FundedWallets, Timeout);
 }
 
 /// <summary>The batch-settlement end-to-end tests share one stack and run one after another.</summary>
