@@ -29,8 +29,7 @@ public sealed class BatchEndToEndTests(BatchStackFixture fixture, ITestOutputHel
     {
         var client = fixture.Client;
         var payer = fixture.Payer.Address;
-        var prefix = $"/api/{StackFixture.NewNamespace()}/";
-        var endpoint = Stack.Server + prefix + "metered";
+        var (prefix, endpoint) = Stack.NewMeteredRoute();
         await Stack.SettleAsync(); // sweeps what earlier tests' refunds claimed, so the payee's delta below is this channel's alone
         var ledger = await Ledger.TakeAsync(Stack, payer, Stack.Payee, Stack.BatchSettlement);
         var budgetBefore = await WalletBudget.ReadAsync(client);
@@ -126,8 +125,7 @@ public sealed class BatchEndToEndTests(BatchStackFixture fixture, ITestOutputHel
     public async Task BatchFetch_AdoptsTheServersCorrective402AndPaysOnItsTotal_WhenAnEarlierCallTimedOutAfterTheServerCharged()
     {
         var payer = Stack.FundedWallets[1];
-        var prefix = $"/api/{StackFixture.NewNamespace()}/";
-        var endpoint = Stack.Server + prefix + "metered";
+        var (prefix, endpoint) = Stack.NewMeteredRoute();
         var ledger = await Ledger.TakeAsync(Stack, payer.Address, Stack.Payee);
         await using var gateway = await EmbeddedGateway.StartAsync(Stack, payer, withRpc: true);
         await using var client = await gateway.ConnectAsync();

@@ -43,33 +43,21 @@ public sealed class BatchFaultInjectionTests(BatchStackFixture fixture, ITestOut
     public async Task BatchFetch_NeverSignsAboveTheRecordedCeilingAndAgreesWithTheServer_WhenTheHostIsKilledDuringAVoucherCall(string point, int wallet)
     {
         var payer = Stack.FundedWallets[wallet];
-        var prefix = $"/api/{StackFixture.NewNamespace()}/";
-        var endpoint = Stack.Server + prefix + "metered";
+        var (prefix, endpoint) = Stack.NewMeteredRoute();
         var quick = endpoint + "/quick";
-        var folder = Directory.CreateTempSubdirectory("x402-batch-fault-").FullName;
-        var stateFile = Path.Combine(folder, "x402.db");
-        var logs = Path.Combine(folder, "logs");
+        var ledger = await Ledger.TakeAsync(Stack, payer.Address, Stack.Payee);
+        var run = await CrashAfterStartAsync(payer, endpoint, point, 2, (client, sessionId) => client.FetchAsync(sessionId, quick));
         try
         {
-            var ledger = await Ledger.TakeAsync(Stack, payer.Address, Stack.Payee);
-            string? sessionId = null;
-            await using (var armed = await ChildHost.StartAsync(Stack, payer, stateFile, logs, "armed", point + "#2", withRpc: true))
-            {
-                await CrashDuringAsync(armed, point, async client =>
-                {
-                    sessionId = (await client.StartAsync(endpoint)).Ok().Str("session_id");
-                    return await client.FetchAsync(sessionId, quick);
-                }, output);
-            }
-
+            var sessionId = run.SessionId;
             var lostReachedServer = point != FaultPoints.PaymentSigned;
             await Stack.WaitPaidRequestsDoneAsync(BatchStack.ServerName, prefix, lostReachedServer ? 2 : 1, ServerDoneWithin);
 
-            await using var restarted = await ChildHost.StartAsync(Stack, payer, stateFile, logs, "restarted", null, withRpc: true);
+            await using var restarted = await RestartAsync(payer, run);
             await using var client = await restarted.ConnectAsync();
-            var first = await FetchOnceFreeAsync(client, sessionId!, quick);
-            var second = (await client.FetchAsync(sessionId!, quick)).Ok();
-            var status = (await client.StatusAsync(sessionId!)).Ok()["sessions"].EnumerateArray().Single();
+            var first = await FetchOnceFreeAsync(client, sessionId, quick);
+            var second = (await client.FetchAsync(sessionId, quick)).Ok();
+            var status = (await client.StatusAsync(sessionId)).Ok()["sessions"].EnumerateArray().Single();
             var channel = status.GetProperty("channel");
             var stats = await Stack.GetStatsAsync();
             var seen = stats.Payments(prefix);
@@ -104,14 +92,14 @@ public sealed class BatchFaultInjectionTests(BatchStackFixture fixture, ITestOut
             Assert.Equal(chargedByServer, budget.Spent);
 
             // the refund returns exactly the rest on chain
-            var ended = (await client.EndAsync(sessionId!)).Ok();
+            var ended = (await client.EndAsync(sessionId)).Ok();
             Assert.Equal(((10 * Stack.Maximum) - chargedByServer).ToString(CultureInfo.InvariantCulture), ended["refund"].Str("amount_atomic"));
             Assert.Equal(-chargedByServer, await ledger.DeltaAsync(payer.Address));
             await restarted.StopAsync();
         }
         finally
         {
-            TryDelete(folder);
+            TryDelete(run.Folder);
         }
     }
 
@@ -126,32 +114,23 @@ public sealed class BatchFaultInjectionTests(BatchStackFixture fixture, ITestOut
     public async Task BatchEnd_LearnsFromTheChainThatTheRefundWasMade_WhenTheHostIsKilledAfterSendingIt()
     {
         var payer = Stack.FundedWallets[5];
-        var prefix = $"/api/{StackFixture.NewNamespace()}/";
-        var endpoint = Stack.Server + prefix + "metered";
-        var folder = Directory.CreateTempSubdirectory("x402-batch-fault-").FullName;
-        var stateFile = Path.Combine(folder, "x402.db");
-        var logs = Path.Combine(folder, "logs");
+        var (prefix, endpoint) = Stack.NewMeteredRoute();
+        var ledger = await Ledger.TakeAsync(Stack, payer.Address, Stack.Payee);
+        var run = await CrashAfterStartAsync(payer, endpoint, FaultPoints.PaymentSent, 3, async (client, sessionId) =>
+        {
+            (await client.FetchAsync(sessionId)).Ok();
+            return await client.EndAsync(sessionId);
+        });
         try
         {
-            var ledger = await Ledger.TakeAsync(Stack, payer.Address, Stack.Payee);
-            string? sessionId = null;
-            await using (var armed = await ChildHost.StartAsync(Stack, payer, stateFile, logs, "armed", FaultPoints.PaymentSent + "#3", withRpc: true))
-            {
-                await CrashDuringAsync(armed, FaultPoints.PaymentSent, async client =>
-                {
-                    sessionId = (await client.StartAsync(endpoint)).Ok().Str("session_id");
-                    (await client.FetchAsync(sessionId)).Ok();
-                    return await client.EndAsync(sessionId);
-                }, output);
-            }
-
+            var sessionId = run.SessionId;
             await Stack.WaitPaidRequestsDoneAsync(BatchStack.ServerName, prefix, 3, ServerDoneWithin);
             var charged = 2 * Stack.Charge;
             Assert.Equal(-charged, await ledger.DeltaAsync(payer.Address)); // the server refunded the rest after the host died
 
-            await using var restarted = await ChildHost.StartAsync(Stack, payer, stateFile, logs, "restarted", null, withRpc: true);
+            await using var restarted = await RestartAsync(payer, run);
             await using var client = await restarted.ConnectAsync();
-            var waiting = (await client.EndAsync(sessionId!)).Ok();
+            var waiting = (await client.EndAsync(sessionId)).Ok();
             output.WriteLine($"end after the restart: {waiting["channel"].Str("note")}");
             Assert.StartsWith("refund waits", waiting["channel"].Str("note"), StringComparison.Ordinal);
 
@@ -160,7 +139,7 @@ public sealed class BatchFaultInjectionTests(BatchStackFixture fixture, ITestOut
             do
             {
                 await Task.Delay(1000);
-                ended = (await client.EndAsync(sessionId!)).Ok();
+                ended = (await client.EndAsync(sessionId)).Ok();
             }
             while (ended["channel"].Str("note").StartsWith("refund waits", StringComparison.Ordinal) && DateTime.UtcNow < deadline);
 
@@ -182,9 +161,37 @@ public sealed class BatchFaultInjectionTests(BatchStackFixture fixture, ITestOut
         }
         finally
         {
-            TryDelete(folder);
+            TryDelete(run.Folder);
         }
     }
+
+    /// <summary>
+    /// On a new SQLite state file, a child host paying with <paramref name="payer"/> and armed to die at the <paramref name="hit"/>-th
+    /// <paramref name="point"/> starts a session on <paramref name="endpoint"/> (its deposit is hit 1) and runs
+    /// <paramref name="then"/> until it dies there.
+    /// </summary>
+    private async Task<CrashedRun> CrashAfterStartAsync(Wallet payer, string endpoint, string point, int hit, Func<McpClient, string, Task<X402Orleans.Testing.ToolOutcome>> then)
+    {
+        var run = new CrashedRun(Directory.CreateTempSubdirectory("x402-batch-fault-").FullName);
+        try
+        {
+            await using var armed = await ChildHost.StartAsync(Stack, payer, run.StateFile, run.Logs, "armed", $"{point}#{hit}", withRpc: true);
+            await CrashDuringAsync(armed, point, async client =>
+            {
+                run.SessionId = (await client.StartAsync(endpoint)).Ok().Str("session_id");
+                return await then(client, run.SessionId);
+            }, output);
+            return run;
+        }
+        catch
+        {
+            TryDelete(run.Folder);
+            throw;
+        }
+    }
+
+    /// <summary>The host started again on the crashed run's state file, unarmed.</summary>
+    private Task<ChildHost> RestartAsync(Wallet payer, CrashedRun run) => ChildHost.StartAsync(Stack, payer, run.StateFile, run.Logs, "restarted", null, withRpc: true);
 
     /// <summary>Fetches until the channel is no longer busy with the lost request (its lease), bounded; asserts the call was paid.</summary>
     private static async Task<X402Orleans.Testing.ToolOutcome> FetchOnceFreeAsync(McpClient client, string sessionId, string url)
@@ -204,4 +211,16 @@ public sealed class BatchFaultInjectionTests(BatchStackFixture fixture, ITestOut
 
     private static BigInteger Units(string text) =>
         AtomicAmount.TryParseDecimal(text, 6, out var value, out var why) ? value : throw new FormatException($"'{text}': {why}");
+
+    /// <summary>A crashed host's state (a temp folder: the SQLite file and the logs) and the session it had started.</summary>
+    private sealed class CrashedRun(string folder)
+    {
+        public string Folder { get; } = folder;
+
+        public string StateFile => Path.Combine(Folder, "x402.db");
+
+        public string Logs => Path.Combine(Folder, "logs");
+
+        public string SessionId { get; set; } = string.Empty;
+    }
 }

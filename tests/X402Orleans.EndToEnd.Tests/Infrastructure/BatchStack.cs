@@ -46,6 +46,13 @@ public sealed class BatchStack : NodeStack
     public static async Task<BatchStack> StartAsync(int fundedWallets, TimeSpan timeout) =>
         new(await LaunchAsync("batch-chain.mjs", new JsonObject { ["fundedWallets"] = fundedWallets, ["unapprovedWallets"] = 0, ["batchTimeoutSeconds"] = (int)timeout.TotalSeconds }));
 
+    /// <summary>A test's own path prefix (<c>/api/{ns}/</c>) and its <c>metered</c> route's URL.</summary>
+    public (string Prefix, string Endpoint) NewMeteredRoute()
+    {
+        var prefix = $"/api/{StackFixture.NewNamespace()}/";
+        return (prefix, Server + prefix + "metered");
+    }
+
     /// <summary>The channel on chain: (balance, totalClaimed, refundNonce).</summary>
     public async Task<(BigInteger Balance, BigInteger TotalClaimed, BigInteger RefundNonce)> ChannelAsync(string channelId)
     {
