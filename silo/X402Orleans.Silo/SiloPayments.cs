@@ -30,6 +30,7 @@ public static class SiloPayments
         services.AddSingleton(sp => new RpcAuthorizationStateReader(sp.GetRequiredService<PaymentRules>(), new HttpClient { Timeout = TimeSpan.FromSeconds(10) }));
         services.AddSingleton<IAuthorizationStateReader>(sp => sp.GetRequiredService<RpcAuthorizationStateReader>());
         services.AddSingleton<IPermit2TokenReader>(sp => sp.GetRequiredService<RpcAuthorizationStateReader>());
+        services.AddSingleton<IChannelStateReader>(sp => sp.GetRequiredService<RpcAuthorizationStateReader>());
         return services;
     }
 

@@ -136,6 +136,9 @@ public enum ChannelRefusal
     /// signed.
     /// </summary>
     Permit2AllowanceRequired,
+
+    /// <summary>The refund was made already (a refund whose answer was lost, found on chain).</summary>
+    AlreadyRefunded,
 }
 
 /// <summary>What a signed channel payload carries.</summary>
@@ -233,12 +236,19 @@ public sealed record ChannelCharge(
 /// <param name="Verdict">adopt, needs_chain_state, not_our_voucher, inconsistent, unreadable or not_in_flight.</param>
 /// <param name="Message">Why not, for an operator.</param>
 /// <param name="ChargedTotalAtomic">The channel's charged total after this.</param>
+/// <param name="EarlierSessionId">
+/// When the adopted total resolves an earlier request that got no answer (at most one is unresolved at a time: the next request
+/// either passes, so it was charged nothing, or gets this correction): the session that sent it.
+/// </param>
+/// <param name="EarlierChargeAtomic">What that request was charged (the adopted total minus the total it was signed on), if any.</param>
 [GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.ChannelCorrection")]
 public sealed record ChannelCorrection(
     [property: Id(0)] bool Adopted,
     [property: Id(1)] string Verdict,
     [property: Id(2)] string Message,
-    [property: Id(3)] string ChargedTotalAtomic);
+    [property: Id(3)] string ChargedTotalAtomic,
+    [property: Id(4)] Guid? EarlierSessionId = null,
+    [property: Id(5)] string? EarlierChargeAtomic = null);
 
 /// <summary>A channel's numbers (atomic integer strings) and state.</summary>
 /// <param name="Key">The grain key.</param>

@@ -370,6 +370,7 @@ public sealed record SessionResult(
 /// <param name="RefundDue">The session ended as the channel's last live session: its gateway asks the server for the cooperative refund.</param>
 /// <param name="Note">What happened to the channel at the end (refund requested, refunded, kept for other live sessions), if anything.</param>
 /// <param name="PoolIndex">Its number in the agent's pool of channels with the payee (0: the first).</param>
+/// <param name="HighestSignedAtomic">The highest voucher ceiling the channel ever signed: the most the server could ever claim from it.</param>
 [GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.SessionChannel")]
 public sealed record SessionChannel(
     [property: Id(0)] string Key,
@@ -385,7 +386,8 @@ public sealed record SessionChannel(
     [property: Id(10)] string SessionChargedAtomic,
     [property: Id(11)] bool RefundDue = false,
     [property: Id(12)] string? Note = null,
-    [property: Id(13)] int PoolIndex = 0);
+    [property: Id(13)] int PoolIndex = 0,
+    [property: Id(14)] string HighestSignedAtomic = "0");
 
 /// <summary>What the server answered to a channel payment (voucher, deposit or refund) the gateway sent.</summary>
 [Alias("X402Orleans.Abstractions.ChannelAnswerKind")]

@@ -39,6 +39,9 @@ public sealed partial class PaymentChannelGrain(
     /// <summary>How long a request in flight holds the channel beyond its requirement's <c>maxTimeoutSeconds</c>.</summary>
     public static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(15);
 
+    /// <summary>The bound of a recovery read of the chain inside a turn.</summary>
+    private static readonly TimeSpan ChainReadTimeout = TimeSpan.FromSeconds(5);
+
     private PaymentChannelState S => state.State;
 
     private string Key => this.GetPrimaryKeyString();
@@ -247,6 +250,7 @@ public sealed partial class PaymentChannelGrain(
             S.ChargedAtomic = Text(check.ChargedTotal);
             S.BudgetChargedAtomic = Text(BigInteger.Max(Atomic(S.BudgetChargedAtomic), check.ChargedTotal));
             S.ChargeUnknown = false;
+            S.Unanswered = null; // the server's total was ours: the unanswered request was charged nothing
             S.Requests++;
             if (flight.Kind == ChannelPayloadKind.Refund)
             {
@@ -269,6 +273,7 @@ public sealed partial class PaymentChannelGrain(
         {
             await EndInFlightAsync(failure);
             await state.WriteStateAsync();
+            await ResolveRefundAsync();
         }
 
         return View();
@@ -302,6 +307,10 @@ public sealed partial class PaymentChannelGrain(
         }
 
         // Backed by a voucher we signed, so ≤ our highest ceiling: the next ceiling (adopted + max) stays within one request of it.
+        // The difference is what the request that went unanswered was charged (there is at most one: see Unanswered).
+        var earlier = S.Unanswered;
+        var earlierCharge = earlier is null ? (BigInteger?)null : BigInteger.Clamp(check.ChargedTotal - Atomic(S.ChargedAtomic), BigInteger.Zero, Atomic(earlier.MaxAtomic));
+        S.Unanswered = null;
         S.ChargedAtomic = Text(check.ChargedTotal);
         S.ChargeUnknown = false;
         if (corrective.ChannelState is { } channel)
@@ -313,7 +322,7 @@ public sealed partial class PaymentChannelGrain(
         S.BudgetChargedAtomic = Text(BigInteger.Max(Atomic(S.BudgetChargedAtomic), check.ChargedTotal));
         await SyncBudgetsAsync(releaseRest: false);
         await state.WriteStateAsync();
-        return new ChannelCorrection(true, verdict, string.Empty, S.ChargedAtomic);
+        return new ChannelCorrection(true, verdict, string.Empty, S.ChargedAtomic, earlier?.SessionId, earlierCharge is { } c ? Text(c) : null);
     }
 
     /// <inheritdoc />
@@ -337,7 +346,9 @@ public sealed partial class PaymentChannelGrain(
         var charged = Atomic(S.ChargedAtomic);
         if (Atomic(S.BalanceAtomic) <= charged)
         {
-            return Refuse(ChannelRefusal.NothingToRefund, $"the channel's balance {S.BalanceAtomic} is all charged ({S.ChargedAtomic}): nothing to refund");
+            return S.Phase == ChannelPhase.Refunded
+                ? Refuse(ChannelRefusal.AlreadyRefunded, $"the channel was refunded already (balance {S.BalanceAtomic}, all charged: {S.ChargedAtomic})")
+                : Refuse(ChannelRefusal.NothingToRefund, $"the channel's balance {S.BalanceAtomic} is all charged ({S.ChargedAtomic}): nothing to refund");
         }
 
         PaymentPayload payload;
@@ -442,6 +453,15 @@ public sealed partial class PaymentChannelGrain(
         {
             // The charge is unknown; a deposit may have been made: it stays reserved, the balance waits for the server's word.
             S.ChargeUnknown |= flight.Kind != ChannelPayloadKind.Refund;
+            if (flight.Kind != ChannelPayloadKind.Refund)
+            {
+                S.Unanswered = flight;
+            }
+            else
+            {
+                S.RefundUnknown = true;
+            }
+
             if (S.Deposits.FirstOrDefault(d => d.Id == flight.DepositId) is { } unknown)
             {
                 unknown.Status = ChannelDepositStatus.Unknown;
@@ -456,6 +476,41 @@ public sealed partial class PaymentChannelGrain(
             notMade.Closed = true;
             await GrainFactory.GetGrain<IWalletBudgetGrain>(notMade.BudgetKey).Release(notMade.Id);
         }
+    }
+
+    /// <summary>
+    /// A refund went unanswered (a crash, a timeout): the server may have made it — then the server forgets the channel, and a voucher
+    /// signed on our old numbers would only be refused. With a node for the network the chain tells (one bounded read, recovery
+    /// only): nothing left in the channel (balance ≤ totalClaimed) → it was made: the channel is refunded, its charged total is at
+    /// least what was claimed, and the rest of the deposits' reservations is released; something left → it was not, and a refund may
+    /// be asked for again. Without a node it stays unknown.
+    /// </summary>
+    private async Task ResolveRefundAsync()
+    {
+        if (!S.RefundUnknown || ServiceProvider.GetService<X402Orleans.Grains.Payments.IChannelStateReader>() is not { } reader)
+        {
+            return;
+        }
+
+        using var timeout = new CancellationTokenSource(ChainReadTimeout);
+        var chain = await reader.ReadChannelAsync(S.Network, S.ChannelId, timeout.Token);
+        if (!chain.Known)
+        {
+            return;
+        }
+
+        S.RefundUnknown = false;
+        S.BalanceAtomic = Text(chain.Balance);
+        S.ClaimedAtomic = Text(chain.TotalClaimed);
+        if (chain.Balance <= chain.TotalClaimed)
+        {
+            S.ChargedAtomic = Text(BigInteger.Max(Atomic(S.ChargedAtomic), chain.TotalClaimed));
+            S.BudgetChargedAtomic = Text(BigInteger.Max(Atomic(S.BudgetChargedAtomic), chain.TotalClaimed));
+            S.Phase = ChannelPhase.Refunded;
+            await SyncBudgetsAsync(releaseRest: true);
+        }
+
+        await state.WriteStateAsync();
     }
 
     /// <summary>
@@ -501,6 +556,8 @@ public sealed partial class PaymentChannelGrain(
         {
             return (Refuse(ChannelRefusal.SigningFailed, "no wallet is configured on the silo, so nothing can be signed"), null);
         }
+
+        await ResolveRefundAsync();
 
         return TryRead(agentId, poolIndex, challengeJson, requirementJson, signer, out var challenge, out var requirement, out var config, out var why)
             ? (null, new SigningInput(signer, challenge!, requirement!, config!))

@@ -64,6 +64,15 @@ public sealed class PaymentChannelState
     /// <summary>Sessions paying through the channel (live until they leave or expire): a refund waits until none is left.</summary>
     [Id(17)] public List<ChannelMember> Members { get; set; } = [];
 
+    /// <summary>
+    /// The last request that ended unanswered, until the server's next answer tells what it was charged (a passing receipt: nothing;
+    /// an adopted corrective 402: the difference), so that charge can be counted by the session that sent it.
+    /// </summary>
+    [Id(18)] public ChannelRequestRecord? Unanswered { get; set; }
+
+    /// <summary>A refund went unanswered: the server may have made it (the chain tells, when the silo has a node for the network).</summary>
+    [Id(19)] public bool RefundUnknown { get; set; }
+
     /// <summary>The payer's unilateral withdraw, once asked for (see <see cref="ChannelWithdrawRecord"/>).</summary>
     [Id(30)] public ChannelWithdrawRecord? Withdraw { get; set; }
 }

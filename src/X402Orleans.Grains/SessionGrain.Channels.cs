@@ -198,9 +198,17 @@ public sealed partial class SessionGrain
 
         if (S.Pending.FirstOrDefault(p => p.Refund && p.ChannelKey == record.Key) is { } signed)
         {
-            // Signed by an earlier attempt whose answer was never recorded: the same voucher again, never a second one.
-            _issuedHere.Add(signed.ReservationId);
-            return new PaymentDecision(true, signed.ReservationId, SessionErrorCode.None, string.Empty, ToSigned(signed));
+            // Signed by an earlier attempt whose answer was never recorded (a crash): it may have reached the server, which may have
+            // refunded already. It holds the channel until its lease ends; after that the channel resolves the refund (from the
+            // chain when the silo has a node: nothing left = refunded) or signs it again — never a second refund meanwhile.
+            if (signed.ValidBefore is { } lease && lease > clock.GetUtcNow())
+            {
+                record.Note = $"refund waits: the channel is busy with a request until {Iso(lease)}; call x402_session_end again after it";
+                await state.WriteStateAsync();
+                return Refuse(SessionErrorCode.PaymentRefused, record.Note);
+            }
+
+            S.Pending.Remove(signed);
         }
 
         if (Signer is not { } signer)
@@ -231,10 +239,23 @@ public sealed partial class SessionGrain
         var channel = GrainFactory.GetGrain<IPaymentChannelGrain>(record.Key);
         var view = await channel.GetStatus();
         var payment = await channel.RequestRefund(new ChannelRefundRequest(S.AgentId, Id, ChallengeJson(challenge), requirement.ToJson().ToJsonString(), record.PoolIndex));
+        if (!payment.Succeeded && payment.Refusal == ChannelRefusal.Busy && payment.LeaseUntil is { } until)
+        {
+            // A request (e.g. an earlier refund whose answer was lost) holds the channel: the refund stays due.
+            record.Note = $"refund waits: the channel is busy with a request until {Iso(until)}; call x402_session_end again after it";
+            await state.WriteStateAsync();
+            return Refuse(SessionErrorCode.PaymentRefused, record.Note);
+        }
+
         if (!payment.Succeeded)
         {
             record.RefundDue = false;
-            record.Note = payment.Refusal == ChannelRefusal.NothingToRefund ? "no refund: nothing is left in the channel" : $"no refund: {payment.Message}";
+            record.Note = payment.Refusal switch
+            {
+                ChannelRefusal.NothingToRefund => "no refund: nothing is left in the channel",
+                ChannelRefusal.AlreadyRefunded => "refunded (the refund's answer was lost; the chain shows nothing left in the channel)",
+                _ => $"no refund: {payment.Message}",
+            };
             await state.WriteStateAsync();
             return Refuse(SessionErrorCode.PaymentRefused, record.Note);
         }
@@ -308,15 +329,21 @@ public sealed partial class SessionGrain
             DepositAtomic = charge.DepositMade ? pending.DepositAtomic : null,
             ChannelRemainingAtomic = view.RemainingAtomic,
         };
+        await CountChargeAsync(pending, quote, receipt, null);
+        return new ChannelAnswerResult(true, string.Empty, receipt);
+    }
+
+    /// <summary>Adds a channel charge to the session's totals and its channel share, and records it in the payment log.</summary>
+    private async Task CountChargeAsync(PendingPayment pending, PaymentQuote quote, PaymentReceipt receipt, string? reason)
+    {
         AddReceipt(receipt);
         if (RecordOf(pending) is { } record)
         {
             record.ChargedAtomic = (BigInteger.Parse(record.ChargedAtomic, CultureInfo.InvariantCulture) + BigInteger.Parse(receipt.AmountAtomic, CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture);
         }
 
-        await Audit(quote, "settled", transaction, null, receipt.AmountAtomic);
-        Log.Paid(logger, Id, receipt.AmountAtomic, receipt.Asset, receipt.Network, transaction);
-        return new ChannelAnswerResult(true, string.Empty, receipt);
+        await Audit(quote, "settled", receipt.Transaction, reason, receipt.AmountAtomic);
+        Log.Paid(logger, Id, receipt.AmountAtomic, receipt.Asset, receipt.Network, receipt.Transaction);
     }
 
     private async Task<ChannelAnswerResult> RecordChallengeAsync(IPaymentChannelGrain channel, PendingPayment pending, string challengeJson, string? reason)
@@ -334,6 +361,13 @@ public sealed partial class SessionGrain
         {
             await Audit(pending.Quote, "refused", null, $"corrective 402 not adopted ({correction.Verdict}): {correction.Message}");
             return new ChannelAnswerResult(false, $"the server disputes the channel's charged total and its correction was not adopted ({correction.Verdict}): {correction.Message}");
+        }
+
+        if (correction.EarlierSessionId == Id && correction.EarlierChargeAtomic is { } earlier && earlier != "0")
+        {
+            // This session's earlier call got no answer; the server's total says it was charged: counted now, once.
+            var quote = pending.Quote;
+            await CountChargeAsync(pending, quote, quote.ToReceipt(quote.Wallet, string.Empty, clock.GetUtcNow(), false, earlier), "charged for an earlier call of this session that got no answer (the server's corrective 402 says so)");
         }
 
         if (pending.Corrected || pending.Refund || Signer is not { } signer)
@@ -423,7 +457,8 @@ public sealed partial class SessionGrain
         var view = _channelViews.GetValueOrDefault(c.Key);
         return new SessionChannel(
             c.Key, c.Network, c.Asset, c.Symbol, c.Decimals, c.ChannelId, (view?.Phase ?? ChannelPhase.Open).ToString().ToLowerInvariant(),
-            view?.DepositedAtomic ?? "0", view?.ChargedAtomic ?? "0", view?.RemainingAtomic ?? "0", c.ChargedAtomic, c.RefundDue, c.Note, c.PoolIndex);
+            view?.DepositedAtomic ?? "0", view?.ChargedAtomic ?? "0", view?.RemainingAtomic ?? "0", c.ChargedAtomic, c.RefundDue, c.Note, c.PoolIndex,
+            view?.HighestSignedAtomic ?? "0");
     }
 
     private IReadOnlyList<SessionChannel> ChannelSnapshots() => [.. S.Channels.Select(ChannelSnapshot)];

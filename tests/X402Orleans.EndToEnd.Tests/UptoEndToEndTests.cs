@@ -1,10 +1,8 @@
 using System.Globalization;
 using System.Numerics;
-using System.Text.Json;
 using ModelContextProtocol.Client;
 using X402Orleans.Abstractions;
 using X402Orleans.EndToEnd.Tests.Infrastructure;
-using X402Orleans.Payments;
 using Xunit.Abstractions;
 using static X402Orleans.EndToEnd.Tests.Infrastructure.CrashRun;
 
@@ -18,7 +16,6 @@ namespace X402Orleans.EndToEnd.Tests;
 [Collection(UptoStackCollection.Name)]
 public sealed class UptoEndToEndTests(UptoStackFixture fixture, ITestOutputHelper output)
 {
-    private const int Decimals = 6;
     private static readonly TimeSpan ServerDoneWithin = TimeSpan.FromSeconds(20);
 
     private UptoStack Stack => fixture.Stack;
@@ -90,7 +87,7 @@ public sealed class UptoEndToEndTests(UptoStackFixture fixture, ITestOutputHelpe
         // ... until the permit's deadline (signing time + the route's maxTimeoutSeconds), then it is released
         var deadline = signedNotBefore + Stack.IdleTimeout;
         var limit = DateTimeOffset.UtcNow + Stack.IdleTimeout + TimeSpan.FromSeconds(20);
-        Budget now;
+        WalletBudget now;
         while (true)
         {
             now = await BudgetAsync(fixture.Client);
@@ -237,15 +234,5 @@ public sealed class UptoEndToEndTests(UptoStackFixture fixture, ITestOutputHelpe
 
     private static string Text(BigInteger value) => value.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>x402_wallet_status of the calling agent for the one configured asset, in atomic units.</summary>
-    private static async Task<Budget> BudgetAsync(McpClient client)
-    {
-        var asset = (await client.CallAsync("x402_wallet_status", [])).Ok()["assets"].EnumerateArray().Single();
-        return new Budget(Atomic(asset, "spent_today"), Atomic(asset, "reserved_today"), Atomic(asset, "wallet_spent_today"));
-
-        static BigInteger Atomic(JsonElement asset, string name) =>
-            AtomicAmount.TryParseDecimal(asset.GetProperty(name).GetString()!, Decimals, out var value, out var why) ? value : throw new FormatException($"{name}: {why}");
-    }
-
-    private readonly record struct Budget(BigInteger Spent, BigInteger Reserved, BigInteger WalletSpent);
+    private static Task<WalletBudget> BudgetAsync(McpClient client) => WalletBudget.ReadAsync(client);
 }

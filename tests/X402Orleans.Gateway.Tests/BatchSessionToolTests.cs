@@ -38,6 +38,7 @@ public sealed class BatchSessionToolTests(GatewayFixture fixture)
         var status = (await agent.StatusAsync(sessionId)).Ok().Single();
         var channel = status.GetProperty("channel");
         Assert.Equal(("open", "0.005", "0.001", "0.004"), (channel.Str("phase"), channel.Str("deposit"), channel.Str("remaining"), channel.Str("session_charged")));
+        Assert.Equal("0.004", channel.Str("highest_signed")); // the last voucher: 0.003 charged before it + its price 0.001
         Assert.Equal("0.004", Assert.Single(status.GetProperty("total_paid").EnumerateArray()).Str("amount"));
 
         var ended = (await agent.EndAsync(sessionId)).Ok();

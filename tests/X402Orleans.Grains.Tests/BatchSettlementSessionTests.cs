@@ -142,6 +142,67 @@ public sealed class BatchSettlementSessionTests(SessionsClusterFixture fixture)
         Assert.Null(again.Retry); // corrected once: not retried again
     }
 
+    [Fact]
+    public async Task RecordChannelAnswer_CountsTheEarlierUnansweredCallsCharge_WhenTheServersCorrectionShowsIt()
+    {
+        var (grain, agent) = await OpenAsync();
+        await PayAsync(grain, agent, 1000, 5000, 1000);
+        var lost = await grain.PreparePayment(agent, Challenge());
+        await grain.RecordChannelAnswer(agent, new ChannelAnswer(lost.ReservationId, ChannelAnswerKind.Unanswered, null, "timed out"));
+        var next = await grain.PreparePayment(agent, Challenge());
+        Assert.Equal(Ceiling(lost), Ceiling(next)); // signed on the known total again: the same voucher
+
+        // the server had charged the lost call 700: its corrective 402 carries our voucher and its total 1700
+        var corrected = await grain.RecordChannelAnswer(agent, new ChannelAnswer(next.ReservationId, ChannelAnswerKind.Challenge, Challenge402(Payload(next)["voucher"]!.AsObject(), serverCharged: 1700), BatchSettlementScheme.ErrCumulativeAmountMismatch));
+        Assert.Equal("2700", Ceiling(corrected.Retry!));
+        var paid = await grain.RecordChannelAnswer(agent, new ChannelAnswer(corrected.Retry!.ReservationId, ChannelAnswerKind.Receipt, Receipt(1000, 5000, 2700)));
+
+        Assert.True(paid.Paid, paid.Message);
+        var session = (await grain.GetStatus(agent)).Session!;
+        Assert.Equal(("2700", "2700", "2700"), (Assert.Single(session.PaidTotals).AmountAtomic, session.Channel!.ChargedAtomic, session.Channel.SessionChargedAtomic));
+        var log = await _grains.GetGrain<IAgentGrain>(agent).ListAttempts(10);
+        Assert.Equal(["1000", "1000", "700"], log.Where(a => a.Outcome == "settled").Select(a => a.AmountAtomic).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task PrepareRefund_SendsNoSecondRefundAndShowsTheChannelRefunded_WhenTheLostRefundWasMadeOnChain()
+    {
+        var (grain, agent) = await OpenAsync();
+        await PayAsync(grain, agent, 1000, 5000, 1000);
+        Assert.True((await grain.End(agent)).Session!.Channel!.RefundDue);
+        var refund = await grain.PrepareRefund(agent, Challenge());
+        var channelId = Payload(refund)["voucher"]!["channelId"]!.GetValue<string>();
+
+        // the server made the refund but its answer was lost: on chain only the claimed charge is left, refund nonce 1
+        fixture.Services.Channels.Set(channelId, new X402Orleans.Grains.Payments.ChannelOnChain(true, 1000, 1000, 1));
+        await grain.RecordChannelAnswer(agent, new ChannelAnswer(refund.ReservationId, ChannelAnswerKind.Unanswered, null, "connection lost"));
+        var again = await grain.PrepareRefund(agent, Challenge());
+
+        Assert.False(again.Approved, "a second refund voucher was signed");
+        var channel = (await grain.GetStatus(agent)).Session!.Channel!;
+        Assert.Equal(("refunded", "0", false), (channel.Phase, channel.RemainingAtomic, channel.RefundDue));
+        Assert.StartsWith("refunded (the refund's answer was lost", channel.Note, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PrepareRefund_KeepsTheRefundDue_WhileTheChannelIsBusy()
+    {
+        var (first, agent) = await OpenAsync();
+        var (second, _) = await OpenAsync(agent: agent);
+        await PayAsync(first, agent, 1000, 5000, 1000);
+        var inFlight = await second.PreparePayment(agent, Challenge()); // a request of the agent's other session holds the channel
+        Assert.True(inFlight.Approved, inFlight.Message);
+        await second.End(agent);
+        Assert.True((await first.End(agent)).Session!.Channel!.RefundDue);
+
+        var refused = await first.PrepareRefund(agent, Challenge());
+
+        Assert.False(refused.Approved);
+        var channel = (await first.GetStatus(agent)).Session!.Channel!;
+        Assert.True(channel.RefundDue, channel.Note);
+        Assert.StartsWith("refund waits: the channel is busy", channel.Note, StringComparison.Ordinal);
+    }
+
     private string Challenge402(JsonObject voucher, long serverCharged)
     {
         var required = JsonNode.Parse(Convert.FromBase64String(Challenge().Encoded))!.AsObject();

@@ -37,6 +37,9 @@ public sealed class ClusterServices
     /// <summary>The silo's Permit2 token reads (the chain, faked): the allowance a test sets, null meaning the chain cannot tell.</summary>
     public FakePermit2Tokens Tokens { get; } = new();
 
+    /// <summary>The silo's batch-settlement channel reads (the chain, faked): what a test sets per channel id, else unknown.</summary>
+    public FakeChannelChain Channels { get; } = new();
+
     /// <summary>The payment rules the silo's grains read (the silo's own configuration); <see cref="UseRules"/> swaps them for one test.</summary>
     public PaymentRules Rules { get; private set; } = PaymentRules.Default;
 
@@ -64,6 +67,19 @@ public sealed class FakePermit2Tokens : X402Orleans.Payments.Evm.Upto.IPermit2To
 
     /// <inheritdoc />
     public ValueTask<System.Numerics.BigInteger> ReadPermitNonceAsync(string network, string token, string owner, CancellationToken cancellationToken) => ValueTask.FromResult(System.Numerics.BigInteger.Zero);
+}
+
+/// <summary>A chain whose batch-settlement channels say what a test set (<see cref="Set"/>); any other channel cannot be read.</summary>
+public sealed class FakeChannelChain : X402Orleans.Grains.Payments.IChannelStateReader
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, X402Orleans.Grains.Payments.ChannelOnChain> _channels = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Makes the chain show <paramref name="channel"/> for <paramref name="channelId"/>.</summary>
+    public void Set(string channelId, X402Orleans.Grains.Payments.ChannelOnChain channel) => _channels[channelId] = channel;
+
+    /// <inheritdoc />
+    public Task<X402Orleans.Grains.Payments.ChannelOnChain> ReadChannelAsync(string network, string channelId, CancellationToken cancellationToken) =>
+        Task.FromResult(_channels.TryGetValue(channelId, out var channel) ? channel : X402Orleans.Grains.Payments.ChannelOnChain.Unknown);
 }
 
 /// <summary>One <see cref="ClusterServices"/> per test cluster.</summary>
@@ -107,6 +123,7 @@ public abstract class FakeClockSiloConfigurator : ISiloConfigurator
         siloBuilder.Services.AddTransient(_ => services.Rules);
         siloBuilder.Services.AddSingleton<X402Orleans.Payments.Signing.IPaymentSigner>(services.Wallet);
         siloBuilder.Services.AddSingleton<X402Orleans.Payments.Evm.Upto.IPermit2TokenReader>(services.Tokens);
+        siloBuilder.Services.AddSingleton<X402Orleans.Grains.Payments.IChannelStateReader>(services.Channels);
         siloBuilder.AddX402FleetControls();
         siloBuilder.Services.AddLogging(logging => logging
             .AddProvider(new CapturingLoggerProvider(services.Logs))

@@ -107,6 +107,26 @@ public sealed class RpcAuthorizationStateReaderTests
         Assert.Single(calls);
     }
 
+    [Fact]
+    public async Task ReadChannelAsync_ReadsBalanceTotalClaimedAndRefundNonceFromTheBatchSettlementContract()
+    {
+        const string ChannelId = "0xe29fed62008a40de05c8593990dba482da4a00354ae83325b76ea6514dc32134";
+        var calls = new List<JsonObject>();
+        var rules = new PaymentRules { RpcEndpoints = new Dictionary<string, Uri> { [Network] = new("http://node.test/") } };
+        var reader = new RpcAuthorizationStateReader(rules, new HttpClient(new Node(
+            call => call["params"]![0]!["data"]!.GetValue<string>().StartsWith("0x7a7ebd7b", StringComparison.Ordinal)
+                ? "0x" + "1770".PadLeft(64, '0') + "1770".PadLeft(64, '0') // channels(id): balance 6000, totalClaimed 6000
+                : "0x1", // refundNonce(id): 1
+            calls)));
+
+        var channel = await reader.ReadChannelAsync(Network, ChannelId, CancellationToken.None);
+
+        Assert.Equal(new ChannelOnChain(true, 6000, 6000, 1), channel);
+        Assert.All(calls, c => Assert.Equal(X402Orleans.Payments.Evm.BatchSettlement.BatchSettlementScheme.ContractAddress, c["params"]![0]!["to"]!.GetValue<string>()));
+        Assert.Equal(["0x7a7ebd7b", "0xf0dc792e"], calls.Select(c => c["params"]![0]!["data"]!.GetValue<string>()[..10]));
+        Assert.Equal(ChannelOnChain.Unknown, await new RpcAuthorizationStateReader(new PaymentRules(), new HttpClient()).ReadChannelAsync(Network, ChannelId, CancellationToken.None));
+    }
+
     private sealed class Node(Func<JsonObject, JsonNode?> answer, List<JsonObject> calls) : HttpMessageHandler
     {
         public Node(string answer, List<JsonObject> calls)

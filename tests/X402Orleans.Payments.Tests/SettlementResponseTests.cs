@@ -97,6 +97,17 @@ public class SettlementResponseTests
     }
 
     [Fact]
+    public void TryDecodeHeader_ReadsNoAmount_WhenAmountIsEmpty_AsTheOfficialBatchSettlementServersVoucherReceipt()
+    {
+        var header = TestData.Base64($"{{\"success\":true,\"payer\":\"{TestData.Address}\",\"transaction\":\"\",\"network\":\"eip155:84532\",\"amount\":\"\",\"extra\":{{\"chargedAmount\":\"3000\"}}}}");
+
+        Assert.True(SettlementResponse.TryDecodeHeader(header, out var decoded, out var error), error);
+        Assert.True(decoded!.Success);
+        Assert.Null(decoded.Amount);
+        Assert.Equal("3000", decoded.Extra!["chargedAmount"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void ChargedAmount_IsAuthorizedAmount_WhenReceiptHasNoAmount()
     {
         var receipt = new SettlementResponse(true, Tx, "eip155:84532", TestData.Address, null);

@@ -294,6 +294,44 @@ export async function startUptoChain({ chainId = 84532, tokenName = "USDC", toke
 /** Atomic amounts of the script's upto routes (6 decimals): every route authorises MAXIMUM; "metered" charges CHARGE. */
 export const UPTO_PRICES = { maximum: "50000", charge: "12345" };
 
+/** A route's `accepts` of `amount` (atomic) of our token (EIP-712 "USDC"/"2") to `payTo` in `scheme`, given its maxTimeoutSeconds. */
+export const tokenAccepts = ({ scheme, network, token, payTo, amount }) => (maxTimeoutSeconds = 300) => ({
+  scheme,
+  network,
+  payTo,
+  price: { amount, asset: token, extra: { name: "USDC", version: "2" } },
+  maxTimeoutSeconds,
+});
+
+/** An `onSettleFailure` hook that records each failure in `list`. */
+export const recordSettleFailures = (list) => async ({ paymentPayload, error }) => {
+  list.push({ resource: paymentPayload?.resource?.url ?? null, error: error instanceof Error ? error.message : String(error) });
+};
+
+/**
+ * Wraps an official paywall middleware: each request carrying a payment header gets an entry `{path, done}` in `list` (which
+ * `describe(req, res, entry)` may add to), `done` once the paywall finished with it — the middleware's promise settles after
+ * verify → handler → settle → response, also when the client is gone.
+ */
+export const trackPaidRequests = (paywall, list, describe = () => {}) => (req, res, next) => {
+  if (!req.get("PAYMENT-SIGNATURE")) return paywall(req, res, next);
+  const entry = { path: req.path, done: false };
+  list.push(entry);
+  describe(req, res, entry);
+  return Promise.resolve(paywall(req, res, next)).finally(() => {
+    entry.done = true;
+  });
+};
+
+/** Records a request that reached a route handler in `list` ({path, paid, status}), the status once the response finished. */
+export function recordServed(list, req, res) {
+  const entry = { path: req.path, paid: Boolean(req.get("PAYMENT-SIGNATURE")), status: null };
+  list.push(entry);
+  res.on("finish", () => {
+    entry.status = res.statusCode;
+  });
+}
+
 /**
  * The official resource server for the C# end-to-end tests: Express 5 + @x402/express `paymentMiddleware` + `x402ResourceServer`
  * (HTTPFacilitatorClient on `facilitatorUrl`) + @x402/evm/upto/server `UptoEvmScheme`. Every route authorises UPTO_PRICES.maximum
@@ -314,16 +352,8 @@ export async function startUptoServer({ network, token, payTo, facilitatorUrl, i
         success: result.success,
       });
     })
-    .onSettleFailure(async ({ paymentPayload, error }) => {
-      stats.settleFailures.push({ resource: paymentPayload?.resource?.url ?? null, error: error instanceof Error ? error.message : String(error) });
-    });
-  const upto = (maxTimeoutSeconds = 300) => ({
-    scheme: "upto",
-    network,
-    payTo,
-    price: { amount: UPTO_PRICES.maximum, asset: token, extra: { name: "USDC", version: "2" } },
-    maxTimeoutSeconds,
-  });
+    .onSettleFailure(recordSettleFailures(stats.settleFailures));
+  const upto = tokenAccepts({ scheme: "upto", network, token, payTo, amount: UPTO_PRICES.maximum });
   const routes = {
     // charges UPTO_PRICES.charge of the maximum
     "GET /api/:ns/metered": { accepts: upto(), description: "Metered (upto)", mimeType: "application/json" },
@@ -334,21 +364,9 @@ export async function startUptoServer({ network, token, payTo, facilitatorUrl, i
   };
   const paywall = paymentMiddleware(routes, resourceServer);
   const app = express();
-  app.use((req, res, next) => {
-    if (!req.get("PAYMENT-SIGNATURE")) return paywall(req, res, next);
-    const entry = { path: req.path, done: false };
-    stats.paidRequests.push(entry);
-    // the middleware's promise settles after verify → handler → settle → response, also when the client is gone
-    return Promise.resolve(paywall(req, res, next)).finally(() => {
-      entry.done = true;
-    });
-  });
+  app.use(trackPaidRequests(paywall, stats.paidRequests));
   app.get("/api/:ns/:route", (req, res) => {
-    const entry = { path: req.path, paid: Boolean(req.get("PAYMENT-SIGNATURE")), status: null };
-    stats.served.push(entry);
-    res.on("finish", () => {
-      entry.status = res.statusCode;
-    });
+    recordServed(stats.served, req, res);
     const charge = req.params.route === "idle" ? "0" : UPTO_PRICES.charge;
     setSettlementOverrides(res, { amount: charge });
     res.json({ ok: true, server: "upto-chain", path: req.path, charged_atomic: charge });
@@ -397,9 +415,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
 /**
  * The script mode shared by the chain helpers (upto-chain.mjs, batch-chain.mjs): reads the config line from stdin, starts the
  * chain with `start({chainId})`, funds `fundedWallets` payers, serves `up.facilitator` over HTTP (GET /supported, POST /verify,
- * POST /settle), prints one ready line (the common fields plus `describe(up)`) and stops when stdin closes or on SIGTERM.
+ * POST /settle), starts the official upto server and `moreServers(up, {facilitatorUrl, app (the control app), config})` — each
+ * `{name, server, origin, payTo, prices, stats: async () => object}`, listed under `servers`, `payTo`, `prices` and in /stats by
+ * name — prints one ready line (the common fields plus `describe(up)`) and stops when stdin closes or on SIGTERM.
  */
-export async function serveChainScript(start, describe) {
+export async function serveChainScript(start, describe, moreServers = async () => []) {
   console.log = (...args) => console.error(...args);
   console.info = (...args) => console.error(...args);
   let stdinEnded = false;
@@ -424,12 +444,17 @@ export async function serveChainScript(start, describe) {
   const upto = await startUptoServer({
     network: up.network, token: up.token, payTo, facilitatorUrl, idleTimeoutSeconds: config.idleTimeoutSeconds ?? 300,
   });
-  app.get("/stats", (_req, res) => res.json({ upto: upto.stats, facilitator: facilitatorStats }));
+  const more = await moreServers(up, { facilitatorUrl, app, config });
+  app.get("/stats", async (_req, res) => {
+    const stats = { upto: upto.stats, facilitator: facilitatorStats };
+    for (const m of more) stats[m.name] = await m.stats();
+    res.json(stats);
+  });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    for (const s of [upto.server, server]) {
+    for (const s of [upto.server, ...more.map((m) => m.server), server]) {
       s.closeAllConnections?.();
       await new Promise((r) => s.close(r));
     }
@@ -454,9 +479,9 @@ export async function serveChainScript(start, describe) {
       facilitatorUrl,
       facilitatorAddress: up.operator.address,
       controlUrl: facilitatorUrl,
-      servers: { upto: upto.origin },
-      payTo: { upto: payTo },
-      prices: UPTO_PRICES,
+      servers: { upto: upto.origin, ...Object.fromEntries(more.map((m) => [m.name, m.origin])) },
+      payTo: { upto: payTo, ...Object.fromEntries(more.map((m) => [m.name, m.payTo])) },
+      prices: Object.assign({}, UPTO_PRICES, ...more.map((m) => m.prices)),
       wallets: { funded, unapproved, unfunded: { address: privateKeyToAccount(unfundedKey).address, privateKey: unfundedKey } },
       ...describe(up),
     }) + "\n",

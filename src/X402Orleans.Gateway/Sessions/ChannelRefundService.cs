@@ -10,8 +10,8 @@ namespace X402Orleans.Gateway.Sessions;
 /// ends whose own refund got no answer), runs the same refund steps as x402_session_end (<see cref="ChannelRefunds"/>) with this
 /// process's outbound HTTP, and resolves each entry: done once nothing is due on the session any more, else retried with backoff.
 /// Woken at once when a refund becomes due on this silo, else every <see cref="PollInterval"/>. Idempotent: the session grain
-/// signs one refund voucher per due channel and sends that same voucher again while its answer is unrecorded; a refund voucher
-/// signed anew after its lease is the same voucher byte for byte (same ceiling, deterministic signature).
+/// keeps a refund whose answer a crash lost due until that voucher's lease ends (the server may have made it); then the channel
+/// resolves it from the chain when it can, or signs it again — the same voucher byte for byte (same ceiling, deterministic signature).
 /// </summary>
 internal sealed partial class ChannelRefundService(
     IGrainFactory grains, ChannelRefunds refunds, ChannelRefundSignal signal, IHostApplicationLifetime lifetime, ILogger<ChannelRefundService> logger) : BackgroundService

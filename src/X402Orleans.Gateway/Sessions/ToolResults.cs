@@ -31,6 +31,7 @@ public sealed record ChannelInfo(
     [property: JsonPropertyName("charged"), Description("The channel's charged total (every session of this wallet on this payee).")] string Charged,
     [property: JsonPropertyName("remaining"), Description("Deposited balance not yet charged.")] string Remaining,
     [property: JsonPropertyName("session_charged"), Description("What this session's calls were charged.")] string SessionCharged,
+    [property: JsonPropertyName("highest_signed"), Description("The highest voucher ceiling the channel ever signed: the most the server could claim from it (every voucher is stored before it is sent, so this survives a crash).")] string HighestSigned,
     [property: JsonPropertyName("note"), Description("At the end: refunded …, no refund (other live sessions use the channel, or nothing left), or why the refund failed.")] string? Note,
     [property: JsonPropertyName("pool_index"), Description("Its number in the agent's pool of channels with this payee (0: the first; parallel calls take one channel each).")] int PoolIndex = 0);
 

@@ -36,7 +36,7 @@ public sealed record AttemptInfo(
     [property: JsonPropertyName("asset"), Description("Token address.")] string Asset,
     [property: JsonPropertyName("amount_atomic"), Description("Price in atomic units (upto: what was charged, once settled; else the maximum).")] string AmountAtomic,
     [property: JsonPropertyName("pay_to"), Description("Recipient.")] string PayTo,
-    [property: JsonPropertyName("outcome"), Description("settled, refused (by the server), unknown (no answer after paying), not_authorized (limits) or not_selected (no acceptable option).")] string Outcome,
+    [property: JsonPropertyName("outcome"), Description("settled, refused (by the server), unknown (no answer after paying), not_authorized (limits), not_selected (no acceptable option); batch-settlement also deposited (a deposit into the channel) and refunded (the channel's rest returned).")] string Outcome,
     [property: JsonPropertyName("transaction"), Description("Transaction hash, if settled.")] string? Transaction,
     [property: JsonPropertyName("reason"), Description("Why it did not settle.")] string? Reason,
     [property: JsonPropertyName("maximum_atomic"), Description("upto only: the maximum the signed permit authorised, atomic units (null for exact).")] string? MaximumAtomic = null);

@@ -19,6 +19,24 @@ public sealed record AuthorizationOnChain(bool Known, bool Used, string? Transac
     public static readonly AuthorizationOnChain Unknown = new(false, false, null);
 }
 
+/// <summary>What the chain says about a batch-settlement channel (the x402BatchSettlement contract's <c>channels(id)</c>, <c>refundNonce(id)</c>).</summary>
+/// <param name="Known">Whether the chain could be asked (an RPC endpoint is configured for the network and answered).</param>
+/// <param name="Balance">Deposited, minus refunds and withdrawals (claimed funds stay counted until settled out).</param>
+/// <param name="TotalClaimed">What the receiver has claimed.</param>
+/// <param name="RefundNonce">Cooperative refunds made.</param>
+public sealed record ChannelOnChain(bool Known, BigInteger Balance, BigInteger TotalClaimed, BigInteger RefundNonce)
+{
+    /// <summary>The chain could not be asked.</summary>
+    public static readonly ChannelOnChain Unknown = new(false, BigInteger.Zero, BigInteger.Zero, BigInteger.Zero);
+}
+
+/// <summary>Reads a batch-settlement channel's on-chain state (recovery only: a refund whose answer a crash or a timeout lost).</summary>
+public interface IChannelStateReader
+{
+    /// <summary>The channel <paramref name="channelId"/> on <paramref name="network"/>; Unknown when the chain cannot be asked.</summary>
+    Task<ChannelOnChain> ReadChannelAsync(string network, string channelId, CancellationToken cancellationToken);
+}
+
 /// <summary>
 /// Reads an authorization's on-chain state: the token's <c>authorizationState(authorizer, nonce)</c> (EIP-3009, <c>exact</c>) or
 /// Permit2's <c>nonceBitmap(owner, wordPos)</c> (<c>upto</c>).
@@ -49,8 +67,11 @@ public interface IAuthorizationStateReader
 /// Permit2's nonce bitmap the same way, and (as <see cref="IPermit2TokenReader"/>) the payer's Permit2 allowance and EIP-2612 nonce
 /// when a 402 offers <c>eip2612GasSponsoring</c>.
 /// </summary>
-public sealed class RpcAuthorizationStateReader(PaymentRules rules, HttpClient http) : IAuthorizationStateReader, IPermit2TokenReader
+public sealed class RpcAuthorizationStateReader(PaymentRules rules, HttpClient http) : IAuthorizationStateReader, IPermit2TokenReader, IChannelStateReader
 {
+    private static readonly string ChannelsSelector = AbiWord.Selector("channels(bytes32)");
+    private static readonly string RefundNonceSelector = AbiWord.Selector("refundNonce(bytes32)");
+
     private const string AuthorizationStateSelector = "e94a0102";
     private const string AllowanceSelector = "dd62ed3e";
     private const string NoncesSelector = "7ecebe00";
@@ -138,13 +159,48 @@ public sealed class RpcAuthorizationStateReader(PaymentRules rules, HttpClient h
             ? nonce
             : throw new InvalidOperationException($"the EIP-2612 nonce could not be read on {network}");
 
+    /// <inheritdoc />
+    public async Task<ChannelOnChain> ReadChannelAsync(string network, string channelId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        if (!rules.RpcEndpoints.TryGetValue(network, out var endpoint))
+        {
+            return ChannelOnChain.Unknown;
+        }
+
+        try
+        {
+            var contract = X402Orleans.Payments.Evm.BatchSettlement.BatchSettlementScheme.ContractAddress;
+            var channel = await CallWordsAsync(endpoint, contract, ChannelsSelector + Word(channelId), cancellationToken);
+            var nonce = await CallWordsAsync(endpoint, contract, RefundNonceSelector + Word(channelId), cancellationToken);
+            return channel is [var balance, var claimed] && nonce is [var refunds]
+                ? new ChannelOnChain(true, balance, claimed, refunds)
+                : ChannelOnChain.Unknown;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or FormatException)
+        {
+            return ChannelOnChain.Unknown;
+        }
+    }
+
     // One eth_call returning a uint256 word; null when the node's answer is not one.
-    private async Task<BigInteger?> CallAsync(Uri endpoint, string to, string data, CancellationToken cancellationToken)
+    private async Task<BigInteger?> CallAsync(Uri endpoint, string to, string data, CancellationToken cancellationToken) =>
+        await CallWordsAsync(endpoint, to, data, cancellationToken) is [var word] ? word : null;
+
+    // One eth_call returning whole 32-byte words (at most 8); null when the node's answer is not that.
+    private async Task<BigInteger[]?> CallWordsAsync(Uri endpoint, string to, string data, CancellationToken cancellationToken)
     {
         var result = await RpcAsync(endpoint, "eth_call", new JsonArray(new JsonObject { ["to"] = to, ["data"] = "0x" + data }, "latest"), cancellationToken);
-        return result is JsonValue value && value.TryGetValue<string>(out var hex) && hex.Length is > 2 and <= 66 && hex.StartsWith("0x", StringComparison.Ordinal)
-            ? BigInteger.Parse("0" + hex[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture)
-            : null;
+        if (result is not JsonValue value || !value.TryGetValue<string>(out var hex) || !hex.StartsWith("0x", StringComparison.Ordinal) || hex.Length <= 2)
+        {
+            return null;
+        }
+
+        // A single word may come without its leading zeros; several must be whole.
+        var digits = hex.Length <= 66 ? hex[2..].PadLeft(64, '0') : hex[2..];
+        return digits.Length % 64 != 0 || digits.Length > 8 * 64 || !digits.All(Uri.IsHexDigit)
+            ? null
+            : [.. Enumerable.Range(0, digits.Length / 64).Select(i => BigInteger.Parse("0" + digits.Substring(i * 64, 64), NumberStyles.HexNumber, CultureInfo.InvariantCulture))];
     }
 
     private static string Uint(BigInteger value) => AbiWord.Uint(value);

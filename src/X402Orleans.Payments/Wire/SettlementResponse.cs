@@ -56,7 +56,11 @@ public sealed record SettlementResponse(bool Success, string Transaction, string
     /// <summary>Encodes for the receipt header.</summary>
     public string EncodeHeader() => X402Json.EncodeHeader(ToJson());
 
-    /// <summary>Decodes a receipt header leniently; an <c>amount</c> that is present but not an atomic integer is an error.</summary>
+    /// <summary>
+    /// Decodes a receipt header leniently; an <c>amount</c> that is present but not an atomic integer is an error, except the empty
+    /// string, which counts as none (the official batch-settlement server's voucher receipts carry <c>"amount": ""</c>, as they carry
+    /// <c>"transaction": ""</c>: nothing was settled on chain).
+    /// </summary>
     public static bool TryDecodeHeader(string? value, out SettlementResponse? response, out string error)
     {
         response = null;
@@ -67,7 +71,7 @@ public sealed record SettlementResponse(bool Success, string Transaction, string
         }
 
         BigInteger? amount = null;
-        if (json!["amount"] is not null)
+        if (json!["amount"] is not null && X402Json.GetString(json, "amount") is not "")
         {
             if (!AtomicAmount.TryParseAtomic(X402Json.GetString(json, "amount"), out var charged))
             {

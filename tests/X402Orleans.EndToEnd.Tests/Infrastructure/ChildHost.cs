@@ -27,7 +27,7 @@ public sealed class ChildHost : IAsyncDisposable
     /// <paramref name="crashAt"/> arms <c>X402_FAULT_CRASH_AT</c> (null: unarmed); <paramref name="withRpc"/> adds the optional
     /// <c>X402:Payments:Rpc:0</c> setting (the stack's network and the local chain's JSON-RPC URL).
     /// </summary>
-    public static async Task<ChildHost> StartAsync(NodeStack stack, Wallet wallet, string stateFile, string logFolder, string name, string? crashAt, bool withRpc)
+    public static async Task<ChildHost> StartAsync(NodeStack stack, Wallet wallet, string stateFile, string logFolder, string name, string? crashAt, bool withRpc, IReadOnlyDictionary<string, string>? settings = null)
     {
         ArgumentNullException.ThrowIfNull(stack);
         Exception? last = null;
@@ -42,6 +42,11 @@ public sealed class ChildHost : IAsyncDisposable
             if (crashAt is not null)
             {
                 environment[FaultInjection.Variable] = crashAt;
+            }
+
+            foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+            {
+                environment[key] = value;
             }
 
             var process = NodeProcess.Start(name, Prerequisites.SiloDll, ports[0], environment, logFolder);

@@ -29,6 +29,22 @@ public sealed class EvmRpc(Uri endpoint, HttpClient http)
         return ParseQuantity(result!.GetValue<string>());
     }
 
+    /// <summary>
+    /// A view call: <paramref name="selector"/> (4-byte hex, <c>0x…</c>) with one 32-byte argument <paramref name="word"/> (hex, <c>0x…</c>)
+    /// on <paramref name="contract"/>; returns the 32-byte words of the result.
+    /// </summary>
+    public async Task<IReadOnlyList<BigInteger>> CallWordsAsync(string contract, string selector, string word)
+    {
+        ArgumentNullException.ThrowIfNull(selector);
+        ArgumentNullException.ThrowIfNull(word);
+        var data = selector + word[2..].ToLowerInvariant().PadLeft(64, '0');
+        var result = (await CallAsync("eth_call", new JsonArray(new JsonObject { ["to"] = contract, ["data"] = data }, "latest")))!.GetValue<string>()[2..];
+        return [.. Enumerable.Range(0, result.Length / 64).Select(i => ParseQuantity(result.Substring(i * 64, 64)))];
+    }
+
+    /// <summary>Transactions sent from <paramref name="address"/> so far (its nonce).</summary>
+    public async Task<BigInteger> TransactionCountAsync(string address) => ParseQuantity((await CallAsync("eth_getTransactionCount", new JsonArray(address, "latest")))!.GetValue<string>());
+
     /// <summary>Native balance (wei) of <paramref name="owner"/>.</summary>
     public async Task<BigInteger> EthBalanceAsync(string owner) => ParseQuantity((await CallAsync("eth_getBalance", new JsonArray(owner, "latest")))!.GetValue<string>());
 
@@ -52,9 +68,6 @@ public sealed class EvmRpc(Uri endpoint, HttpClient http)
 
     /// <summary>The latest block number.</summary>
     public async Task<BigInteger> BlockNumberAsync() => ParseQuantity((await CallAsync("eth_blockNumber", []))!.GetValue<string>());
-
-    /// <summary>How many transactions <paramref name="sender"/> has sent (mined).</summary>
-    public async Task<BigInteger> TransactionCountAsync(string sender) => ParseQuantity((await CallAsync("eth_getTransactionCount", new JsonArray(sender, "latest")))!.GetValue<string>());
 
     /// <summary><c>eth_call</c> of <paramref name="data"/> on <paramref name="to"/> at the latest block; the returned data.</summary>
     public async Task<string> EthCallAsync(string to, string data) =>

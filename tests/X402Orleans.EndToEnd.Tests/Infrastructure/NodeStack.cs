@@ -65,6 +65,9 @@ public abstract class NodeStack : IAsyncDisposable
     /// <summary>Recipient of the named server's payments.</summary>
     public string PayTo(string server) => Info["payTo"]![server]!.GetValue<string>();
 
+    /// <summary>Origin of the named server (<c>servers.{server}</c> of the ready line).</summary>
+    public string Origin(string server) => Info["servers"]![server]!.GetValue<string>();
+
     /// <summary>A named amount of the ready line's <c>prices</c>, in atomic units.</summary>
     public BigInteger Price(string route) => BigInteger.Parse(Info["prices"]![route]!.GetValue<string>(), CultureInfo.InvariantCulture);
 
@@ -110,11 +113,12 @@ public abstract class NodeStack : IAsyncDisposable
     /// <summary>The script's stderr so far (for failure messages).</summary>
     public string Diagnostics() => Snapshot(_stderr);
 
-    /// <summary>POSTs to the stack's control API (<c>{controlUrl}{path}</c>).</summary>
-    protected async Task PostControlAsync(string path)
+    /// <summary>POSTs to the stack's control API (<c>{controlUrl}{path}</c>); returns the response body.</summary>
+    protected async Task<string> PostControlAsync(string path)
     {
         using var response = await _http.PostAsync(new Uri(Text("controlUrl") + path), null);
-        response.EnsureSuccessStatusCode();
+        var body = await response.Content.ReadAsStringAsync();
+        return response.IsSuccessStatusCode ? body : throw new HttpRequestException($"POST {path}: HTTP {(int)response.StatusCode}: {body}");
     }
 
     /// <inheritdoc />
@@ -260,7 +264,8 @@ public sealed class StackStats(JsonObject json)
     /// <summary>All successful settlements the facilitator performed (any server).</summary>
     public int FacilitatorSettlements => Json["facilitator"]!["settle"]!.AsArray().Count(e => e!["success"]?.GetValue<bool>() == true);
 
-    private IEnumerable<JsonObject> Entries(string server, string list) => Json[server]![list]!.AsArray().OfType<JsonObject>();
+    /// <summary>The entries of <paramref name="server"/>'s list <paramref name="list"/>.</summary>
+    public IEnumerable<JsonObject> Entries(string server, string list) => Json[server]![list]!.AsArray().OfType<JsonObject>();
 
     private static string Str(JsonObject e, string name) => e[name]?.GetValue<string>() ?? string.Empty;
 }

@@ -38,6 +38,9 @@ public static class Tools
         return result.Structured.GetProperty(name).GetString() ?? string.Empty;
     }
 
+    /// <summary>A string property of an element of structuredContent (empty when null).</summary>
+    public static string Str(this JsonElement element, string name) => element.GetProperty(name).GetString() ?? string.Empty;
+
     /// <summary>Asserts success; returns the result.</summary>
     public static ToolOutcome Ok(this ToolOutcome result)
     {

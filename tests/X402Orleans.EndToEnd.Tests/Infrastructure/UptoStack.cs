@@ -19,7 +19,7 @@ public sealed class UptoStack : NodeStack
         : base(launched) => IdleTimeout = idleTimeout;
 
     /// <summary>Origin of the official upto resource server.</summary>
-    public string Server => Info["servers"]![ServerName]!.GetValue<string>();
+    public string Server => Origin(ServerName);
 
     /// <summary>Recipient of the server's payments.</summary>
     public string Payee => PayTo(ServerName);
