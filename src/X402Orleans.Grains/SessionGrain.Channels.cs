@@ -25,7 +25,9 @@ namespace X402Orleans.Grains;
 public sealed partial class SessionGrain
 {
     // The channels' numbers as last read, by key (not persisted: the channel grains hold them).
-    private readonly Dictionary<string, ChannelView> _channelViews = new(StringComparer.Ordinal);
+    private Dictionary<string, ChannelView>? _channelViews;
+
+    private void KeepChannelView(string key, ChannelView view) => (_channelViews ??= new(StringComparer.Ordinal))[key] = view;
 
     /// <summary>The key and id of the agent's channel number <paramref name="index"/> for <paramref name="requirement"/>, or (null, why not).</summary>
     private (string? Key, string IdOrWhy) PoolKey(PaymentRequirements requirement, IPaymentSigner signer, int index)
@@ -137,7 +139,7 @@ public sealed partial class SessionGrain
 
         // Recorded before the signed payload leaves the silo (the channel stored it first).
         await state.WriteStateAsync();
-        _issuedHere.Add(pending.ReservationId);
+        MarkIssuedHere(pending.ReservationId);
         ArmPendingTimer();
         return new PaymentDecision(true, pending.ReservationId, SessionErrorCode.None, string.Empty, ToSigned(pending));
     }
@@ -152,7 +154,7 @@ public sealed partial class SessionGrain
             return new ChannelAnswerResult(false, "this channel request is not pending on the session");
         }
 
-        _issuedHere.Remove(pending.ReservationId);
+        _issuedHere?.Remove(pending.ReservationId);
         S.Pending.Remove(pending);
         var channel = GrainFactory.GetGrain<IPaymentChannelGrain>(pending.ChannelKey!);
         ChannelAnswerResult result;
@@ -276,7 +278,7 @@ public sealed partial class SessionGrain
         };
         S.Pending.Add(pending);
         await state.WriteStateAsync();
-        _issuedHere.Add(pending.ReservationId);
+        MarkIssuedHere(pending.ReservationId);
         return new PaymentDecision(true, pending.ReservationId, SessionErrorCode.None, string.Empty, ToSigned(pending));
     }
 
@@ -298,7 +300,7 @@ public sealed partial class SessionGrain
         }
 
         var view = await channel.GetStatus();
-        _channelViews[pending.ChannelKey!] = view;
+        KeepChannelView(pending.ChannelKey!, view);
         if (pending.Refund)
         {
             var note = $"refunded {Format(quote.AmountAtomic, quote)} (the channel's remaining balance)";
@@ -448,13 +450,13 @@ public sealed partial class SessionGrain
     {
         foreach (var record in S.Channels)
         {
-            _channelViews[record.Key] = await GrainFactory.GetGrain<IPaymentChannelGrain>(record.Key).GetStatus();
+            KeepChannelView(record.Key, await GrainFactory.GetGrain<IPaymentChannelGrain>(record.Key).GetStatus());
         }
     }
 
     private SessionChannel ChannelSnapshot(SessionChannelRecord c)
     {
-        var view = _channelViews.GetValueOrDefault(c.Key);
+        var view = _channelViews?.GetValueOrDefault(c.Key);
         return new SessionChannel(
             c.Key, c.Network, c.Asset, c.Symbol, c.Decimals, c.ChannelId, (view?.Phase ?? ChannelPhase.Open).ToString().ToLowerInvariant(),
             view?.DepositedAtomic ?? "0", view?.ChargedAtomic ?? "0", view?.RemainingAtomic ?? "0", c.ChargedAtomic, c.RefundDue, c.Note, c.PoolIndex,

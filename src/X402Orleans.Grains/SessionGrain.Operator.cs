@@ -27,7 +27,7 @@ public sealed partial class SessionGrain : ISessionOperatorGrain
     /// <summary>How many recent calls an activation remembers for the operator (memory only).</summary>
     internal const int RecentCallsKept = 10;
 
-    private readonly Queue<RecentCall> _recentCalls = new();
+    private Queue<RecentCall>? _recentCalls;
 
     // Set while an operator's end runs: no agent's gateway asks for the channels' refunds, so the silo's refund service does.
     private bool _endingByOperator;
@@ -75,6 +75,7 @@ public sealed partial class SessionGrain : ISessionOperatorGrain
             return;
         }
 
+        _recentCalls ??= new Queue<RecentCall>(RecentCallsKept + 1);
         _recentCalls.Enqueue(new RecentCall(clock.GetUtcNow(), ticket.Allowed ? ticket.Url : url ?? S.Endpoint, ticket.Allowed, ticket.Allowed ? null : ticket.Message));
         while (_recentCalls.Count > RecentCallsKept)
         {
@@ -132,7 +133,7 @@ public sealed partial class SessionGrain : ISessionOperatorGrain
         return "ended";
     }
 
-    private SessionDetail Detail() => new(Snapshot(), S.FailureReason, S.Pending.Count, [.. _recentCalls.Reverse()]);
+    private SessionDetail Detail() => new(Snapshot(), S.FailureReason, S.Pending.Count, _recentCalls is null ? [] : [.. _recentCalls.Reverse()]);
 
     private static partial class OperatorLog
     {

@@ -37,13 +37,26 @@ public sealed partial class SessionGrain
     private static readonly TimeSpan ChainReadTimeout = TimeSpan.FromSeconds(5);
 
     // Payments signed by this activation whose gateway may still be sending them: never resolved behind its back.
-    private readonly HashSet<Guid> _issuedHere = [];
+    // This and the other per-activation collections are allocated on first use: most live activations hold only their start attempt.
+    private HashSet<Guid>? _issuedHere;
 
     // Start attempts that took the lease in this activation. A lease taken before this activation began was held by a process
     // that may be gone (a crash takes the activation with it in the one-process mode): it does not block a retry. Money stays
     // safe without it: only the holder of the current lease may sign, and a start signs at most one payment.
-    private readonly HashSet<Guid> _attemptsHere = [];
+    // Usually one entry: a list, not a set (a one-entry set costs about three times the memory).
+    private List<Guid>? _attemptsHere;
     private IGrainTimer? _pendingTimer;
+
+    private void MarkIssuedHere(Guid reservationId) => (_issuedHere ??= []).Add(reservationId);
+
+    private void NoteAttemptHere(Guid attemptId)
+    {
+        _attemptsHere ??= new List<Guid>(1);
+        if (!_attemptsHere.Contains(attemptId))
+        {
+            _attemptsHere.Add(attemptId);
+        }
+    }
 
     private PaymentRules Rules => ServiceProvider.GetService<PaymentRules>() ?? PaymentRules.Default;
 
@@ -103,7 +116,7 @@ public sealed partial class SessionGrain
             return new StartStep(StartStepKind.Done, string.Empty, Snapshot());
         }
 
-        if (S.LeaseUntil is { } until && until > now && S.AttemptId != command.AttemptId && _attemptsHere.Contains(S.AttemptId))
+        if (S.LeaseUntil is { } until && until > now && S.AttemptId != command.AttemptId && _attemptsHere?.Contains(S.AttemptId) == true)
         {
             return new StartStep(StartStepKind.Busy, $"a start with this idempotency_key is in progress until {Iso(until)}; retry after that with the same key", Snapshot(), RetryAfter: until);
         }
@@ -117,7 +130,7 @@ public sealed partial class SessionGrain
 
         S.AttemptId = command.AttemptId;
         S.LeaseUntil = now + Lease(command);
-        _attemptsHere.Add(command.AttemptId);
+        NoteAttemptHere(command.AttemptId);
         await state.WriteStateAsync();
         return resend is not null
             ? new StartStep(StartStepKind.Resend, string.Empty, Snapshot(), ToSigned(resend), resend.ReservationId)
@@ -249,7 +262,7 @@ public sealed partial class SessionGrain
 
         // Recorded before the signed payment leaves the silo.
         await state.WriteStateAsync();
-        _issuedHere.Add(pending.ReservationId);
+        MarkIssuedHere(pending.ReservationId);
         ArmPendingTimer();
         return decision with { Payment = ToSigned(pending) };
     }
@@ -381,7 +394,7 @@ public sealed partial class SessionGrain
     {
         var now = clock.GetUtcNow();
         var changed = false;
-        foreach (var pending in S.Pending.Where(p => p.HeaderValue is not null && !_issuedHere.Contains(p.ReservationId) && (!onlyStart || p.ForStart)).ToList())
+        foreach (var pending in S.Pending.Where(p => p.HeaderValue is not null && _issuedHere?.Contains(p.ReservationId) != true && (!onlyStart || p.ForStart)).ToList())
         {
             var expired = pending.ValidBefore is not { } before || now >= before;
             if (pending.ChannelKey is not null)
@@ -594,7 +607,7 @@ public sealed partial class SessionGrain
     /// </summary>
     private async Task BeginLifeAsync(Guid attemptId)
     {
-        _attemptsHere.Add(attemptId);
+        NoteAttemptHere(attemptId);
         S.IndexPage = await GrainFactory.GetGrain<IAgentGrain>(S.AgentId).Register(Id);
         await state.WriteStateAsync();
         if (!HasReminders)
@@ -629,7 +642,7 @@ public sealed partial class SessionGrain
     private Task OnPendingTimerAsync()
     {
         // By validBefore every payment this activation issued has been answered or can no longer settle.
-        _issuedHere.RemoveWhere(id => S.Pending.FirstOrDefault(p => p.ReservationId == id) is not { ValidBefore: { } before } || clock.GetUtcNow() >= before);
+        _issuedHere?.RemoveWhere(id => S.Pending.FirstOrDefault(p => p.ReservationId == id) is not { ValidBefore: { } before } || clock.GetUtcNow() >= before);
         return ResolvePendingAsync(onlyStart: false);
     }
 

@@ -137,7 +137,7 @@ public sealed partial class SessionGrain(
             return;
         }
 
-        _issuedHere.Remove(pending.ReservationId);
+        _issuedHere?.Remove(pending.ReservationId);
         if (outcome.Settled && outcome.Receipt is not null)
         {
             await SettleAsync(pending, outcome.Receipt, outcome.AlreadySettled ? "settled by an earlier attempt (the server reports the authorization as used)" : "settled");

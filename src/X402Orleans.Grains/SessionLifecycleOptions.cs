@@ -17,9 +17,10 @@ public sealed class SessionLifecycleOptions
     public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
-    /// How long a session grain stays in memory without a call before Orleans collects it (default 5 minutes;
+    /// How long a session grain stays in memory without a call before Orleans collects it (default 2 minutes;
     /// <c>X402:Sessions:IdleCollectionSeconds</c>). Its state stays in storage and its reminder still expires it on time;
-    /// the next call reactivates it.
+    /// the next call reactivates it (one state read). Live activations, and so the silo's memory, grow with this age times the
+    /// rate at which sessions are created (docs/benchmarks.md, "One million sessions").
     /// </summary>
-    public TimeSpan IdleCollectionAge { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan IdleCollectionAge { get; set; } = TimeSpan.FromMinutes(2);
 }

@@ -13,8 +13,8 @@ namespace X402Orleans.Cluster.Tests;
 public sealed class SessionCollectionTests
 {
     [Theory]
-    [InlineData(null, 300, 60)]
-    [InlineData("30", 30, 15)]
+    [InlineData(null, 120, 30)]
+    [InlineData("40", 40, 10)]
     public async Task SessionGrains_AreCollectedAfterTheConfiguredIdleAge(string? setting, int expectedAgeSeconds, int expectedQuantumSeconds)
     {
         var app = TestEnvironment.MemoryHost(new Dictionary<string, string?> { ["X402:Sessions:IdleCollectionSeconds"] = setting });
@@ -24,6 +24,19 @@ public sealed class SessionCollectionTests
 
             Assert.Equal(TimeSpan.FromSeconds(expectedAgeSeconds), options.ClassSpecificCollectionAge[typeof(SessionGrain).FullName!]);
             Assert.Equal(TimeSpan.FromSeconds(expectedQuantumSeconds), options.CollectionQuantum);
+        }
+    }
+
+    [Fact]
+    public async Task GrainDirectoryCache_IsCappedBelowOrleansDefault_OnTheSiloHost()
+    {
+        var app = TestEnvironment.MemoryHost();
+        await using (app)
+        {
+            var options = app.Services.GetRequiredService<IOptions<GrainDirectoryOptions>>().Value;
+
+            Assert.Equal(SiloHosting.DirectoryCacheSize, options.CacheSize);
+            Assert.True(options.CacheSize < GrainDirectoryOptions.DEFAULT_CACHE_SIZE);
         }
     }
 }
