@@ -265,6 +265,8 @@ public sealed record ChannelCorrection(
 /// <param name="InFlightUntil">Its lease.</param>
 /// <param name="ChargeUnknown">A request ended unanswered: its charge is unknown until the server's view is adopted.</param>
 /// <param name="Requests">Requests completed with a receipt.</param>
+/// <param name="ClaimedAtomic">What the server has claimed from the channel (totalClaimed) as last read on chain; null: never read.</param>
+/// <param name="ClaimedSeenAt">When it was read.</param>
 [GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.ChannelView")]
 public sealed record ChannelView(
     [property: Id(0)] string Key,
@@ -280,4 +282,6 @@ public sealed record ChannelView(
     [property: Id(10)] Guid? InFlightRequestId,
     [property: Id(11)] DateTimeOffset? InFlightUntil,
     [property: Id(12)] bool ChargeUnknown,
-    [property: Id(13)] long Requests);
+    [property: Id(13)] long Requests,
+    [property: Id(14)] string? ClaimedAtomic = null,
+    [property: Id(15)] DateTimeOffset? ClaimedSeenAt = null);

@@ -371,6 +371,8 @@ public sealed record SessionResult(
 /// <param name="Note">What happened to the channel at the end (refund requested, refunded, kept for other live sessions), if anything.</param>
 /// <param name="PoolIndex">Its number in the agent's pool of channels with the payee (0: the first).</param>
 /// <param name="HighestSignedAtomic">The highest voucher ceiling the channel ever signed: the most the server could ever claim from it.</param>
+/// <param name="ClaimedAtomic">What the server has claimed from the channel, as last read on chain (null: never read).</param>
+/// <param name="ClaimedSeenAt">When it was read.</param>
 [GenerateSerializer, Immutable, Alias("X402Orleans.Abstractions.SessionChannel")]
 public sealed record SessionChannel(
     [property: Id(0)] string Key,
@@ -387,7 +389,9 @@ public sealed record SessionChannel(
     [property: Id(11)] bool RefundDue = false,
     [property: Id(12)] string? Note = null,
     [property: Id(13)] int PoolIndex = 0,
-    [property: Id(14)] string HighestSignedAtomic = "0");
+    [property: Id(14)] string HighestSignedAtomic = "0",
+    [property: Id(15)] string? ClaimedAtomic = null,
+    [property: Id(16)] DateTimeOffset? ClaimedSeenAt = null);
 
 /// <summary>What the server answered to a channel payment (voucher, deposit or refund) the gateway sent.</summary>
 [Alias("X402Orleans.Abstractions.ChannelAnswerKind")]

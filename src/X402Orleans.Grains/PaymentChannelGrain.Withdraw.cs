@@ -43,6 +43,8 @@ public sealed partial class PaymentChannelGrain : IChannelWithdrawGrain
             return WithdrawRefused(WithdrawRefusal.NotFound, "no channel of yours with this key");
         }
 
+        await SeenOnChainAsync(request);
+
         var withdraw = S.Phase == ChannelPhase.Withdrawing ? S.Withdraw : null;
         if (withdraw is not null && Unresolved(withdraw) is { } recorded)
         {
@@ -108,6 +110,8 @@ public sealed partial class PaymentChannelGrain : IChannelWithdrawGrain
             return WithdrawRefused(WithdrawRefusal.NotFound, "no channel of yours with this key");
         }
 
+        await SeenOnChainAsync(request);
+
         if (S.Phase == ChannelPhase.Withdrawn)
         {
             return WithdrawRefused(WithdrawRefusal.AlreadyDone, $"the withdraw is finalized: {S.Withdraw?.ReturnedAtomic ?? "an unknown amount"} came back to the wallet");
@@ -136,7 +140,7 @@ public sealed partial class PaymentChannelGrain : IChannelWithdrawGrain
         else
         {
             // Initiated, and nothing pending any more: finalized by another sender (anyone may) or cancelled by a cooperative refund.
-            await FinishWithdrawAsync(BigInteger.Max(BigInteger.Zero, Atomic(withdraw.BalanceAtomic) - Atomic(request.BalanceAtomic)));
+            await FinishWithdrawAsync(BigInteger.Max(BigInteger.Zero, Atomic(withdraw.BalanceAtomic) - Atomic(request.BalanceAtomic)), null);
             return WithdrawRefused(WithdrawRefusal.AlreadyDone, $"no withdrawal is pending on chain any more (finalized by another sender, or cancelled by a refund); the channel's balance is {request.BalanceAtomic}");
         }
 
@@ -158,6 +162,8 @@ public sealed partial class PaymentChannelGrain : IChannelWithdrawGrain
         if (S.Withdraw?.Transactions.FirstOrDefault(t => string.Equals(t.Hash, outcome.TxHash, StringComparison.OrdinalIgnoreCase)) is not { Status: WithdrawTxStatus.Signed } tx
             || outcome.Status == WithdrawTxStatus.Signed)
         {
+            // Resolved before (a repeated report): logged then; only what an earlier failure left unlogged is appended.
+            await FlushLogAsync();
             return WithdrawViewOf(true);
         }
 
@@ -166,15 +172,17 @@ public sealed partial class PaymentChannelGrain : IChannelWithdrawGrain
         if (outcome.Status == WithdrawTxStatus.Mined && tx.Step == InitiateStep)
         {
             S.Withdraw.InitiatedAt = outcome.BlockTimestamp;
+            Log("withdraw_initiated", Atomic(S.Withdraw.AmountAtomic), tx.Hash, $"unilateral withdraw of batch-settlement channel {S.ChannelId} initiated: finalizable from {(FinalizableAt() is { } at ? Iso(at) : "initiation + the withdraw delay")}; at least {S.Withdraw.AtLeastAtomic} comes back (the server may claim its vouchers until then)");
         }
 
         if (outcome.Status == WithdrawTxStatus.Mined && tx.Step == FinalizeStep)
         {
-            await FinishWithdrawAsync(AtomicAmount.TryParseAtomic(outcome.ReturnedAtomic, out var returned) ? returned : BigInteger.Zero);
+            await FinishWithdrawAsync(AtomicAmount.TryParseAtomic(outcome.ReturnedAtomic, out var returned) ? returned : BigInteger.Zero, tx.Hash);
             return WithdrawViewOf(true);
         }
 
         await state.WriteStateAsync();
+        await FlushLogAsync();
         return WithdrawViewOf(true);
     }
 
@@ -235,8 +243,11 @@ public sealed partial class PaymentChannelGrain : IChannelWithdrawGrain
         return new WithdrawStep(true, WithdrawRefusal.None, $"{step} transaction {tx.Hash} signed and recorded", tx.Hash, tx.Raw, false, FinalizableAt(), WithdrawViewOf(true));
     }
 
-    /// <summary>The finalize is mined (or found done): the channel is withdrawn, what did not come back counts as spend, the rest is released.</summary>
-    private async Task FinishWithdrawAsync(BigInteger returned)
+    /// <summary>
+    /// The finalize is mined (<paramref name="txHash"/>, or null when found done by another sender): the channel is withdrawn, what did
+    /// not come back counts as spend, the rest is released, and <c>withdrawn</c> is logged.
+    /// </summary>
+    private async Task FinishWithdrawAsync(BigInteger returned, string? txHash)
     {
         var withdraw = S.Withdraw!;
         var balance = Atomic(withdraw.BalanceAtomic);
@@ -245,7 +256,21 @@ public sealed partial class PaymentChannelGrain : IChannelWithdrawGrain
         S.BalanceAtomic = Text(BigInteger.Max(BigInteger.Zero, balance - returned));
         S.BudgetChargedAtomic = Text(BigInteger.Max(Atomic(S.BudgetChargedAtomic), balance - returned));
         await SyncBudgetsAsync(releaseRest: true);
+        Log("withdrawn", returned, txHash, $"unilateral withdraw of batch-settlement channel {S.ChannelId} finalized: {returned} came back to the wallet (asked for {withdraw.AmountAtomic})");
         await state.WriteStateAsync();
+        await FlushLogAsync();
+    }
+
+    /// <summary>The caller's chain read, from the verified owner: the claims it shows are logged (and stored) before the step goes on.</summary>
+    private async Task SeenOnChainAsync(WithdrawRequest request)
+    {
+        S.AgentId = request.AgentId;
+        NoteClaimed(Atomic(request.ClaimedAtomic));
+        if (S.LogOutbox.Count > 0)
+        {
+            await state.WriteStateAsync();
+            await FlushLogAsync();
+        }
     }
 
     /// <summary>The channel's configuration, when it was used and belongs to <paramref name="agentId"/> (its salt is one of the agent's pool).</summary>

@@ -154,6 +154,9 @@ public sealed partial class PaymentChannelGrain(
 
         S.InFlight = record;
         S.Phase = ChannelPhase.Open;
+        S.AgentId = request.AgentId;
+        S.Symbol = request.Symbol;
+        S.Decimals = request.Decimals;
         S.HighestSignedAtomic = Text(BigInteger.Max(Atomic(S.HighestSignedAtomic), ceiling));
         if (deposit is not null)
         {
@@ -502,6 +505,7 @@ public sealed partial class PaymentChannelGrain(
         S.RefundUnknown = false;
         S.BalanceAtomic = Text(chain.Balance);
         S.ClaimedAtomic = Text(chain.TotalClaimed);
+        NoteClaimed(chain.TotalClaimed);
         if (chain.Balance <= chain.TotalClaimed)
         {
             S.ChargedAtomic = Text(BigInteger.Max(Atomic(S.ChargedAtomic), chain.TotalClaimed));
@@ -511,6 +515,7 @@ public sealed partial class PaymentChannelGrain(
         }
 
         await state.WriteStateAsync();
+        await FlushLogAsync();
     }
 
     /// <summary>
@@ -652,7 +657,7 @@ public sealed partial class PaymentChannelGrain(
         return new ChannelView(
             Key, S.ChannelId, S.Phase, S.StopReason, Text(Sum(ChannelDepositStatus.Made)), Text(Sum(ChannelDepositStatus.Signed) + Sum(ChannelDepositStatus.Unknown)),
             S.BalanceAtomic, S.ChargedAtomic, Text(BigInteger.Max(BigInteger.Zero, balance - charged)), S.HighestSignedAtomic,
-            S.InFlight?.RequestId, S.InFlight?.LeaseUntil, S.ChargeUnknown, S.Requests);
+            S.InFlight?.RequestId, S.InFlight?.LeaseUntil, S.ChargeUnknown, S.Requests, S.ClaimSeenAt is null ? null : S.ClaimSeenAtomic, S.ClaimSeenAt);
     }
 
     private static ChannelPayment Refuse(ChannelRefusal refusal, string message) => new(false, refusal, message);

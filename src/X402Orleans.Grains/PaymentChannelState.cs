@@ -73,6 +73,30 @@ public sealed class PaymentChannelState
     /// <summary>A refund went unanswered: the server may have made it (the chain tells, when the silo has a node for the network).</summary>
     [Id(19)] public bool RefundUnknown { get; set; }
 
+    /// <summary>
+    /// The channel's totalClaimed as last read on chain (the withdraw's reads, the lost refund's recovery read): what the server
+    /// has claimed. Each increase is recorded once as a <c>claimed</c> entry of the owner's payment log.
+    /// </summary>
+    [Id(20)] public string ClaimSeenAtomic { get; set; } = "0";
+
+    /// <summary>When <see cref="ClaimSeenAtomic"/> was last read on chain (null: never).</summary>
+    [Id(21)] public DateTimeOffset? ClaimSeenAt { get; set; }
+
+    /// <summary>The agent whose channel this is (its salt is one of the agent's), as last verified; the payment log's owner.</summary>
+    [Id(22)] public string AgentId { get; set; } = string.Empty;
+
+    /// <summary>The asset's symbol, for the payment log.</summary>
+    [Id(23)] public string Symbol { get; set; } = string.Empty;
+
+    /// <summary>The asset's decimals, for the payment log.</summary>
+    [Id(24)] public int Decimals { get; set; }
+
+    /// <summary>
+    /// Payment log entries stored with the change they report and not yet appended to the owner's log: a turn that adds one stores
+    /// it, then appends it and clears it; one left by a failure is appended by the next turn that logs.
+    /// </summary>
+    [Id(25)] public List<PaymentAttempt> LogOutbox { get; set; } = [];
+
     /// <summary>The payer's unilateral withdraw, once asked for (see <see cref="ChannelWithdrawRecord"/>).</summary>
     [Id(30)] public ChannelWithdrawRecord? Withdraw { get; set; }
 }

@@ -460,7 +460,7 @@ public sealed partial class SessionGrain
         return new SessionChannel(
             c.Key, c.Network, c.Asset, c.Symbol, c.Decimals, c.ChannelId, (view?.Phase ?? ChannelPhase.Open).ToString().ToLowerInvariant(),
             view?.DepositedAtomic ?? "0", view?.ChargedAtomic ?? "0", view?.RemainingAtomic ?? "0", c.ChargedAtomic, c.RefundDue, c.Note, c.PoolIndex,
-            view?.HighestSignedAtomic ?? "0");
+            view?.HighestSignedAtomic ?? "0", view?.ClaimedAtomic, view?.ClaimedSeenAt);
     }
 
     private IReadOnlyList<SessionChannel> ChannelSnapshots() => [.. S.Channels.Select(ChannelSnapshot)];

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using X402Orleans.Abstractions;
 
 namespace X402Orleans.Console.Tests;
 
@@ -26,6 +28,25 @@ public sealed partial class ConsolePageDetailTests(ConsoleFixture fixture) : ICl
         }
 
         Assert.DoesNotContain(fixture.Logs.Entries, e => e.Level >= LogLevel.Warning && e.Category.StartsWith("Microsoft.AspNetCore.Antiforgery", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Payments_ShowAChannelEntryAsTheChannelsWithoutASessionLink_WhenAWithdrawIsLogged()
+    {
+        var tx = "0x" + new string('7', 64);
+        await Host.Services.GetRequiredService<IGrainFactory>().GetGrain<IAgentGrain>(GatewayHost.AgentBId).RecordAttempt(new PaymentAttempt(
+            DateTimeOffset.UtcNow, Guid.Empty, string.Empty, "eip155:84532", "0xa", "USDC", 6, "4000", "0xb", "withdrawn", tx, "unilateral withdraw finalized"));
+        using var client = new ConsoleClient(Host);
+        await client.SignInAsOperatorAsync();
+
+        var page = await client.GetPageAsync($"/console/payments?agent={GatewayHost.AgentBId}&outcome=withdrawn");
+
+        Assert.Contains("<option value=\"withdrawn\" selected=\"selected\">withdrawn</option>", page, StringComparison.Ordinal);
+        Assert.Contains("<option value=\"claimed\">claimed</option>", page, StringComparison.Ordinal);
+        Assert.Contains("4000 (0.004 USDC)", page, StringComparison.Ordinal);
+        Assert.Contains(tx, page, StringComparison.Ordinal);
+        Assert.DoesNotContain("/console/sessions/" + Guid.Empty, page, StringComparison.Ordinal);
+        Assert.Matches(@"class=""session"">\s*<span [^>]*>channel</span>", page);
     }
 
     [Fact]

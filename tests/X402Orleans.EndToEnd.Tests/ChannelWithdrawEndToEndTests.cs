@@ -50,6 +50,14 @@ public sealed class ChannelWithdrawEndToEndTests(BatchChainStackFixture fixture)
         Assert.Equal(["initiate", "finalize"], status.Structured.GetProperty("transactions").EnumerateArray().Select(t => t.GetProperty("step").GetString()));
         Assert.Equal(deposit - Price, await Stack.BalanceAsync(payer) - before);
         Assert.Equal(2, await Stack.Chain.TransactionCountAsync(payer) - sentBefore);
+
+        // The payment log: the claim the chain showed (once, though every call read it), then each mined step once.
+        var log = (await fixture.Client.CallAsync("x402_payment_log", new Dictionary<string, object?> { ["limit"] = 100 })).Ok().Structured.GetProperty("attempts").EnumerateArray()
+            .Where(a => Field(a, "reason")?.Contains(key[(key.LastIndexOf('/') + 1)..], StringComparison.Ordinal) == true).ToList();
+        var hashes = status.Structured.GetProperty("transactions").EnumerateArray().Select(t => t.GetProperty("hash").GetString()).ToList();
+        Assert.Equal(["withdrawn", "withdraw_initiated", "claimed"], log.Select(a => Field(a, "outcome")));
+        Assert.Equal([Text(deposit - Price), Text(deposit - Price), Text(Price)], log.Select(a => Field(a, "amount_atomic")));
+        Assert.Equal([hashes[1], hashes[0], null], log.Select(a => Field(a, "transaction")));
     }
 
     [Fact]
@@ -86,6 +94,8 @@ public sealed class ChannelWithdrawEndToEndTests(BatchChainStackFixture fixture)
 
         Assert.Contains("no batch-settlement channel of yours", error, StringComparison.Ordinal);
     }
+
+    private static string? Field(System.Text.Json.JsonElement entry, string name) => entry.TryGetProperty(name, out var value) ? value.GetString() : null;
 
     private static Dictionary<string, object?> With(Dictionary<string, object?> arguments, string action) => new(arguments) { ["action"] = action };
 

@@ -56,6 +56,62 @@ public sealed partial class PaymentChannelGrainTests
         return step;
     }
 
+    /// <summary>The entries the channel wrote to <paramref name="agent"/>'s payment log (no session), oldest first.</summary>
+    private async Task<List<PaymentAttempt>> ChannelLogAsync(string agent) =>
+        [.. (await _grains.GetGrain<IAgentGrain>(agent).ListAttempts(100)).Where(a => a.SessionId == Guid.Empty).Reverse()];
+
+    [Fact]
+    public async Task RecordWithdrawOutcome_LogsEachMinedStepOnce_WhenEachIsReportedTwice()
+    {
+        await OpenChannelAsync();
+        var initiate = await InitiatedAndMinedAsync();
+        await Withdraw.RecordWithdrawOutcome(new WithdrawOutcome(initiate.TxHash!, WithdrawTxStatus.Mined, InitiatedAt, null, null));
+        var finalize = await Withdraw.FinalizeWithdraw(Chain(now: InitiatedAt + 900, pendingAt: InitiatedAt, nonce: "4"));
+        var mined = new WithdrawOutcome(finalize.TxHash!, WithdrawTxStatus.Mined, InitiatedAt + 901, "4000", null);
+
+        await Withdraw.RecordWithdrawOutcome(mined);
+        await Withdraw.RecordWithdrawOutcome(mined);
+
+        var log = await ChannelLogAsync(_agent);
+        Assert.Equal(["withdraw_initiated", "withdrawn"], log.Select(a => a.Outcome));
+        Assert.Equal(["5000", "4000"], log.Select(a => a.AmountAtomic)); // asked for, then returned
+        Assert.Equal([initiate.TxHash, finalize.TxHash], log.Select(a => a.Transaction));
+        Assert.All(log, a => Assert.Equal(("USDC", 6, Network), (a.Symbol, a.Decimals, a.Network)));
+        Assert.Empty((await StoredAsync()).LogOutbox);
+    }
+
+    [Fact]
+    public async Task FinalizeWithdraw_LogsEachClaimIncreaseOnce_WhenTheChainShowsMoreClaimed()
+    {
+        await OpenChannelAsync();
+        await InitiatedAndMinedAsync();
+
+        await Withdraw.FinalizeWithdraw(Chain(now: InitiatedAt + 10, pendingAt: InitiatedAt, claimed: "1000"));
+        await Withdraw.FinalizeWithdraw(Chain(now: InitiatedAt + 20, pendingAt: InitiatedAt, claimed: "1000"));
+        await Withdraw.FinalizeWithdraw(Chain(now: InitiatedAt + 30, pendingAt: InitiatedAt, claimed: "1500"));
+
+        var claims = (await ChannelLogAsync(_agent)).Where(a => a.Outcome == "claimed").ToList();
+        Assert.Equal(["1000", "500"], claims.Select(a => a.AmountAtomic));
+        Assert.All(claims, a => Assert.Null(a.Transaction));
+        var status = await Channel.GetStatus();
+        Assert.Equal("1500", status.ClaimedAtomic);
+        Assert.NotNull(status.ClaimedSeenAt);
+    }
+
+    [Fact]
+    public async Task InitiateWithdraw_LogsNothing_WhenAnotherAgentAsks()
+    {
+        await OpenChannelAsync();
+        var other = TestData.NewAgent();
+
+        var step = await Withdraw.InitiateWithdraw(Chain(claimed: "1000") with { AgentId = other });
+
+        Assert.Equal(WithdrawRefusal.NotFound, step.Refusal);
+        Assert.Empty(await ChannelLogAsync(other));
+        Assert.Empty(await ChannelLogAsync(_agent));
+        Assert.Null((await Channel.GetStatus()).ClaimedAtomic);
+    }
+
     [Fact]
     public async Task InitiateWithdraw_StoresIntentBeforeSigningAndTransactionBeforeReturning_OnFirstCall()
     {

@@ -57,6 +57,9 @@ public static class SessionStates
 /// <summary>The outcomes a payment attempt is logged with (docs/tools.md, <c>x402_payment_log</c>).</summary>
 public static class PaymentOutcomes
 {
-    /// <summary>settled, refused, unknown, not_authorized, not_selected.</summary>
-    public static IReadOnlyList<string> Known { get; } = ["settled", "refused", "unknown", "not_authorized", "not_selected"];
+    /// <summary>
+    /// settled, refused, unknown, not_authorized, not_selected; batch-settlement's deposited and refunded (by a session), and
+    /// withdraw_initiated, withdrawn and claimed (by the channel itself: no session).
+    /// </summary>
+    public static IReadOnlyList<string> Known { get; } = ["settled", "refused", "unknown", "not_authorized", "not_selected", "deposited", "refunded", "withdraw_initiated", "withdrawn", "claimed"];
 }

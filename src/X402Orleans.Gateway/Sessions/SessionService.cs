@@ -368,7 +368,8 @@ public sealed partial class SessionService
 
     internal static ChannelInfo? ToInfo(SessionChannel? c) => c is null
         ? null
-        : new ChannelInfo(c.ChannelId, c.Network, c.Symbol, c.Asset, c.Phase, Units(c.DepositedAtomic, c.Decimals)!, Units(c.ChargedAtomic, c.Decimals)!, Units(c.RemainingAtomic, c.Decimals)!, Units(c.SessionChargedAtomic, c.Decimals)!, Units(c.HighestSignedAtomic, c.Decimals)!, c.Note, c.PoolIndex);
+        : new ChannelInfo(c.ChannelId, c.Network, c.Symbol, c.Asset, c.Phase, Units(c.DepositedAtomic, c.Decimals)!, Units(c.ChargedAtomic, c.Decimals)!, Units(c.RemainingAtomic, c.Decimals)!, Units(c.SessionChargedAtomic, c.Decimals)!, Units(c.HighestSignedAtomic, c.Decimals)!, c.Note, c.PoolIndex,
+            Units(c.ClaimedAtomic, c.Decimals), c.ClaimedSeenAt is { } seen ? Iso(seen) : null);
 
     private static IReadOnlyList<ChannelInfo> ToInfos(SessionSnapshot s) => [.. s.AllChannels.Select(c => ToInfo(c)!)];
 

@@ -33,7 +33,9 @@ public sealed record ChannelInfo(
     [property: JsonPropertyName("session_charged"), Description("What this session's calls were charged.")] string SessionCharged,
     [property: JsonPropertyName("highest_signed"), Description("The highest voucher ceiling the channel ever signed: the most the server could claim from it (every voucher is stored before it is sent, so this survives a crash).")] string HighestSigned,
     [property: JsonPropertyName("note"), Description("At the end: refunded …, no refund (other live sessions use the channel, or nothing left), or why the refund failed.")] string? Note,
-    [property: JsonPropertyName("pool_index"), Description("Its number in the agent's pool of channels with this payee (0: the first; parallel calls take one channel each).")] int PoolIndex = 0);
+    [property: JsonPropertyName("pool_index"), Description("Its number in the agent's pool of channels with this payee (0: the first; parallel calls take one channel each).")] int PoolIndex = 0,
+    [property: JsonPropertyName("claimed"), Description("What the server has claimed from the channel on chain (its totalClaimed), as last read there (by x402_channel_withdraw, or when a lost refund is resolved); null when never read.")] string? Claimed = null,
+    [property: JsonPropertyName("claimed_seen_at"), Description("ISO-8601: when claimed was read on chain.")] string? ClaimedSeenAt = null);
 
 /// <summary>A response from the upstream server, as shown to the agent.</summary>
 public sealed record ResponseInfo(

@@ -30,13 +30,13 @@ public sealed record WalletStatusResult(
 /// <summary>One audited payment attempt.</summary>
 public sealed record AttemptInfo(
     [property: JsonPropertyName("at"), Description("ISO-8601 time.")] string At,
-    [property: JsonPropertyName("session_id"), Description("Session.")] string SessionId,
+    [property: JsonPropertyName("session_id"), Description("Session (all zeros for withdraw_initiated, withdrawn and claimed: written by the channel, not a session).")] string SessionId,
     [property: JsonPropertyName("url"), Description("Resource paid for.")] string Url,
     [property: JsonPropertyName("network"), Description("CAIP-2 network.")] string Network,
     [property: JsonPropertyName("asset"), Description("Token address.")] string Asset,
     [property: JsonPropertyName("amount_atomic"), Description("Price in atomic units (upto: what was charged, once settled; else the maximum).")] string AmountAtomic,
     [property: JsonPropertyName("pay_to"), Description("Recipient.")] string PayTo,
-    [property: JsonPropertyName("outcome"), Description("settled, refused (by the server), unknown (no answer after paying), not_authorized (limits), not_selected (no acceptable option); batch-settlement also deposited (a deposit into the channel) and refunded (the channel's rest returned).")] string Outcome,
+    [property: JsonPropertyName("outcome"), Description("settled, refused (by the server), unknown (no answer after paying), not_authorized (limits), not_selected (no acceptable option); batch-settlement also deposited (a deposit into the channel), refunded (the channel's rest returned), withdraw_initiated and withdrawn (the unilateral withdraw's transactions mined: amount asked for, amount returned) and claimed (the server claimed this much more from the channel, read on chain).")] string Outcome,
     [property: JsonPropertyName("transaction"), Description("Transaction hash, if settled.")] string? Transaction,
     [property: JsonPropertyName("reason"), Description("Why it did not settle.")] string? Reason,
     [property: JsonPropertyName("maximum_atomic"), Description("upto only: the maximum the signed permit authorised, atomic units (null for exact).")] string? MaximumAtomic = null);
