@@ -370,4 +370,49 @@ public class BatchSettlementTests
         Assert.Equal(OfficialVoucherAt3000, refund["payload"]!["voucher"]!["signature"]!.GetValue<string>());
         Assert.Null(refund["payload"]!["amount"]);
     }
+    [Theory]
+    [InlineData(84532L, 0L, "0x0000000000000000000000000000000000000000000000000000000000000000")]
+    [InlineData(8453L, 1000L, DepositSalt)]
+    [InlineData(1L, -1L, "0xFFEEDDCCBBAA99887766554433221100ffeeddccbbaa99887766554433221100")]
+    public void DirectDigests_EqualTheTypedDataJsonHash(long chainId, long ceiling, string salt)
+    {
+        var amount = ceiling < 0 ? BatchSettlementScheme.MaxUint128 : new BigInteger(ceiling);
+        var config = Config(Extra(receiverAuthorizer: $"\"{ReceiverAuthorizer.ToLowerInvariant()}\""), salt) with { Receiver = TestData.PayTo.ToUpperInvariant().Replace("0X", "0x", StringComparison.Ordinal) };
+        var network = $"eip155:{chainId}";
+
+        Assert.Equal(Evm.Eip712.Hash(config.BuildTypedData(chainId)), config.ComputeId(network));
+        Assert.Equal(
+            Evm.Eip712.Hash(Voucher.BuildTypedData(salt, amount, chainId)),
+            Evm.Eip712.ToHex(Voucher.Digest(salt, amount, chainId)));
+    }
+
+    [Fact]
+    public void DomainSeparator_WithoutVersion_MatchesTheTypedDataJsonHash()
+    {
+        var json = Evm.Eip712.TypedData("T", [("a", "uint256")], Evm.Eip712.Domain("Permit2", null, 84532, ReceiverAuthorizer), new JsonObject { ["a"] = "5" });
+        var digest = Evm.Eip712.Digest(
+            Evm.Eip712.DomainSeparator("Permit2", null, 84532, ReceiverAuthorizer), Evm.Eip712.HashStruct(Evm.Eip712.TypeHash("T(uint256 a)"), Evm.AbiWord.Uint(5)));
+
+        Assert.Equal(Evm.Eip712.Hash(json), Evm.Eip712.ToHex(digest));
+    }
+
+    [Fact]
+    public async Task SignAsync_SameSignature_WhenTheWalletSignsTheJson()
+    {
+        var direct = await Voucher.SignAsync(Signer(), OfficialChannelId, 1000, "eip155:84532");
+        var viaJson = await Voucher.SignAsync(new JsonOnlySigner(Signer()), OfficialChannelId, 1000, "eip155:84532");
+
+        Assert.Equal(OfficialVoucherAt1000, direct.Signature);
+        Assert.Equal(direct.Signature, viaJson.Signature);
+    }
+
+    /// <summary>A wallet that signs only typed-data JSON (the interface's default for a <see cref="TypedDataMessage"/>).</summary>
+    private sealed class JsonOnlySigner(IPaymentSigner inner) : IPaymentSigner
+    {
+        public string Address => inner.Address;
+
+        public ValueTask<string> SignTypedDataAsync(string typedDataJson, CancellationToken cancellationToken = default) => inner.SignTypedDataAsync(typedDataJson, cancellationToken);
+
+        public ValueTask<string> SignMessageAsync(string message, CancellationToken cancellationToken = default) => inner.SignMessageAsync(message, cancellationToken);
+    }
 }

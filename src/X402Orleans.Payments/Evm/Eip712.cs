@@ -1,13 +1,18 @@
 using System.Globalization;
 using System.Numerics;
+using System.Text;
 using System.Text.Json.Nodes;
+using Nethereum.Util;
 using X402Orleans.Payments.Wire;
 
 namespace X402Orleans.Payments.Evm;
 
 /// <summary>
-/// Builds <c>eth_signTypedData_v4</c> JSON (the form <see cref="Signing.IPaymentSigner.SignTypedDataAsync"/> signs) and hashes it.
+/// Builds <c>eth_signTypedData_v4</c> JSON (the form <see cref="Signing.IPaymentSigner.SignTypedDataAsync(string, CancellationToken)"/> signs) and hashes it.
 /// Every x402 EVM typed message — EIP-3009 authorizations, batch-settlement channel configs and vouchers — goes through here.
+/// Structs whose fields are all static words (the batch-settlement voucher and channel config, signed or checked on every paid
+/// request) are also hashed directly (<see cref="DomainSeparator"/>, <see cref="HashStruct"/>, <see cref="Digest"/>): the same
+/// digest as the JSON encoding, without building and re-parsing the JSON.
 /// </summary>
 public static class Eip712
 {
@@ -77,13 +82,79 @@ public static class Eip712
     /// <summary>Recovers the signer of typed data from a 65-byte signature whose v is 27 or 28.</summary>
     public static bool TryRecover(string typedDataJson, string? signature, out string? address)
     {
+        if (!SignatureBytes.IsRecoverable65(signature))
+        {
+            address = null;
+            return false;
+        }
+
+        return TryRecover(SignatureBytes.TypedDataDigest(typedDataJson), signature, out address);
+    }
+
+    /// <summary>The EIP-712 digest of a 65-byte signature's message given directly: keccak256(<c>0x1901 ‖ domainSeparator ‖ structHash</c>).</summary>
+    public static byte[] Digest(ReadOnlySpan<byte> domainSeparator, ReadOnlySpan<byte> structHash)
+    {
+        Span<byte> preimage = stackalloc byte[66];
+        preimage[0] = 0x19;
+        preimage[1] = 0x01;
+        domainSeparator.CopyTo(preimage.Slice(2, 32));
+        structHash.CopyTo(preimage.Slice(34, 32));
+        return Sha3Keccack.Current.CalculateHash(preimage.ToArray());
+    }
+
+    /// <summary>The type hash of an encoded struct type, e.g. <c>Voucher(bytes32 channelId,uint128 maxClaimableAmount)</c>: keccak256 of its UTF-8 bytes.</summary>
+    public static byte[] TypeHash(string encodedType)
+    {
+        ArgumentNullException.ThrowIfNull(encodedType);
+        return Sha3Keccack.Current.CalculateHash(Encoding.UTF8.GetBytes(encodedType));
+    }
+
+    /// <summary>
+    /// <c>hashStruct</c> of a struct whose fields are all static: keccak256(<paramref name="typeHash"/> ‖ <paramref name="words"/>), each word
+    /// an <see cref="AbiWord"/> (64 hex digits: addresses and bytes32 via <see cref="AbiWord.Hex"/>, uints via <see cref="AbiWord.Uint"/>),
+    /// in field order.
+    /// </summary>
+    public static byte[] HashStruct(ReadOnlySpan<byte> typeHash, params ReadOnlySpan<string> words)
+    {
+        var encoded = new byte[32 * (words.Length + 1)];
+        typeHash.CopyTo(encoded);
+        for (var i = 0; i < words.Length; i++)
+        {
+            Convert.FromHexString(words[i], encoded.AsSpan(32 * (i + 1), 32), out _, out var written);
+            if (words[i].Length != 64 || written != 32)
+            {
+                throw new FormatException("an EIP-712 struct word is 64 hex digits");
+            }
+        }
+
+        return Sha3Keccack.Current.CalculateHash(encoded);
+    }
+
+    /// <summary>The domain separator of {name, version, chainId, verifyingContract}, as <see cref="Domain"/> builds it (<paramref name="version"/> null leaves it out).</summary>
+    public static byte[] DomainSeparator(string name, string? version, BigInteger chainId, string verifyingContract)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var nameWord = Convert.ToHexStringLower(TypeHash(name));
+        var chainWord = AbiWord.Uint(chainId);
+        var contractWord = AbiWord.Hex(verifyingContract);
+        return version is null
+            ? HashStruct(TypeHash("EIP712Domain(string name,uint256 chainId,address verifyingContract)"), nameWord, chainWord, contractWord)
+            : HashStruct(TypeHash("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"), nameWord, Convert.ToHexStringLower(TypeHash(version)), chainWord, contractWord);
+    }
+
+    /// <summary>A digest as <c>0x</c> + 64 lower-case hex digits (as <see cref="Hash"/> writes it).</summary>
+    public static string ToHex(ReadOnlySpan<byte> digest) => "0x" + Convert.ToHexStringLower(digest);
+
+    /// <summary>Recovers the signer of a 32-byte EIP-712 <paramref name="digest"/> from a 65-byte signature whose v is 27 or 28.</summary>
+    public static bool TryRecover(ReadOnlySpan<byte> digest, string? signature, out string? address)
+    {
         address = null;
         if (!SignatureBytes.IsRecoverable65(signature))
         {
             return false;
         }
 
-        address = SignatureBytes.Recover(SignatureBytes.TypedDataDigest(typedDataJson), signature!);
+        address = SignatureBytes.Recover(digest, signature!);
         return address is not null;
     }
 

@@ -12,6 +12,16 @@ public interface IPaymentSigner
     /// <summary>Signs EIP-712 typed data given as <c>eth_signTypedData_v4</c> JSON; returns a 65-byte hex signature with v = 27/28.</summary>
     ValueTask<string> SignTypedDataAsync(string typedDataJson, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Signs an EIP-712 message whose digest is already known (vouchers, on every paid request); returns a 65-byte hex signature with
+    /// v = 27/28. By default signs the message's JSON; a wallet holding its key signs <see cref="TypedDataMessage.Digest"/> directly.
+    /// </summary>
+    ValueTask<string> SignTypedDataAsync(TypedDataMessage message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return SignTypedDataAsync(message.Json, cancellationToken);
+    }
+
     /// <summary>Signs an EIP-191 personal message (UTF-8); returns a 65-byte hex signature with v = 27/28.</summary>
     ValueTask<string> SignMessageAsync(string message, CancellationToken cancellationToken = default);
 

@@ -100,6 +100,13 @@ public sealed class LocalPrivateKeySigner : IPaymentSigner
         ValueTask.FromResult(SignatureBytes.Sign(_key, SignatureBytes.TypedDataDigest(typedDataJson)));
 
     /// <inheritdoc />
+    public ValueTask<string> SignTypedDataAsync(TypedDataMessage message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return ValueTask.FromResult(SignatureBytes.Sign(_key, message.Digest));
+    }
+
+    /// <inheritdoc />
     public ValueTask<string> SignMessageAsync(string message, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(SignatureBytes.Sign(_key, SignatureBytes.MessageDigest(message)));
 

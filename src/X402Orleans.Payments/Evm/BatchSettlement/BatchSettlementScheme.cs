@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Numerics;
 using System.Text.Json.Nodes;
 using X402Orleans.Payments.Wire;
@@ -116,6 +117,27 @@ public static class BatchSettlementScheme
 
     /// <summary>The domain {"x402 Batch Settlement", "1", chainId, x402BatchSettlement}.</summary>
     public static JsonObject Domain(BigInteger chainId) => Eip712.Domain(DomainName, DomainVersion, chainId, ContractAddress);
+
+    /// <summary>The EIP-712 separator of <see cref="Domain"/>, kept for the first <see cref="MaxCachedDomains"/> chains seen (computed for others).</summary>
+    public static byte[] DomainSeparator(BigInteger chainId)
+    {
+        if (DomainSeparators.TryGetValue(chainId, out var separator))
+        {
+            return separator;
+        }
+
+        separator = Eip712.DomainSeparator(DomainName, DomainVersion, chainId, ContractAddress);
+        if (DomainSeparators.Count < MaxCachedDomains)
+        {
+            DomainSeparators.TryAdd(chainId, separator);
+        }
+
+        return separator;
+    }
+
+    // A server names the network, so the cache is bounded.
+    private const int MaxCachedDomains = 64;
+    private static readonly ConcurrentDictionary<BigInteger, byte[]> DomainSeparators = new();
 
     /// <summary>The chain id of a CAIP-2 <c>eip155:N</c> network.</summary>
     /// <exception cref="ArgumentException">The network is not eip155.</exception>

@@ -16,6 +16,7 @@ namespace X402Orleans.Payments.Evm.BatchSettlement;
 public sealed record Voucher(string ChannelId, BigInteger MaxClaimableAmount, string Signature)
 {
     private static readonly (string Name, string Type)[] Fields = [("channelId", "bytes32"), ("maxClaimableAmount", "uint128")];
+    private static readonly byte[] TypeHash = Eip712.TypeHash("Voucher(bytes32 channelId,uint128 maxClaimableAmount)");
 
     /// <summary>The <c>eth_signTypedData_v4</c> JSON of a voucher on <paramref name="chainId"/>.</summary>
     public static string BuildTypedData(string channelId, BigInteger maxClaimableAmount, BigInteger chainId) =>
@@ -24,6 +25,13 @@ public sealed record Voucher(string ChannelId, BigInteger MaxClaimableAmount, st
             ["channelId"] = channelId,
             ["maxClaimableAmount"] = maxClaimableAmount.ToString(CultureInfo.InvariantCulture),
         });
+
+    /// <summary>
+    /// The EIP-712 digest of a voucher on <paramref name="chainId"/>, hashed directly (the cached domain separator and
+    /// keccak256(typeHash ‖ channelId ‖ uint128)); equal to the hash of <see cref="BuildTypedData"/>. Signing and verifying both use it.
+    /// </summary>
+    public static byte[] Digest(string channelId, BigInteger maxClaimableAmount, BigInteger chainId) =>
+        Eip712.Digest(BatchSettlementScheme.DomainSeparator(chainId), Eip712.HashStruct(TypeHash, AbiWord.Hex(channelId), AbiWord.Uint(maxClaimableAmount)));
 
     /// <summary>Signs a voucher for <paramref name="channelId"/> with ceiling <paramref name="maxClaimableAmount"/> on the chain of <paramref name="network"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The ceiling is negative or above uint128.</exception>
@@ -41,8 +49,9 @@ public sealed record Voucher(string ChannelId, BigInteger MaxClaimableAmount, st
             throw new ArgumentOutOfRangeException(nameof(maxClaimableAmount), "a voucher ceiling is a uint128");
         }
 
-        var typedData = BuildTypedData(channelId, maxClaimableAmount, BatchSettlementScheme.ChainId(network));
-        var signature = await signer.SignTypedDataAsync(typedData, cancellationToken).ConfigureAwait(false);
+        var chainId = BatchSettlementScheme.ChainId(network);
+        var message = new TypedDataMessage(Digest(channelId, maxClaimableAmount, chainId), () => BuildTypedData(channelId, maxClaimableAmount, chainId));
+        var signature = await signer.SignTypedDataAsync(message, cancellationToken).ConfigureAwait(false);
         return new Voucher(channelId, maxClaimableAmount, signature);
     }
 
@@ -55,7 +64,7 @@ public sealed record Voucher(string ChannelId, BigInteger MaxClaimableAmount, st
             return false;
         }
 
-        return Eip712.TryRecover(BuildTypedData(ChannelId, MaxClaimableAmount, chainId), Signature, out var recovered) && EvmAddress.AreEqual(recovered, signer);
+        return Eip712.TryRecover(Digest(ChannelId, MaxClaimableAmount, chainId), Signature, out var recovered) && EvmAddress.AreEqual(recovered, signer);
     }
 
     /// <summary>The <c>voucher</c> object as the official client writes it (ceiling as a decimal string).</summary>
