@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Text.Json.Nodes;
 using X402Orleans.Payments.Evm;
+using X402Orleans.Payments.Evm.BatchSettlement;
 using X402Orleans.Payments.Evm.Upto;
 
 namespace X402Orleans.Grains.Payments;
@@ -69,7 +70,6 @@ public interface IAuthorizationStateReader
 /// </summary>
 public sealed class RpcAuthorizationStateReader(PaymentRules rules, HttpClient http) : IAuthorizationStateReader, IPermit2TokenReader, IChannelStateReader
 {
-    private static readonly string ChannelsSelector = AbiWord.Selector("channels(bytes32)");
     private static readonly string RefundNonceSelector = AbiWord.Selector("refundNonce(bytes32)");
 
     private const string AuthorizationStateSelector = "e94a0102";
@@ -170,11 +170,11 @@ public sealed class RpcAuthorizationStateReader(PaymentRules rules, HttpClient h
 
         try
         {
-            var contract = X402Orleans.Payments.Evm.BatchSettlement.BatchSettlementScheme.ContractAddress;
-            var channel = await CallWordsAsync(endpoint, contract, ChannelsSelector + Word(channelId), cancellationToken);
-            var nonce = await CallWordsAsync(endpoint, contract, RefundNonceSelector + Word(channelId), cancellationToken);
-            return channel is [var balance, var claimed] && nonce is [var refunds]
-                ? new ChannelOnChain(true, balance, claimed, refunds)
+            var contract = BatchSettlementScheme.ContractAddress;
+            var channel = WithdrawCalls.ReadChannel(await EthCallAsync(endpoint, contract, WithdrawCalls.ChannelsCall(channelId), cancellationToken));
+            var refunds = await CallAsync(endpoint, contract, RefundNonceSelector + Word(channelId), cancellationToken);
+            return channel is not null && refunds is { } nonce
+                ? new ChannelOnChain(true, channel.Balance, channel.TotalClaimed, nonce)
                 : ChannelOnChain.Unknown;
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or FormatException)
@@ -185,23 +185,16 @@ public sealed class RpcAuthorizationStateReader(PaymentRules rules, HttpClient h
 
     // One eth_call returning a uint256 word; null when the node's answer is not one.
     private async Task<BigInteger?> CallAsync(Uri endpoint, string to, string data, CancellationToken cancellationToken) =>
-        await CallWordsAsync(endpoint, to, data, cancellationToken) is [var word] ? word : null;
+        await EthCallAsync(endpoint, to, "0x" + data, cancellationToken) is { Length: > 2 and <= 66 } hex && hex.StartsWith("0x", StringComparison.Ordinal)
+            ? BigInteger.Parse("0" + hex[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture)
+            : null;
 
-    // One eth_call returning whole 32-byte words (at most 8); null when the node's answer is not that.
-    private async Task<BigInteger[]?> CallWordsAsync(Uri endpoint, string to, string data, CancellationToken cancellationToken)
-    {
-        var result = await RpcAsync(endpoint, "eth_call", new JsonArray(new JsonObject { ["to"] = to, ["data"] = "0x" + data }, "latest"), cancellationToken);
-        if (result is not JsonValue value || !value.TryGetValue<string>(out var hex) || !hex.StartsWith("0x", StringComparison.Ordinal) || hex.Length <= 2)
-        {
-            return null;
-        }
-
-        // A single word may come without its leading zeros; several must be whole.
-        var digits = hex.Length <= 66 ? hex[2..].PadLeft(64, '0') : hex[2..];
-        return digits.Length % 64 != 0 || digits.Length > 8 * 64 || !digits.All(Uri.IsHexDigit)
-            ? null
-            : [.. Enumerable.Range(0, digits.Length / 64).Select(i => BigInteger.Parse("0" + digits.Substring(i * 64, 64), NumberStyles.HexNumber, CultureInfo.InvariantCulture))];
-    }
+    // One eth_call; the returned data as the node sent it, null when that is not a string.
+    private async Task<string?> EthCallAsync(Uri endpoint, string to, string data, CancellationToken cancellationToken) =>
+        await RpcAsync(endpoint, "eth_call", new JsonArray(new JsonObject { ["to"] = to, ["data"] = data }, "latest"), cancellationToken) is JsonValue value
+        && value.TryGetValue<string>(out var hex)
+            ? hex
+            : null;
 
     private static string Uint(BigInteger value) => AbiWord.Uint(value);
     private static readonly string AuthorizationUsedTopic = AbiWord.Topic("AuthorizationUsed(address,bytes32)");
