@@ -15,6 +15,9 @@ internal sealed record BenchOptions
 
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Warm-up of a scenario's first window (JIT tiering and dynamic PGO settle; later levels warm up for <see cref="Warmup"/>).</summary>
+    public TimeSpan FirstWarmup { get; init; } = TimeSpan.FromSeconds(5);
+
     public bool Node { get; init; } = true;
 
     public bool Scale { get; init; } = true;
@@ -53,6 +56,8 @@ internal sealed record BenchOptions
           --concurrency LIST   comma-separated in-flight calls per scenario (default 1,16,64)
           --duration SECONDS   measured window per scenario and level (default 5)
           --warmup SECONDS     unmeasured warm-up before each window (default 1)
+          --first-warmup SECONDS  warm-up before a scenario's first window (default 5, --quick 1.5): JIT tiering and dynamic
+                               PGO take seconds to settle, and a 1 s warm-up measured the first c=1 window up to 2x slow
           --sessions-per-agent N  scale step: sessions per agent (default 100)
           --storage PATH       grain state: file (default: a new SQLite file in the temp folder, as the one-command run
                                keeps state durably), :memory:, or a SQLite file path. With a file, the in-memory target
@@ -85,10 +90,11 @@ internal sealed record BenchOptions
             switch (args[i])
             {
                 case "--sessions": sessions = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--quick": o = o with { Quick = true, Duration = TimeSpan.FromSeconds(1.5), Warmup = TimeSpan.FromSeconds(0.5) }; break;
+                case "--quick": o = o with { Quick = true, Duration = TimeSpan.FromSeconds(1.5), Warmup = TimeSpan.FromSeconds(0.5), FirstWarmup = TimeSpan.FromSeconds(1.5) }; break;
                 case "--concurrency": o = o with { Concurrency = [.. Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))] }; break;
                 case "--duration": o = o with { Duration = TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture)) }; break;
                 case "--warmup": o = o with { Warmup = TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture)) }; break;
+                case "--first-warmup": o = o with { FirstWarmup = TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture)) }; break;
                 case "--sessions-per-agent": o = o with { SessionsPerAgent = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;
                 case "--storage": o = o with { Storage = Next() }; break;
                 case "--start-history": o = o with { StartHistory = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;

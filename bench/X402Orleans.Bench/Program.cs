@@ -46,7 +46,7 @@ var notes = new List<string>
 {
     "Shared, noisy machine: other work may run at the same time; compare ratios from the same run rather than absolute numbers across runs.",
     "Client and server share the machine: the silo + gateway + demo paywall run in the benchmark process (server GC, as the host), the C# clients in the same process, the official client in a Node process.",
-    $"Closed loop: each of c workers sends a call, waits for its answer, sends the next; warm-up {options.Warmup.TotalSeconds:0.#} s, window {options.Duration.TotalSeconds:0.#} s per scenario and level.",
+    $"Closed loop: each of c workers sends a call, waits for its answer, sends the next; warm-up {options.Warmup.TotalSeconds:0.#} s ({options.FirstWarmup.TotalSeconds:0.#} s before a scenario's first window), window {options.Duration.TotalSeconds:0.#} s per scenario and level.",
     "direct_http: C# HttpClient GET of /demo/weather with a valid SIGN-IN-WITH-X proof (one round trip). gateway_fetch: x402_session_fetch over MCP Streamable HTTP (C# MCP SDK client) → session grain (authorise, count, persist: one turn) → the same GET with the gateway's cached proof. noop_tool: x402_noop on the same gateway (transport + auth floor). official_fetch: @x402/fetch with the SIWX client hook (402 → proof → retry).",
     "Diagnostic rows: upstream_http is the gateway's own outbound client (UpstreamHttp) sending the same GET with a cached proof; session_service is SessionService.FetchAsync called in-process (grain turn + upstream, no MCP). gateway_fetch minus session_service is the MCP part.",
     $"Grain state: {(options.Storage == "file" ? "a new SQLite file (the one-command run's durable default: WAL, synchronous=NORMAL, group commit)" : options.Storage)}; grain collection age: {(options.CollectionAge is { } age ? $"{age.TotalSeconds:0} s" : "Orleans default")}; tracing off (no OTLP endpoint), metric instruments on.",
@@ -82,6 +82,7 @@ for (var i = 0; i < sessions.Length; i++)
 
 Console.Error.WriteLine($"host up at {host.BaseUri}; {sessions.Length} sessions started (the first paid 0.001 USDC, simulated settlement)");
 
+var warmed = new HashSet<string>(StringComparer.Ordinal);
 var levels = new List<LevelResult>();
 var breakdowns = new Dictionary<int, BreakdownResult>();
 double? officialTrips = null;
@@ -204,7 +205,7 @@ notes.Add($"Load average (1/5/15 min) at start: {loadAtStart}; at end: {LoadAver
 var report = new BenchReport(
     startedAt,
     machine,
-    new { options.Sessions, options.Quick, options.Concurrency, duration_seconds = options.Duration.TotalSeconds, warmup_seconds = options.Warmup.TotalSeconds, options.SessionsPerAgent, options.Storage },
+    new { options.Sessions, options.Quick, options.Concurrency, duration_seconds = options.Duration.TotalSeconds, warmup_seconds = options.Warmup.TotalSeconds, first_warmup_seconds = options.FirstWarmup.TotalSeconds, options.SessionsPerAgent, options.Storage },
     levels,
     schemes,
     breakdowns,
@@ -245,7 +246,8 @@ return 0;
 
 async Task<LoadResult> Measure(string name, int concurrency, Func<int, Task<bool>> call)
 {
-    var result = await LoadRunner.RunAsync(concurrency, options.Warmup, options.Duration, call);
+    var warmup = warmed.Add(name) && options.FirstWarmup > options.Warmup ? options.FirstWarmup : options.Warmup;
+    var result = await LoadRunner.RunAsync(concurrency, warmup, options.Duration, call);
     LoadRunner.Print(name, result);
     return result;
 }
