@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using X402Orleans.Abstractions;
 using X402Orleans.Gateway.Configuration;
@@ -72,8 +73,13 @@ public sealed class UpstreamHttp : IDisposable
     private readonly HttpClient _client;
     private readonly IOptions<X402Options> _options;
 
-    /// <summary>Creates the client.</summary>
-    public UpstreamHttp(OutboundPolicy policy, IOptions<X402Options> options)
+    /// <summary>
+    /// Creates the client. With tracing off (<see cref="X402Observability.TracingEnabled"/>; no <paramref name="configuration"/> counts
+    /// as off) the handler has no activity headers propagator, which takes .NET's diagnostics handler out of the chain: no
+    /// <c>traceparent</c> header and no client <c>Activity</c> per upstream call (there is always a current one, the incoming MCP
+    /// request's: ASP.NET Core creates it while logging is on). The http.client metrics are unaffected.
+    /// </summary>
+    public UpstreamHttp(OutboundPolicy policy, IOptions<X402Options> options, IConfiguration? configuration = null)
     {
         _options = options;
         var handler = new SocketsHttpHandler
@@ -87,6 +93,11 @@ public sealed class UpstreamHttp : IDisposable
             ConnectTimeout = TimeSpan.FromSeconds(10),
             ConnectCallback = (context, ct) => ConnectAsync(policy, context, ct),
         };
+        if (configuration is null || !X402Observability.TracingEnabled(configuration))
+        {
+            handler.ActivityHeadersPropagator = null;
+        }
+
         if (FaultInjection.IsArmedAt(FaultPoints.PaymentSent))
         {
             // Test-only (X402_FAULT_CRASH_AT=payment.sent): crash right after a paid request was written to the socket.
