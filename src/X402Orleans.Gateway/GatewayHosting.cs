@@ -35,6 +35,9 @@ public enum GatewayTransport
 /// <summary>Registers and maps the gateway: options, wallet, outbound HTTP, session service, MCP tools, auth, demo paywall.</summary>
 public static partial class GatewayHosting
 {
+    /// <summary>The version the server reports (read once: stateless HTTP mode builds the server options for every request).</summary>
+    private static readonly string ServerVersion = typeof(GatewayHosting).Assembly.GetName().Version?.ToString(3) ?? "1.0.0";
+
     /// <summary>Adds the gateway's services. Needs an <see cref="IGrainFactory"/> (co-hosted silo or Orleans client).</summary>
     public static IServiceCollection AddX402Gateway(this IServiceCollection services, IConfiguration configuration, GatewayTransport transport)
     {
@@ -53,7 +56,7 @@ public static partial class GatewayHosting
 
         var mcp = services.AddMcpServer(o =>
         {
-            o.ServerInfo = new Implementation { Name = "x402orleans", Title = "X402Orleans session gateway", Version = typeof(GatewayHosting).Assembly.GetName().Version?.ToString(3) ?? "1.0.0" };
+            o.ServerInfo = new Implementation { Name = "x402orleans", Title = "X402Orleans session gateway", Version = ServerVersion };
             o.ServerInstructions = "Pay-once sessions for x402 (HTTP 402) APIs. Start a session with x402_session_start on a paid endpoint, call it with x402_session_fetch (access is reused by sign-in-with-x), check with x402_session_status, end with x402_session_end. If a batch-settlement server stops cooperating, x402_channel_withdraw takes the channel's unclaimed money back on chain. Amounts are decimals in the asset's units, as strings (e.g. \"0.01\" USDC) or JSON numbers.";
         }).WithTools([typeof(SessionTools), typeof(WalletTools)]);
         if (configuration.GetValue<bool>(DiagnosticTools.NoopToolSetting))

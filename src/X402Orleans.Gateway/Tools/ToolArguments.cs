@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -28,6 +29,11 @@ public static class ToolArguments
     public static readonly FrozenSet<string> AmountArguments = FrozenSet.ToFrozenSet(["max_payment", "max_total"], StringComparer.Ordinal);
 
     private const int MaxErrors = 5;
+
+    /// <summary>The tools whose schema <see cref="WidenAmountSchemas"/> has widened (a tool outlives the options that list it).</summary>
+    private static readonly ConditionalWeakTable<Tool, object> Widened = [];
+
+    private static readonly object Done = new();
     private const int ClipLength = 40;
 
     /// <summary>The call-tool filter: refuses with an isError result, or passes the normalised arguments on to the SDK's binding.</summary>
@@ -49,13 +55,21 @@ public static class ToolArguments
             return next(context, cancellationToken);
         };
 
-    /// <summary>Declares the amount arguments of every tool in <paramref name="options"/> as string or number.</summary>
+    /// <summary>
+    /// Declares the amount arguments of every tool in <paramref name="options"/> as string or number. In stateless HTTP mode the SDK
+    /// builds its options (this included) for every request, over the same tool instances: each tool's schema is widened once.
+    /// </summary>
     public static void WidenAmountSchemas(McpServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         foreach (var tool in options.ToolCollection ?? [])
         {
-            tool.ProtocolTool.InputSchema = WidenAmounts(tool.ProtocolTool.InputSchema);
+            var protocolTool = tool.ProtocolTool;
+            if (!Widened.TryGetValue(protocolTool, out _))
+            {
+                protocolTool.InputSchema = WidenAmounts(protocolTool.InputSchema);
+                Widened.AddOrUpdate(protocolTool, Done);
+            }
         }
     }
 
