@@ -76,6 +76,25 @@ public sealed class X402ClusterOptions
     [Range(1, 3600, ErrorMessage = "X402:Cluster:ConnectTimeoutSeconds must be 1..3600")]
     public double ConnectTimeoutSeconds { get; set; } = 120;
 
+    /// <summary>
+    /// Silo: the managed memory (GC committed bytes less fragmentation, in MiB) above which Orleans deactivates the longest-idle
+    /// grain activations until it is back at <see cref="ActivationMemoryTargetFraction"/> of this, on top of their idle age
+    /// (<c>X402:Sessions:IdleCollectionSeconds</c>). 0 turns it off. Default 512: a silo creating sessions as fast as it can stays
+    /// under ~1 GB of resident memory (docs/benchmarks.md, "One million sessions"). A deactivated session loses nothing (its
+    /// state is stored every turn); its next call reads it back.
+    /// </summary>
+    [Range(0, 1_048_576, ErrorMessage = ActivationMemoryLimitError)]
+    public int ActivationMemoryLimitMB { get; set; } = 512;
+
+    /// <summary>Shedding stops once managed memory is back at this fraction of <see cref="ActivationMemoryLimitMB"/>.</summary>
+    public const double ActivationMemoryTargetFraction = 0.8;
+
+    /// <summary>What a bad <see cref="ActivationMemoryLimitMB"/> is told.</summary>
+    public const string ActivationMemoryLimitError = "X402:Cluster:ActivationMemoryLimitMB must be 0 (off) or 64..1048576";
+
+    /// <summary>The smallest non-zero <see cref="ActivationMemoryLimitMB"/>: below it a silo would shed its working set.</summary>
+    public const int MinActivationMemoryLimitMB = 64;
+
     /// <summary>Whether this is the AdoNet mode.</summary>
     public bool IsAdoNet => string.Equals(Mode, AdoNetMode, StringComparison.Ordinal);
 }

@@ -47,6 +47,11 @@ public sealed class X402ClusterSettings
             errors.Add("X402:Cluster:SiloPort and X402:Cluster:GatewayPort must differ");
         }
 
+        if (cluster.ActivationMemoryLimitMB is > 0 and < X402ClusterOptions.MinActivationMemoryLimitMB)
+        {
+            errors.Add(X402ClusterOptions.ActivationMemoryLimitError);
+        }
+
         string? connectionString = null;
         if (cluster.IsAdoNet)
         {

@@ -68,6 +68,8 @@ public static class SiloHosting
             {
                 o.CollectionQuantum = quantum;
             }
+
+            ConfigureActivationShedding(o, cluster.ActivationMemoryLimitMB, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         });
         silo.Configure<GrainDirectoryOptions>(o =>
         {
@@ -121,6 +123,29 @@ public static class SiloHosting
         }
 
         AddGroupCommitSqlite(silo, SchemaScripts.SqliteConnectionString(settings.Storage.ResolvedPath), serializer, settings.Storage.FsyncEveryCommit);
+    }
+
+    /// <summary>
+    /// Bounds live activations by memory (<c>X402:Cluster:ActivationMemoryLimitMB</c>; 0: off). Orleans' shedding compares the
+    /// GC's committed bytes less fragmentation with the memory available to the process (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>:
+    /// physical RAM, or the container's or GC heap hard limit) and, after a gen-2 collection finds it above its limit percentage,
+    /// deactivates the activations that are due for idle collection first, enough to get back to its target percentage. A
+    /// percentage means a different amount on every machine, so the setting is in MiB and turned into the percentages here
+    /// (capped at 95 % of what is available).
+    /// </summary>
+    public static void ConfigureActivationShedding(GrainCollectionOptions options, int limitMb, long availableBytes)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (limitMb <= 0 || availableBytes <= 0)
+        {
+            options.EnableActivationSheddingOnMemoryPressure = false;
+            return;
+        }
+
+        var limitPercent = Math.Min(95.0, limitMb * 1024.0 * 1024.0 * 100.0 / availableBytes);
+        options.EnableActivationSheddingOnMemoryPressure = true;
+        options.MemoryUsageLimitPercentage = limitPercent;
+        options.MemoryUsageTargetPercentage = limitPercent * X402ClusterOptions.ActivationMemoryTargetFraction;
     }
 
     /// <summary>

@@ -6,7 +6,10 @@ namespace X402Orleans.Grains;
 /// <summary>
 /// Cluster-wide call statistics (key 0), in memory only: each reporter's buckets of the last <see cref="Window"/>, merged on
 /// read by summing buckets with the same start. A re-report of a bucket by the same reporter replaces it (idempotent retries).
+/// Kept alive: neither idle collection nor the silo's memory-pressure shedding (<c>X402:Cluster:ActivationMemoryLimitMB</c>)
+/// deactivates it, since that would drop the statistics it holds (one activation per cluster).
 /// </summary>
+[KeepAlive]
 public sealed class FleetStatsGrain([FromKeyedServices(TimeProviderNames.Grains)] TimeProvider clock) : Grain, IFleetStatsGrain
 {
     /// <summary>How much history is kept.</summary>

@@ -9,7 +9,7 @@ using X402Orleans.Silo;
 
 namespace X402Orleans.Cluster.Tests;
 
-/// <summary>Idle session grains leave memory after their own, configurable age.</summary>
+/// <summary>Idle session grains leave memory after their own, configurable age; all activations are shed above a memory limit in MiB.</summary>
 public sealed class SessionCollectionTests
 {
     [Theory]
@@ -25,6 +25,45 @@ public sealed class SessionCollectionTests
             Assert.Equal(TimeSpan.FromSeconds(expectedAgeSeconds), options.ClassSpecificCollectionAge[typeof(SessionGrain).FullName!]);
             Assert.Equal(TimeSpan.FromSeconds(expectedQuantumSeconds), options.CollectionQuantum);
         }
+    }
+
+    [Theory]
+    [InlineData(null, 512)]
+    [InlineData("1024", 1024)]
+    public async Task ActivationShedding_IsOnAtTheConfiguredMegabytes_OnTheSiloHost(string? setting, int expectedMb)
+    {
+        var app = TestEnvironment.MemoryHost(setting is null ? null : new Dictionary<string, string?> { ["X402:Cluster:ActivationMemoryLimitMB"] = setting });
+        await using (app)
+        {
+            var options = app.Services.GetRequiredService<IOptions<GrainCollectionOptions>>().Value;
+            var available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+
+            Assert.True(options.EnableActivationSheddingOnMemoryPressure);
+            Assert.Equal(expectedMb * 1024.0 * 1024.0, options.MemoryUsageLimitPercentage / 100 * available, precision: 0);
+            Assert.Equal(options.MemoryUsageLimitPercentage * 0.8, options.MemoryUsageTargetPercentage, precision: 6);
+        }
+    }
+
+    [Fact]
+    public async Task ActivationShedding_IsOff_WhenTheLimitIsZero()
+    {
+        var app = TestEnvironment.MemoryHost(new Dictionary<string, string?> { ["X402:Cluster:ActivationMemoryLimitMB"] = "0" });
+        await using (app)
+        {
+            Assert.False(app.Services.GetRequiredService<IOptions<GrainCollectionOptions>>().Value.EnableActivationSheddingOnMemoryPressure);
+        }
+    }
+
+    [Fact]
+    public void ConfigureActivationShedding_CapsTheLimitAt95Percent_WhenItExceedsTheAvailableMemory()
+    {
+        var options = new GrainCollectionOptions();
+
+        SiloHosting.ConfigureActivationShedding(options, limitMb: 4096, availableBytes: 1024L * 1024 * 1024);
+
+        Assert.True(options.EnableActivationSheddingOnMemoryPressure);
+        Assert.Equal(95, options.MemoryUsageLimitPercentage);
+        Assert.Equal(76, options.MemoryUsageTargetPercentage, precision: 6);
     }
 
     [Fact]

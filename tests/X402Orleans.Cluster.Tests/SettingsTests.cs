@@ -48,6 +48,20 @@ public sealed class SettingsTests
         Assert.DoesNotContain("hunter2", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("32")]
+    [InlineData("-1")]
+    [InlineData("lots")]
+    public void Read_Throws_WhenActivationMemoryLimitIsNeitherOffNorAtLeast64MB(string value) =>
+        Assert.Contains("X402:Cluster:ActivationMemoryLimitMB", Assert.Throws<InvalidConfigurationException>(() => Read(("X402:Cluster:ActivationMemoryLimitMB", value))).Message, StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData(null, 512)]
+    [InlineData("0", 0)]
+    [InlineData("2048", 2048)]
+    public void Read_TakesTheActivationMemoryLimit_WhenOffOrAtLeast64MB(string? value, int expected) =>
+        Assert.Equal(expected, (value is null ? Read() : Read(("X402:Cluster:ActivationMemoryLimitMB", value))).Cluster.ActivationMemoryLimitMB);
+
     [Fact]
     public void Read_AcceptsInMemory() => Assert.True(Read(("X402:Storage:Path", ":memory:")).Storage.IsInMemory);
 }
