@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Hosting;
 using Orleans.Runtime;
 using Orleans.Timers;
 
@@ -59,24 +60,53 @@ public sealed partial class SessionGrain : IRemindable
         }
         else
         {
-            await ScheduleLifecycleReminderAsync();
+            // The reminder that just ticked runs in this silo's reminder service: move it through the service.
+            await ScheduleLifecycleReminderAsync(replacing: clock.GetUtcNow());
             DeactivateOnIdle();
         }
     }
 
-    /// <summary>Points the lifecycle reminder at the session's next event: its expiry while live, its purge once closed.</summary>
-    private async Task ScheduleLifecycleReminderAsync()
+    /// <summary>When the lifecycle reminder is due for the state as it is: at expiry while live, at the purge once closed.</summary>
+    private DateTimeOffset LifecycleDue() => IsLive ? S.ExpiresAt : (S.EndedAt ?? S.ExpiresAt) + Lifecycle.Retention;
+
+    /// <summary>
+    /// Points the lifecycle reminder at the session's next event: its expiry while live, its purge once closed.
+    /// <paramref name="replacing"/> is when the reminder it moves was due (null: the session had none).
+    /// </summary>
+    /// <remarks>
+    /// Orleans' reminder service keeps an in-memory entry for every reminder registered through it, also one due long after its
+    /// loading window (a stopped placeholder, ~480 B with the row it holds), until its next list refresh (every 5 minutes)
+    /// drops those not due within the window (10 minutes); the refresh reads the table and loads each row as it comes within
+    /// the window. A session's reminder is usually due an hour (expiry) or days (purge) away, so at thousands of sessions per
+    /// second those placeholders were a few hundred MB. Such a reminder is written straight to the reminder table instead (the
+    /// same row: grain, name, start, period), where the refresh finds it in time, and <c>GetReminder</c>/<c>UnregisterReminder</c>
+    /// read the table anyway. Only when the reminder it replaces was far off too: one the service may already run (due within
+    /// its window, or the one ticking now) is moved through the service, which stops its local copy. "Far off" is beyond twice
+    /// the loading window, which leaves a window's worth of margin for clocks that differ between silos.
+    /// </remarks>
+    private async Task ScheduleLifecycleReminderAsync(DateTimeOffset? replacing)
     {
         if (!HasReminders || !state.RecordExists)
         {
             return;
         }
 
-        var options = Lifecycle;
-        var at = IsLive ? S.ExpiresAt : (S.EndedAt ?? S.ExpiresAt) + options.Retention;
-        var due = at - clock.GetUtcNow();
-        await this.RegisterOrUpdateReminder(LifecycleReminderName, due > TimeSpan.Zero ? due : TimeSpan.Zero, options.ReminderPeriod);
+        var period = Lifecycle.ReminderPeriod;
+        var at = LifecycleDue();
+        var now = clock.GetUtcNow();
+        if (IsFarOff(at, now) && (replacing is null || IsFarOff(replacing.Value, now))
+            && ServiceProvider.GetService<IReminderTable>() is { } table
+            && await table.UpsertRow(new ReminderEntry { GrainId = this.GetGrainId(), ReminderName = LifecycleReminderName, StartAt = at.UtcDateTime, Period = period }) is not null)
+        {
+            return;
+        }
+
+        var due = at - now;
+        await this.RegisterOrUpdateReminder(LifecycleReminderName, due > TimeSpan.Zero ? due : TimeSpan.Zero, period);
     }
+
+    private bool IsFarOff(DateTimeOffset at, DateTimeOffset now) =>
+        at - now > 2 * (ServiceProvider.GetService<IOptions<ReminderOptions>>()?.Value ?? new ReminderOptions()).ReminderLoadingWindow;
 
     private async Task PurgeAsync()
     {

@@ -588,6 +588,7 @@ public sealed partial class SessionGrain
 
     private async Task RestartAsync(OpenSessionCommand command)
     {
+        var replacing = LifecycleDue();
         var now = clock.GetUtcNow();
         S.Status = SessionStatus.Starting;
         S.CreatedAt = now;
@@ -597,7 +598,7 @@ public sealed partial class SessionGrain
         S.CallCount = 0;
         S.AttemptId = command.AttemptId;
         S.LeaseUntil = now + Lease(command);
-        await BeginLifeAsync(command.AttemptId);
+        await BeginLifeAsync(command.AttemptId, replacing);
     }
 
     /// <summary>
@@ -605,7 +606,7 @@ public sealed partial class SessionGrain
     /// session's one write also records its index page; should that write fail, the agent lists an id whose status answers
     /// "not found", which listing skips.
     /// </summary>
-    private async Task BeginLifeAsync(Guid attemptId)
+    private async Task BeginLifeAsync(Guid attemptId, DateTimeOffset? replacing)
     {
         NoteAttemptHere(attemptId);
         S.IndexPage = await GrainFactory.GetGrain<IAgentGrain>(S.AgentId).Register(Id);
@@ -615,7 +616,7 @@ public sealed partial class SessionGrain
             ArmExpiryTimer();
         }
 
-        await ScheduleLifecycleReminderAsync();
+        await ScheduleLifecycleReminderAsync(replacing);
     }
 
     private void ArmPendingTimer()

@@ -93,7 +93,7 @@ public sealed partial class SessionGrain(
             AttemptId = command.AttemptId,
             LeaseUntil = now + Lease(command),
         };
-        await BeginLifeAsync(command.AttemptId);
+        await BeginLifeAsync(command.AttemptId, replacing: null);
         Log.Opened(logger, Id, command.AgentId, command.Endpoint);
         return SessionResult.Ok(Snapshot());
     }
@@ -470,7 +470,8 @@ public sealed partial class SessionGrain(
             await ReleaseIdempotencyKeyAsync();
         }
 
-        await ScheduleLifecycleReminderAsync();
+        // The reminder it moves was due at expiry (far off when the session ends early, ticking now when it expired).
+        await ScheduleLifecycleReminderAsync(replacing: S.ExpiresAt);
         DeactivateOnIdle();
     }
 

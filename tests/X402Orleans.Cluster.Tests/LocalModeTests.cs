@@ -1,7 +1,10 @@
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Hosting;
 using X402Orleans.Silo;
 using Xunit.Abstractions;
 
@@ -158,21 +161,11 @@ public sealed class LocalModeTests(ITestOutputHelper output)
         var dbPath = Path.Combine(folder, "x402.db");
         try
         {
-            var ports = TestEnvironment.FreePorts(3);
-            var url = $"http://127.0.0.1:{ports[0].ToString(CultureInfo.InvariantCulture)}";
-            var settings = new Dictionary<string, string?>
+            var (app, url) = InProcessHost(dbPath, new Dictionary<string, string?>
             {
-                ["Logging:LogLevel:Default"] = "Warning",
-                ["X402:Storage:Path"] = dbPath,
-                ["X402:Cluster:SiloPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
-                ["X402:Cluster:GatewayPort"] = ports[2].ToString(CultureInfo.InvariantCulture),
                 ["X402:Sessions:RetentionSeconds"] = "1",
                 ["X402:Sessions:ReminderPeriodSeconds"] = "1",
-                ["X402:Wallet:PrivateKey"] = TestEnvironment.WalletKey,
-                ["X402:Agents:0:Id"] = TestEnvironment.AgentId,
-                ["X402:Agents:0:ApiKey"] = TestEnvironment.AgentKey,
-            };
-            var app = X402Host.CreateWebApp(["--urls", url], b => b.Configuration.AddInMemoryCollection(settings));
+            });
             await using (app)
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -202,6 +195,134 @@ public sealed class LocalModeTests(ITestOutputHelper output)
             SqliteConnection.ClearAllPools();
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// A session's reminder due beyond twice the reminder service's loading window is written straight to the reminder table,
+    /// so the service holds nothing for it in memory; its refresh still loads the row in time: the session expires at its
+    /// expiry and is purged after the retention, with no call to it. (The window and the refresh are shortened to 3 s so
+    /// the test runs in seconds; the defaults are 10 and 5 minutes.)
+    /// </summary>
+    [Fact]
+    public async Task FarOffLifecycleReminder_IsOnlyInTheTable_AndStillExpiresAndPurgesTheSession()
+    {
+        var folder = TestEnvironment.TempFolder("x402-far-reminder");
+        var dbPath = Path.Combine(folder, "x402.db");
+        try
+        {
+            var (app, url) = InProcessHost(
+                dbPath,
+                new Dictionary<string, string?>
+                {
+                    ["X402:Sessions:MinTtlSeconds"] = "5",
+                    ["X402:Sessions:RetentionSeconds"] = "6",
+                    ["X402:Sessions:ReminderPeriodSeconds"] = "1",
+                },
+                services => services.Configure<ReminderOptions>(o =>
+                {
+                    o.ReminderLoadingWindow = TimeSpan.FromSeconds(3);
+                    o.RefreshReminderListPeriod = TimeSpan.FromSeconds(3);
+                }));
+            await using (app)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                await app.StartAsync(timeout.Token);
+                await using var agent = await McpAgent.ConnectAsync(new Uri(url + "/mcp"), TestEnvironment.AgentKey);
+                var started = (await agent.StartAsync(url + "/demo/weather", ttlSeconds: 15)).Ok();
+                var id = started["session_id"].GetString()!;
+                var expiresAt = DateTimeOffset.Parse(started["expires_at"].GetString()!, CultureInfo.InvariantCulture);
+
+                var row = await ReminderDueAsync(dbPath, id);
+                Assert.NotNull(row);
+                Assert.InRange(row.Value - expiresAt, TimeSpan.FromSeconds(-1), TimeSpan.FromSeconds(1));
+                Assert.Equal(0, LocalReminders(app.Services));
+
+                // No call from here on: only the reminder, loaded from the table, can expire and then purge the session.
+                Assert.Equal("expired", await WaitForStoredStatusAsync(dbPath, id, s => s != "active", TimeSpan.FromSeconds(40)));
+                Assert.True(DateTimeOffset.UtcNow >= expiresAt, "expired before its expiry");
+                Assert.Null(await WaitForStoredStatusAsync(dbPath, id, s => s is null, TimeSpan.FromSeconds(40)));
+                Assert.Equal(0, await SessionRowsAsync(dbPath));
+                Assert.Null(await ReminderDueAsync(dbPath, id));
+                await app.StopAsync(CancellationToken.None);
+            }
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>A silo with the MCP gateway in this process on <paramref name="dbPath"/> (not started), and its base URL.</summary>
+    private static (WebApplication App, string Url) InProcessHost(string dbPath, Dictionary<string, string?> extra, Action<IServiceCollection>? services = null)
+    {
+        var ports = TestEnvironment.FreePorts(3);
+        var url = $"http://127.0.0.1:{ports[0].ToString(CultureInfo.InvariantCulture)}";
+        var settings = new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["X402:Storage:Path"] = dbPath,
+            ["X402:Cluster:SiloPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
+            ["X402:Cluster:GatewayPort"] = ports[2].ToString(CultureInfo.InvariantCulture),
+            ["X402:Wallet:PrivateKey"] = TestEnvironment.WalletKey,
+            ["X402:Agents:0:Id"] = TestEnvironment.AgentId,
+            ["X402:Agents:0:ApiKey"] = TestEnvironment.AgentKey,
+        };
+        foreach (var (key, value) in extra)
+        {
+            settings[key] = value;
+        }
+
+        return (X402Host.CreateWebApp(["--urls", url], b =>
+        {
+            b.Configuration.AddInMemoryCollection(settings);
+            services?.Invoke(b.Services);
+        }), url);
+    }
+
+    /// <summary>How many reminders this host's reminder service tracks in memory (Orleans' orleans-reminders-active gauge).</summary>
+    private static int LocalReminders(IServiceProvider services)
+    {
+        var factory = services.GetRequiredService<IMeterFactory>();
+        int? total = null;
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Name == "orleans-reminders-active" && ReferenceEquals(instrument.Meter.Scope, factory))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<int>((_, value, _, _) => total = (total ?? 0) + value);
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return total ?? throw new InvalidOperationException("the host publishes no orleans-reminders-active gauge");
+    }
+
+    private static async Task<string?> WaitForStoredStatusAsync(string dbPath, string sessionId, Func<string?, bool> done, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        string? status;
+        while (!done(status = await StoredStatusAsync(dbPath, sessionId)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+        }
+
+        return status;
+    }
+
+    private static async Task<DateTimeOffset?> ReminderDueAsync(string dbPath, string sessionId)
+    {
+        await using var connection = new SqliteConnection(Silo.Storage.SchemaScripts.SqliteConnectionString(dbPath));
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT StartTime FROM x402_reminders WHERE GrainId LIKE $id";
+        command.Parameters.AddWithValue("$id", "%" + Guid.Parse(sessionId).ToString("N"));
+        return await command.ExecuteScalarAsync() is string text
+            ? new DateTimeOffset(DateTime.SpecifyKind(DateTime.Parse(text, CultureInfo.InvariantCulture), DateTimeKind.Utc))
+            : null;
     }
 
     internal static async Task<Dictionary<string, SessionView>> ViewsAsync(McpAgent agent, params string[] ids)
