@@ -99,6 +99,33 @@ public sealed class SqliteGroupCommitTests : IDisposable
     }
 
     [Fact]
+    public async Task WalFile_ShrinksToTheJournalSizeLimit_AfterACheckpoint()
+    {
+        const long limit = 64 * 1024;
+        await using var env = await StartAsync();
+        using var writer = env.CreateWriter(journalSizeLimitBytes: limit);
+        var storage = env.CreateGrainStorage(writer);
+        var state = new GrainState<Note> { State = new Note { Text = new string('x', 8 * 1024) } };
+        for (var i = 0; i < 100; i++) // ~100 commits of a few pages each: well under the 1 000-page automatic checkpoint
+        {
+            state.State!.Count = i;
+            await storage.WriteStateAsync("note", Grain("wal"), state);
+        }
+
+        var wal = new FileInfo(_file.Path + "-wal");
+        Assert.True(wal.Length > limit, $"the WAL grew to {wal.Length} B");
+
+        await ExecuteAsync("PRAGMA wal_checkpoint(PASSIVE)");
+        state.State!.Count = 100;
+        await storage.WriteStateAsync("note", Grain("wal"), state); // the first commit after the checkpoint restarts the WAL
+        wal.Refresh();
+        Assert.InRange(wal.Length, 1, limit);
+        var read = new GrainState<Note>();
+        await storage.ReadStateAsync("note", Grain("wal"), read);
+        Assert.Equal(100, read.State!.Count);
+    }
+
+    [Fact]
     public async Task Write_ThrowsInconsistentState_WhenTheETagIsStaleOrMissing()
     {
         await using var env = await StartAsync();

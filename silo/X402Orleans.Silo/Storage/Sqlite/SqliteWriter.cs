@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -23,6 +24,14 @@ public sealed partial class SqliteWriter : IDisposable
     /// <summary>The default largest number of writes in one transaction.</summary>
     public const int DefaultMaxBatch = 512;
 
+    /// <summary>
+    /// The size, in bytes, the WAL file is cut back to when SQLite restarts it after a checkpoint (<c>PRAGMA
+    /// journal_size_limit</c>). Without it SQLite never shrinks the file: a burst that outran the checkpoints (readers holding
+    /// old snapshots keep a checkpoint from finishing) left its whole size on disk for good. 64 MiB: far above what a
+    /// checkpoint every 1 000 pages (~4 MiB) needs, so the steady state never truncates and regrows the file.
+    /// </summary>
+    public const long DefaultJournalSizeLimitBytes = 64L * 1024 * 1024;
+
     private readonly Queue<SqliteWrite> _queue = new();
     private readonly Dictionary<string, SqliteCommand> _statements = new(StringComparer.Ordinal);
     private readonly List<SqliteWrite> _batch;
@@ -33,15 +42,23 @@ public sealed partial class SqliteWriter : IDisposable
     private SqliteCommand? _begin;
     private SqliteCommand? _commit;
     private readonly string _synchronous;
+    private readonly long _journalSizeLimitBytes;
     private bool _stopping;
 
     /// <summary>Starts the writer thread; the connection opens at the first batch (after the schema was applied).</summary>
-    public SqliteWriter(string connectionString, ILogger<SqliteWriter> logger, int maxBatch = DefaultMaxBatch, bool fsyncEveryCommit = false)
+    public SqliteWriter(
+        string connectionString,
+        ILogger<SqliteWriter> logger,
+        int maxBatch = DefaultMaxBatch,
+        bool fsyncEveryCommit = false,
+        long journalSizeLimitBytes = DefaultJournalSizeLimitBytes)
     {
         _synchronous = fsyncEveryCommit ? "FULL" : "NORMAL";
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
         ArgumentNullException.ThrowIfNull(logger);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(journalSizeLimitBytes);
+        _journalSizeLimitBytes = journalSizeLimitBytes;
         _connectionString = connectionString;
         _logger = logger;
         MaxBatch = maxBatch;
@@ -207,7 +224,8 @@ public sealed partial class SqliteWriter : IDisposable
             connection.Open();
             using (var pragmas = connection.CreateCommand())
             {
-                pragmas.CommandText = $"PRAGMA journal_mode = WAL; PRAGMA synchronous = {_synchronous}; PRAGMA busy_timeout = 30000;";
+                pragmas.CommandText = $"PRAGMA journal_mode = WAL; PRAGMA synchronous = {_synchronous}; PRAGMA busy_timeout = 30000; " +
+                    $"PRAGMA journal_size_limit = {_journalSizeLimitBytes.ToString(CultureInfo.InvariantCulture)};";
                 pragmas.ExecuteNonQuery();
             }
 

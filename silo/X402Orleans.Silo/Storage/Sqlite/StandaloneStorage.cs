@@ -59,8 +59,8 @@ public sealed class StandaloneStorage : IAsyncDisposable
     }
 
     /// <summary>A new group-commit writer on the file (dispose it to stop it).</summary>
-    public SqliteWriter CreateWriter(int maxBatch = SqliteWriter.DefaultMaxBatch) =>
-        new(ConnectionString, NullLogger<SqliteWriter>.Instance, maxBatch);
+    public SqliteWriter CreateWriter(int maxBatch = SqliteWriter.DefaultMaxBatch, long journalSizeLimitBytes = SqliteWriter.DefaultJournalSizeLimitBytes) =>
+        new(ConnectionString, NullLogger<SqliteWriter>.Instance, maxBatch, journalSizeLimitBytes: journalSizeLimitBytes);
 
     /// <summary>The group-committed grain storage on <paramref name="writer"/> (JSON state, as in the silo).</summary>
     public SqliteGrainStorage CreateGrainStorage(SqliteWriter writer) =>
