@@ -98,8 +98,10 @@ internal static class DurableBench
     }
 
     /// <summary>Bytes of a SQLite database with its write-ahead log.</summary>
-    public static long DatabaseBytes(string path) =>
-        new[] { path, path + "-wal" }.Where(File.Exists).Sum(p => new FileInfo(p).Length);
+    public static long DatabaseBytes(string path) => FileBytes(path) + FileBytes(path + "-wal");
+
+    /// <summary>Bytes of one file (0 when it does not exist).</summary>
+    public static long FileBytes(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;
 
     private static double P50(IEnumerable<double> values)
     {

@@ -192,6 +192,10 @@ var authorization = options.Runs("authorization") ? await GrainBench.Authorizati
 var bytesBefore = durable ? DurableBench.DatabaseBytes(storage) : 0;
 var scale = options.Scale ? await GrainBench.ScaleAsync(grains, options.Sessions, options.SessionsPerAgent, storage) : null;
 double? diskPerSession = durable && scale is { Sessions: > 0 } ? (DurableBench.DatabaseBytes(storage) - bytesBefore) / (double)scale.Sessions : null;
+if (durable && scale is not null)
+{
+    Console.Error.WriteLine($"  disk after the scale step: file {DurableBench.FileBytes(storage):N0} B, WAL {DurableBench.FileBytes(storage + "-wal"):N0} B (before: {bytesBefore:N0} B together)");
+}
 
 AdoNetResult? adoNet = null;
 if (options.AdoNet)

@@ -78,6 +78,13 @@ public static class SiloHosting
             // per session ever touched, kept: a million sessions held ~250 MB there. A tenth covers the sessions in use.
             o.CacheSize = Math.Min(o.CacheSize, DirectoryCacheSize);
         });
+        if (cluster.ActivationMemoryLimitMB > 0)
+        {
+            var limitBytes = cluster.ActivationMemoryLimitMB * 1024L * 1024L;
+            silo.Services.AddHostedService(sp => new ActivationMemoryCollector(
+                limitBytes, sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetRequiredService<ILogger<ActivationMemoryCollector>>()));
+        }
+
         silo.AddIncomingGrainCallFilter<StorageExceptionFilter>();
         silo.AddX402FleetControls();
         silo.AddX402Dashboard(configuration);
