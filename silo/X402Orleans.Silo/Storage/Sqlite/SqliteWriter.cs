@@ -28,7 +28,8 @@ public sealed partial class SqliteWriter : IDisposable
     /// The size, in bytes, the WAL file is cut back to when SQLite restarts it after a checkpoint (<c>PRAGMA
     /// journal_size_limit</c>). Without it SQLite never shrinks the file: a burst that outran the checkpoints (readers holding
     /// old snapshots keep a checkpoint from finishing) left its whole size on disk for good. 64 MiB: far above what a
-    /// checkpoint every 1 000 pages (~4 MiB) needs, so the steady state never truncates and regrows the file.
+    /// checkpoint every 1 000 pages (~4 MiB) needs, so the steady state never truncates and regrows the file. A WAL above it
+    /// is also checkpointed and emptied after the next batch (<see cref="BoundWal"/>).
     /// </summary>
     public const long DefaultJournalSizeLimitBytes = 64L * 1024 * 1024;
 
@@ -209,6 +210,35 @@ public sealed partial class SqliteWriter : IDisposable
         {
             write.Commit();
         }
+
+        BoundWal();
+    }
+
+    /// <summary>
+    /// SQLite's automatic checkpoint (every 1 000 pages) is passive: it copies only the pages no reader still needs, and a
+    /// WAL is only restarted once no reader uses it. Under a steady stream of overlapping reads (every new activation reads
+    /// its state) that moment may not come, and the WAL grew past 40 MB in a 100 000-session run. Once the file is above the
+    /// journal size limit, the writer checkpoints in TRUNCATE mode after answering the batch's callers: it waits up to
+    /// 50 ms for the readers of the moment (point reads, well under a millisecond) to finish, copies the WAL into the
+    /// database and empties the file; if a reader is still there it copies what it can and tries again after the next batch.
+    /// </summary>
+    private void BoundWal()
+    {
+        var wal = _connection!.DataSource + "-wal";
+        if (!File.Exists(wal) || new FileInfo(wal).Length <= _journalSizeLimitBytes)
+        {
+            return;
+        }
+
+        try
+        {
+            Statement("PRAGMA busy_timeout = 50; PRAGMA wal_checkpoint(TRUNCATE); PRAGMA busy_timeout = 30000;").ExecuteNonQuery();
+        }
+        catch (SqliteException ex)
+        {
+            // Nothing was lost: the WAL stays as it is and the next batch tries again.
+            Log.CheckpointFailed(_logger, ex);
+        }
     }
 
     private void EnsureOpen()
@@ -280,6 +310,9 @@ public sealed partial class SqliteWriter : IDisposable
     {
         [LoggerMessage(520, LogLevel.Warning, "SQLite group commit of {Count} writes failed and was rolled back; every write in it failed")]
         public static partial void BatchFailed(ILogger logger, Exception exception, int count);
+
+        [LoggerMessage(522, LogLevel.Warning, "SQLite WAL checkpoint (TRUNCATE) failed; retried after the next batch")]
+        public static partial void CheckpointFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(521, LogLevel.Warning, "SQLite rollback failed; the writer connection is reopened for the next batch")]
         public static partial void RollbackFailed(ILogger logger, Exception exception);
