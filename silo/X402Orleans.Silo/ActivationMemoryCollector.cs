@@ -15,10 +15,10 @@ namespace X402Orleans.Silo;
 public sealed partial class ActivationMemoryCollector : BackgroundService
 {
     /// <summary>How often the GC's numbers are looked at.</summary>
-    public static readonly TimeSpan CheckPeriod = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan CheckPeriod = TimeSpan.FromSeconds(2);
 
     /// <summary>How long without a gen-2 collection before one is induced (also the least time between two induced ones).</summary>
-    public static readonly TimeSpan QuietPeriod = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan QuietPeriod = TimeSpan.FromSeconds(5);
 
     private readonly long _limitBytes;
     private readonly TimeProvider _time;
