@@ -12,6 +12,7 @@ namespace X402Orleans.Cluster.Tests;
 public sealed class SqliteGroupCommitTests : IDisposable
 {
     private const string Service = "svc";
+    private const long WalLimit = 64 * 1024;
     private readonly SqliteFile _file = new();
 
     /// <summary>A small state class (JSON, like the grains' states).</summary>
@@ -101,33 +102,26 @@ public sealed class SqliteGroupCommitTests : IDisposable
     [Fact]
     public async Task WalFile_StaysWithinTheJournalSizeLimit_AfterEveryWrite()
     {
-        const long limit = 64 * 1024;
         await using var env = await StartAsync();
-        using var writer = env.CreateWriter(journalSizeLimitBytes: limit);
+        using var writer = env.CreateWriter(journalSizeLimitBytes: WalLimit);
         var storage = env.CreateGrainStorage(writer);
-        var state = new GrainState<Note> { State = new Note { Text = new string('x', 8 * 1024) } };
         var wal = new FileInfo(_file.Path + "-wal");
         for (var i = 0; i < 100; i++) // ~100 commits of a few pages each (~1 MB): SQLite alone would checkpoint only at 1 000 pages
         {
-            state.State!.Count = i;
-            await storage.WriteStateAsync("note", Grain("wal"), state);
+            await WriteLargeNoteAsync(storage, i);
             wal.Refresh();
-            Assert.InRange(wal.Length, 0, 2 * limit); // the writer empties it after answering: at most one batch (~16 KB) above the limit
+            Assert.InRange(wal.Length, 0, 2 * WalLimit); // the writer empties it after answering: at most one batch (~16 KB) above the limit
         }
 
-        var read = new GrainState<Note>();
-        await storage.ReadStateAsync("note", Grain("wal"), read);
-        Assert.Equal(99, read.State!.Count);
+        Assert.Equal(99, await ReadCountAsync(storage));
     }
 
     [Fact]
     public async Task WalFile_IsEmptiedByTheNextWrite_WhenAReaderThatHeldTheCheckpointBackIsGone()
     {
-        const long limit = 64 * 1024;
         await using var env = await StartAsync();
-        using var writer = env.CreateWriter(journalSizeLimitBytes: limit);
+        using var writer = env.CreateWriter(journalSizeLimitBytes: WalLimit);
         var storage = env.CreateGrainStorage(writer);
-        var state = new GrainState<Note> { State = new Note { Text = new string('x', 8 * 1024) } };
         var wal = new FileInfo(_file.Path + "-wal");
         await using (var reader = await _file.OpenAsync())
         {
@@ -136,27 +130,23 @@ public sealed class SqliteGroupCommitTests : IDisposable
             await snapshot.ExecuteNonQueryAsync();
             for (var i = 0; i < 20; i++)
             {
-                state.State!.Count = i;
-                await storage.WriteStateAsync("note", Grain("wal"), state);
+                await WriteLargeNoteAsync(storage, i);
             }
 
             wal.Refresh();
-            Assert.True(wal.Length > limit, $"the WAL grew to {wal.Length} B");
+            Assert.True(wal.Length > WalLimit, $"the WAL grew to {wal.Length} B");
             snapshot.CommandText = "COMMIT";
             await snapshot.ExecuteNonQueryAsync();
         }
 
         for (var i = 20; i <= 21; i++) // no checkpoint by anyone else; the second write is queued behind the first one's
         {
-            state.State!.Count = i;
-            await storage.WriteStateAsync("note", Grain("wal"), state);
+            await WriteLargeNoteAsync(storage, i);
         }
 
         wal.Refresh();
-        Assert.InRange(wal.Length, 0, limit);
-        var read = new GrainState<Note>();
-        await storage.ReadStateAsync("note", Grain("wal"), read);
-        Assert.Equal(21, read.State!.Count);
+        Assert.InRange(wal.Length, 0, WalLimit);
+        Assert.Equal(21, await ReadCountAsync(storage));
     }
 
     [Fact]
@@ -331,6 +321,17 @@ public sealed class SqliteGroupCommitTests : IDisposable
         new() { GrainId = grain, ReminderName = name, StartAt = start, Period = period };
 
     private static GrainId Grain(string key) => GrainId.Create("session", key);
+
+    /// <summary>Writes the "wal" grain's 8 KB note with <paramref name="count"/> (a few pages per commit).</summary>
+    private static Task WriteLargeNoteAsync(SqliteGrainStorage storage, int count) =>
+        storage.WriteStateAsync("note", Grain("wal"), new GrainState<Note> { State = new Note { Text = new string('x', 8 * 1024), Count = count }, ETag = count == 0 ? null : count.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+
+    private static async Task<int> ReadCountAsync(SqliteGrainStorage storage)
+    {
+        var read = new GrainState<Note>();
+        await storage.ReadStateAsync("note", Grain("wal"), read);
+        return read.State!.Count;
+    }
 
     private async Task<StandaloneStorage> StartAsync()
     {
