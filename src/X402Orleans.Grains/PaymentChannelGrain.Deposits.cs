@@ -11,13 +11,10 @@ namespace X402Orleans.Grains;
 
 public sealed partial class PaymentChannelGrain
 {
-    /// <summary>How long a deposit may wait for the Permit2 allowance read (the one chain read of a signing turn).</summary>
-    private static readonly TimeSpan Permit2ReadTimeout = TimeSpan.FromSeconds(5);
-
     /// <summary>
     /// Signs a deposit by the requirement's transfer method. ERC-3009 needs no chain. Permit2 (<c>extra.assetTransferMethod =
     /// "permit2"</c>): when the silo has a node for the network, Permit2's allowance is read first (one <c>eth_call</c> bounded by
-    /// <see cref="Permit2ReadTimeout"/>, two when a permit is needed), the same rule as upto sessions: short allowance → an EIP-2612
+    /// <see cref="PaymentRules.ChainReadTimeout"/>, two when a permit is needed), the same rule as upto sessions: short allowance → an EIP-2612
     /// permit for exactly the deposit when the 402 offers <c>eip2612GasSponsoring</c>, else nothing is signed. Without a node the plain
     /// Permit2 deposit is sent and a missing allowance is the facilitator's to report.
     /// </summary>
@@ -30,7 +27,7 @@ public sealed partial class PaymentChannelGrain
         var permit2 = BatchSettlementScheme.TryGetTransferMethod(requirement, out var method, out _) && method == BatchSettlementScheme.Permit2TransferMethod;
         var rules = ServiceProvider.GetService<PaymentRules>() ?? PaymentRules.Default;
         var tokens = permit2 && rules.RpcEndpoints.ContainsKey(requirement.Network) ? ServiceProvider.GetService<IPermit2TokenReader>() : null;
-        using var timeout = new CancellationTokenSource(Permit2ReadTimeout);
+        using var timeout = new CancellationTokenSource(PaymentRules.ChainReadTimeout);
         return await BatchSettlementPayloads.CreateDepositAsync(
             challenge, requirement, config, amount, ceiling, signer, clock, permit2Tokens: tokens, cancellationToken: tokens is null ? CancellationToken.None : timeout.Token);
     }

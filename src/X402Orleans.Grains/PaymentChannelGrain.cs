@@ -39,9 +39,6 @@ public sealed partial class PaymentChannelGrain(
     /// <summary>How long a request in flight holds the channel beyond its requirement's <c>maxTimeoutSeconds</c>.</summary>
     public static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(15);
 
-    /// <summary>The bound of a recovery read of the chain inside a turn.</summary>
-    private static readonly TimeSpan ChainReadTimeout = TimeSpan.FromSeconds(5);
-
     private PaymentChannelState S => state.State;
 
     private string Key => this.GetPrimaryKeyString();
@@ -495,7 +492,7 @@ public sealed partial class PaymentChannelGrain(
             return;
         }
 
-        using var timeout = new CancellationTokenSource(ChainReadTimeout);
+        using var timeout = new CancellationTokenSource(Payments.PaymentRules.ChainReadTimeout);
         var chain = await reader.ReadChannelAsync(S.Network, S.ChannelId, timeout.Token);
         if (!chain.Known)
         {

@@ -34,8 +34,6 @@ public sealed partial class SessionGrain
     /// <summary>A pending payment this close to its validBefore is not resent (it could expire in flight).</summary>
     internal static readonly TimeSpan ResendMargin = TimeSpan.FromSeconds(5);
 
-    private static readonly TimeSpan ChainReadTimeout = TimeSpan.FromSeconds(5);
-
     // Payments signed by this activation whose gateway may still be sending them: never resolved behind its back.
     // This and the other per-activation collections are allocated on first use: most live activations hold only their start attempt.
     private HashSet<Guid>? _issuedHere;
@@ -278,7 +276,7 @@ public sealed partial class SessionGrain
         var tokens = Rules.RpcEndpoints.ContainsKey(requirement.Network)
             ? ServiceProvider.GetService<IPermit2TokenReader>()
             : null;
-        using var timeout = new CancellationTokenSource(ChainReadTimeout);
+        using var timeout = new CancellationTokenSource(PaymentRules.ChainReadTimeout);
         return await UptoEvmScheme.CreatePaymentAsync(required, requirement, signer, clock, new UptoPaymentOptions { Tokens = tokens }, tokens is null ? CancellationToken.None : timeout.Token);
     }
 
@@ -485,7 +483,7 @@ public sealed partial class SessionGrain
 
         // Recovery only (never on a hot path): one bounded read of the operator's own node. Done inside the turn, so the
         // answer cannot be forged by a caller.
-        using var timeout = new CancellationTokenSource(ChainReadTimeout);
+        using var timeout = new CancellationTokenSource(PaymentRules.ChainReadTimeout);
         var result = pending.Quote.IsUpto
             ? await reader.ReadPermit2SettlementAsync(pending.Quote.Network, pending.Quote.Asset, pending.Quote.Wallet, pending.Quote.PayTo, pending.Nonce, timeout.Token)
             : await reader.ReadAsync(pending.Quote.Network, pending.Quote.Asset, pending.Quote.Wallet, pending.Nonce, timeout.Token);

@@ -33,6 +33,12 @@ public sealed record PaymentRules
     /// </summary>
     public int ChannelPoolSize { get; init; } = 4;
 
+    /// <summary>
+    /// The bound of a chain read inside a grain turn (a recovery read, Permit2's allowance before a signature): the one kind of
+    /// remote I/O a turn may wait on.
+    /// </summary>
+    public static readonly TimeSpan ChainReadTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>The largest <see cref="ChannelPoolSize"/> a silo accepts (<c>X402:Payments:ChannelPoolSize</c> is validated against it).</summary>
     public const int MaxChannelPoolSize = 16;
 
