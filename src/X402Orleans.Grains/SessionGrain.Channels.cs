@@ -42,6 +42,21 @@ public sealed partial class SessionGrain
     }
 
     /// <summary>The session's record of the channel a request went through.</summary>
+    /// <summary>
+    /// A refund not signed: the channel's note says why (the session's status shows it), stored; the refund stays due only when
+    /// <paramref name="stillDue"/> (the channel is busy for a while), else it is no longer asked for.
+    /// </summary>
+    private async Task<PaymentDecision> RefuseRefundAsync(SessionChannelRecord record, string note, bool stillDue = false)
+    {
+        record.RefundDue &= stillDue;
+        record.Note = note;
+        await state.WriteStateAsync();
+        return Refuse(SessionErrorCode.PaymentRefused, note);
+    }
+
+    private static string RefundWaits(DateTimeOffset until) =>
+        $"refund waits: the channel is busy with a request until {Iso(until)}; call x402_session_end again after it";
+
     private SessionChannelRecord? RecordOf(PendingPayment pending) => S.Channels.FirstOrDefault(c => c.Key == pending.ChannelKey);
 
     /// <summary>Pays one request through the session's channel (see the class summary); <paramref name="corrected"/>: a retry after an adopted correction.</summary>
@@ -205,9 +220,7 @@ public sealed partial class SessionGrain
             // chain when the silo has a node: nothing left = refunded) or signs it again — never a second refund meanwhile.
             if (signed.ValidBefore is { } lease && lease > clock.GetUtcNow())
             {
-                record.Note = $"refund waits: the channel is busy with a request until {Iso(lease)}; call x402_session_end again after it";
-                await state.WriteStateAsync();
-                return Refuse(SessionErrorCode.PaymentRefused, record.Note);
+                return await RefuseRefundAsync(record, RefundWaits(lease), stillDue: true);
             }
 
             S.Pending.Remove(signed);
@@ -228,14 +241,10 @@ public sealed partial class SessionGrain
             return Refuse(SessionErrorCode.PaymentRefused, $"the server's 402 is unreadable: {why}");
         }
 
-        var requirement = required!.Accepts.FirstOrDefault(a => a.Scheme == BatchSettlementScheme.Name
-            && ChannelConfig.TryFromRequirements(a, signer.Address, out var c, out _, salt: PaymentChannelGrain.AgentSalt(S.AgentId, record.PoolIndex)) && ChannelKeys.For(a.Network, c!.ComputeId(a.Network)) == record.Key);
+        var requirement = required!.Accepts.FirstOrDefault(a => a.Scheme == BatchSettlementScheme.Name && PoolKey(a, signer, record.PoolIndex).Key == record.Key);
         if (requirement is null)
         {
-            record.RefundDue = false;
-            record.Note = "no refund: the server no longer offers this channel";
-            await state.WriteStateAsync();
-            return Refuse(SessionErrorCode.PaymentRefused, record.Note);
+            return await RefuseRefundAsync(record, "no refund: the server no longer offers this channel");
         }
 
         var channel = GrainFactory.GetGrain<IPaymentChannelGrain>(record.Key);
@@ -244,22 +253,17 @@ public sealed partial class SessionGrain
         if (!payment.Succeeded && payment.Refusal == ChannelRefusal.Busy && payment.LeaseUntil is { } until)
         {
             // A request (e.g. an earlier refund whose answer was lost) holds the channel: the refund stays due.
-            record.Note = $"refund waits: the channel is busy with a request until {Iso(until)}; call x402_session_end again after it";
-            await state.WriteStateAsync();
-            return Refuse(SessionErrorCode.PaymentRefused, record.Note);
+            return await RefuseRefundAsync(record, RefundWaits(until), stillDue: true);
         }
 
         if (!payment.Succeeded)
         {
-            record.RefundDue = false;
-            record.Note = payment.Refusal switch
+            return await RefuseRefundAsync(record, payment.Refusal switch
             {
                 ChannelRefusal.NothingToRefund => "no refund: nothing is left in the channel",
                 ChannelRefusal.AlreadyRefunded => "refunded (the refund's answer was lost; the chain shows nothing left in the channel)",
                 _ => $"no refund: {payment.Message}",
-            };
-            await state.WriteStateAsync();
-            return Refuse(SessionErrorCode.PaymentRefused, record.Note);
+            });
         }
 
         var quote = new PaymentQuote(
