@@ -290,7 +290,7 @@ public sealed partial class SessionService
             await _grains.GetGrain<IChannelRefundQueueGrain>(0).Add(id, agentId);
         }
 
-        var refunded = receipt is null ? null : new AmountInfo(AtomicAmount.Format(BigInteger.Parse(receipt.AmountAtomic, CultureInfo.InvariantCulture), receipt.Decimals), receipt.AmountAtomic, receipt.Symbol, receipt.Asset, receipt.Network);
+        var refunded = receipt is null ? null : new AmountInfo(Units(receipt.AmountAtomic, receipt.Decimals)!, receipt.AmountAtomic, receipt.Symbol, receipt.Asset, receipt.Network);
         return new EndResult(id.ToString(), after.Endpoint, result.Message, after.CallCount, Totals(after.PaidTotals), ToInfo(after.Channel), refunded, ToInfos(after));
     }
 
@@ -359,7 +359,7 @@ public sealed partial class SessionService
         ToInfos(s));
 
     internal static PaymentInfo ToInfo(PaymentReceipt r) =>
-        new(AtomicAmount.Format(BigInteger.Parse(r.AmountAtomic, CultureInfo.InvariantCulture), r.Decimals), r.AmountAtomic, r.Asset, r.Symbol, r.Network, r.PayTo, r.Payer, r.Transaction, r.Simulated,
+        new(Units(r.AmountAtomic, r.Decimals)!, r.AmountAtomic, r.Asset, r.Symbol, r.Network, r.PayTo, r.Payer, r.Transaction, r.Simulated,
             r.Scheme ?? (r.MaximumAtomic is null ? "exact" : "upto"),
             Units(r.MaximumAtomic, r.Decimals),
             r.MaximumAtomic,
@@ -377,7 +377,7 @@ public sealed partial class SessionService
         atomic is null ? null : AtomicAmount.Format(BigInteger.Parse(atomic, CultureInfo.InvariantCulture), decimals);
 
     internal static IReadOnlyList<AmountInfo> Totals(IReadOnlyList<AssetTotal> totals) =>
-        [.. totals.Select(t => new AmountInfo(AtomicAmount.Format(BigInteger.Parse(t.AmountAtomic, CultureInfo.InvariantCulture), t.Decimals), t.AmountAtomic, t.Symbol, t.Asset, t.Network))];
+        [.. totals.Select(t => new AmountInfo(Units(t.AmountAtomic, t.Decimals)!, t.AmountAtomic, t.Symbol, t.Asset, t.Network))];
 
     internal static string ModeName(ScopeMode mode) => mode == ScopeMode.Exact ? "exact" : "prefix";
 
