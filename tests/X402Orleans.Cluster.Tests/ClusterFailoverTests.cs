@@ -133,10 +133,12 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             var spanning = all.Where(c => c.Start <= killedAt + 0.01 && c.End >= killedAt).ToList();
             output.WriteLine($"failover: {all.Length} fetches, {errors.Count} errors; every session served again {recoveredAt - killedAt:F2}s after the kill; " +
                 $"max call latency {maxLatency:F2}s; {spanning.Count} calls were in flight at the kill");
-            output.WriteLine($"gateway saw: {string.Join(" | ", cluster.Gateway!.Tail(5000).Split('\n').Where(l => l.Contains("Cluster change", StringComparison.Ordinal)).Take(3))}");
+            output.WriteLine($"gateway saw: {string.Join(" | ", cluster.Gateway!.Tail(5000).Split('\n').Where(l => l.Contains("Cluster change", StringComparison.Ordinal) || l.Contains("no answer within", StringComparison.Ordinal)).Take(6))}");
+            output.WriteLine($"calls over 1 s: {string.Join(", ", all.Where(c => c.End - c.Start > 1).Select(c => $"{c.Start - killedAt:F2}..{c.End - killedAt:F2}s"))} (after the kill)");
             output.WriteLine($"silo-2 saw: {string.Join(" | ", cluster.Silos[1]!.Tail(400).Split('\n').Where(l => l.Contains("Evicting", StringComparison.Ordinal) || l.Contains("declared dead", StringComparison.OrdinalIgnoreCase)).Take(3))}");
             Assert.False(double.IsNaN(recoveredAt), "not every session was served again within 45 s of the kill");
-            Assert.True(errors.Count == 0, "tool errors during failover: " + string.Join(" | ", errors.Select(e => e.Text).Distinct().Take(5)));
+            Assert.True(errors.Count == 0, "tool errors during failover: " + string.Join(" | ", errors.Select(e => e.Text).Distinct().Take(5)) +
+                "; the gateway logged: " + UnexpectedFailures(cluster.Gateway!.Tail(20_000)));
             Assert.True(maxLatency < GatewayResponseTimeoutSeconds, $"a call waited {maxLatency:F1}s: the response timeout ({GatewayResponseTimeoutSeconds}s) rather than a resend when its silo went");
 
             // No session lost, counts exact (session = agent's successes = what the paywall served), one payment each.
@@ -190,6 +192,17 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
                 Assert.Equal(longIds.Order(StringComparer.Ordinal), await LocalModeTests.LiveAsync(agent));
             }
         });
+    }
+
+    /// <summary>The first lines of the first few "failed unexpectedly" entries in a gateway log (the exception behind a generic tool error).</summary>
+    private static string UnexpectedFailures(string log)
+    {
+        var lines = log.Split('\n');
+        return string.Join(" || ", lines
+            .Select((line, i) => (line, i))
+            .Where(l => l.line.Contains("failed unexpectedly", StringComparison.Ordinal))
+            .Take(3)
+            .Select(l => string.Join(" / ", lines.Skip(l.i).Take(4).Select(x => x.Trim()))));
     }
 
     /// <summary>Polls each session's stored JSON until it says expired; returns how late (s) after expires_at each was seen.</summary>

@@ -19,33 +19,55 @@ internal static class ClusterRetry
     /// <summary>How long a call keeps retrying before the failure is returned (a new attempt is started only within it).</summary>
     public static readonly TimeSpan Budget = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// While the cluster is <see cref="ClusterChangeSignal.Recovering"/>, how long an attempt waits for its answer before it is
+    /// resent (doubling per unanswered attempt up to <see cref="LastAttemptBound"/>); outside that window an attempt waits the
+    /// client's response timeout.
+    /// </summary>
+    public static readonly TimeSpan FirstAttemptBound = TimeSpan.FromSeconds(2);
+
+    /// <summary>The longest bounded wait of one attempt while the cluster recovers.</summary>
+    public static readonly TimeSpan LastAttemptBound = TimeSpan.FromSeconds(8);
+
     private static readonly TimeSpan FirstDelay = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan MaxDelay = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
     /// Runs <paramref name="call"/> (given the attempt's cancellation token, to pass to the grain method), retrying on
     /// cluster failover errors for up to <see cref="Budget"/>; an attempt cancelled by <paramref name="signal"/> is resent
-    /// at once. <paramref name="cancellationToken"/> stops the retries (not an attempt in flight).
+    /// at once, and so is one left unanswered past its bound while the cluster recovers. <paramref name="cancellationToken"/>
+    /// stops the retries (not an attempt in flight).
     /// </summary>
     public static async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, ClusterChangeSignal signal, CancellationToken cancellationToken)
     {
-        var giveUpAt = DateTime.UtcNow + Budget;
+        var time = signal.Time;
+        var started = time.GetTimestamp();
         var delay = FirstDelay;
+        var bound = FirstAttemptBound;
         while (true)
         {
             var attempt = signal.Token;
+            using var timer = signal.Recovering ? new CancellationTokenSource(bound, time) : null;
+            using var bounded = timer is null ? null : CancellationTokenSource.CreateLinkedTokenSource(attempt, timer.Token);
             try
             {
-                return await call(attempt);
+                return await call(bounded?.Token ?? attempt);
             }
-            catch (OperationCanceledException) when (attempt.IsCancellationRequested && DateTime.UtcNow < giveUpAt && !cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when ((attempt.IsCancellationRequested || timer?.IsCancellationRequested == true)
+                && time.GetElapsedTime(started) < Budget && !cancellationToken.IsCancellationRequested)
             {
-                // The cluster changed while this attempt waited: resend now (the signal may have come before the dead silo is
-                // declared dead; a resend routed to it fails fast and backs off below).
+                // The cluster changed while this attempt waited, or it went unanswered past its bound while the cluster
+                // recovers (lost with the dead silo): resend now. A resend routed to a silo not yet declared dead fails fast
+                // and backs off below; an answer merely slow arrives for the resend too (same call id).
+                if (!attempt.IsCancellationRequested)
+                {
+                    signal.ReportUnanswered(bound);
+                    bound = TimeSpan.FromTicks(Math.Min(bound.Ticks * 2, LastAttemptBound.Ticks));
+                }
             }
-            catch (Exception ex) when (IsFailover(ex) && DateTime.UtcNow + delay < giveUpAt && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (IsFailover(ex) && time.GetElapsedTime(started) + delay < Budget && !cancellationToken.IsCancellationRequested)
             {
-                await Task.Delay(delay, cancellationToken);
+                await Task.Delay(delay, time, cancellationToken);
                 delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, MaxDelay.TotalMilliseconds));
             }
         }
