@@ -667,7 +667,7 @@ public sealed partial class PaymentChannelGrain(
         _ => "inconsistent",
     };
 
-    private static BigInteger Atomic(string text) => BigInteger.Parse(text, CultureInfo.InvariantCulture);
+    private static BigInteger Atomic(string text) => AtomicAmount.Parse(text);
 
     private static string Text(BigInteger value) => value.ToString(CultureInfo.InvariantCulture);
 

@@ -345,7 +345,7 @@ public sealed partial class SessionGrain
         AddReceipt(receipt);
         if (RecordOf(pending) is { } record)
         {
-            record.ChargedAtomic = (BigInteger.Parse(record.ChargedAtomic, CultureInfo.InvariantCulture) + BigInteger.Parse(receipt.AmountAtomic, CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture);
+            record.ChargedAtomic = AtomicAmount.Sum(record.ChargedAtomic, receipt.AmountAtomic);
         }
 
         await Audit(quote, "settled", receipt.Transaction, reason, receipt.AmountAtomic);
@@ -485,5 +485,5 @@ public sealed partial class SessionGrain
     }
 
     private static string Format(string atomic, PaymentQuote quote) =>
-        $"{AtomicAmount.Format(BigInteger.Parse(atomic, CultureInfo.InvariantCulture), quote.Decimals)} {quote.Symbol}";
+        $"{AtomicAmount.Format(atomic, quote.Decimals)} {quote.Symbol}";
 }

@@ -375,8 +375,8 @@ public sealed partial class SessionGrain
             return null;
         }
 
-        var spent = S.PaidTotals.Where(t => t.Is(quote.Network, quote.Asset)).Aggregate(System.Numerics.BigInteger.Zero, (sum, t) => sum + System.Numerics.BigInteger.Parse(t.AmountAtomic, CultureInfo.InvariantCulture))
-            + S.Pending.Where(p => !p.Refund && SameAsset(p.Quote.Network, p.Quote.Asset, quote)).Aggregate(System.Numerics.BigInteger.Zero, (sum, p) => sum + System.Numerics.BigInteger.Parse(p.Quote.AmountAtomic, CultureInfo.InvariantCulture));
+        var spent = S.PaidTotals.Where(t => t.Is(quote.Network, quote.Asset)).Aggregate(System.Numerics.BigInteger.Zero, (sum, t) => sum + AtomicAmount.Parse(t.AmountAtomic))
+            + S.Pending.Where(p => !p.Refund && SameAsset(p.Quote.Network, p.Quote.Asset, quote)).Aggregate(System.Numerics.BigInteger.Zero, (sum, p) => sum + AtomicAmount.Parse(p.Quote.AmountAtomic));
         return spent + amount > maxTotal
             ? $"the payment of {AtomicAmount.Format(amount, quote.Decimals)} {quote.Symbol} would exceed the session's max_total {AtomicAmount.Format(maxTotal, quote.Decimals)} {quote.Symbol} (already spent {AtomicAmount.Format(spent, quote.Decimals)})"
             : null;
@@ -447,7 +447,7 @@ public sealed partial class SessionGrain
             {
                 S.Pending.Remove(pending);
                 await GrainFactory.GetGrain<IWalletBudgetGrain>(pending.BudgetKey).Commit(pending.ReservationId);
-                var reason = $"payment state unknown: a signed payment of {AtomicAmount.Format(System.Numerics.BigInteger.Parse(pending.Quote.AmountAtomic, CultureInfo.InvariantCulture), pending.Quote.Decimals)} {pending.Quote.Symbol} (nonce {pending.Nonce}) expired at {Iso(pending.ValidBefore ?? now)} without a known outcome; it may have settled, at most once, and stays counted against the budgets (set X402__Payments__Rpc__0__Network/Url to resolve such payments from the chain)";
+                var reason = $"payment state unknown: a signed payment of {AtomicAmount.Format(pending.Quote.AmountAtomic, pending.Quote.Decimals)} {pending.Quote.Symbol} (nonce {pending.Nonce}) expired at {Iso(pending.ValidBefore ?? now)} without a known outcome; it may have settled, at most once, and stays counted against the budgets (set X402__Payments__Rpc__0__Network/Url to resolve such payments from the chain)";
                 await Audit(pending.Quote, "unknown", null, reason);
                 if (pending.ForStart && S.Status == SessionStatus.Starting)
                 {
@@ -514,7 +514,7 @@ public sealed partial class SessionGrain
         string? charged = null;
         if (pending.Quote.IsUpto)
         {
-            var maximum = System.Numerics.BigInteger.Parse(pending.Quote.AmountAtomic, CultureInfo.InvariantCulture);
+            var maximum = AtomicAmount.Parse(pending.Quote.AmountAtomic);
             var amount = AtomicAmount.TryParseAtomic(receipt.AmountAtomic, out var reported) ? System.Numerics.BigInteger.Min(reported, maximum) : maximum;
             charged = amount.ToString(CultureInfo.InvariantCulture);
             receipt = receipt with { AmountAtomic = charged, MaximumAtomic = pending.Quote.AmountAtomic };

@@ -509,7 +509,7 @@ public sealed partial class SessionGrain(
 
     private void AddReceipt(PaymentReceipt receipt)
     {
-        var amount = BigInteger.Parse(receipt.AmountAtomic, CultureInfo.InvariantCulture);
+        var amount = AtomicAmount.Parse(receipt.AmountAtomic);
         var index = S.PaidTotals.FindIndex(t => t.Is(receipt.Network, receipt.Asset));
         if (index < 0)
         {

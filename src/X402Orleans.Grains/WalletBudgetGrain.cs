@@ -153,7 +153,7 @@ public sealed class WalletBudgetGrain([PersistentState("budget", StorageNames.Se
     private BigInteger Reserved(Func<BudgetRequest, bool> filter) =>
         S.Reservations.Where(r => filter(r.Value)).Aggregate(
             BigInteger.Zero,
-            (sum, r) => sum + BigInteger.Max(BigInteger.Zero, BigInteger.Parse(r.Value.AmountAtomic, CultureInfo.InvariantCulture) - Part(r.Key)));
+            (sum, r) => sum + BigInteger.Max(BigInteger.Zero, AtomicAmount.Parse(r.Value.AmountAtomic) - Part(r.Key)));
 
     /// <summary>
     /// Ends a reservation with <paramref name="total"/> of it spent in all (capped at the reservation; null: all of it): commits
@@ -164,7 +164,7 @@ public sealed class WalletBudgetGrain([PersistentState("budget", StorageNames.Se
         var changed = S.Reservations.Remove(reservationId, out var request);
         if (changed)
         {
-            var reserved = BigInteger.Parse(request!.AmountAtomic, CultureInfo.InvariantCulture);
+            var reserved = AtomicAmount.Parse(request!.AmountAtomic);
             var remainder = BigInteger.Min(total ?? reserved, reserved) - TakePart(reservationId);
             if (remainder.Sign > 0)
             {
@@ -176,7 +176,7 @@ public sealed class WalletBudgetGrain([PersistentState("budget", StorageNames.Se
     }
 
     private BigInteger Part(Guid reservationId) =>
-        S.PartCommitted.TryGetValue(reservationId, out var text) ? BigInteger.Parse(text, CultureInfo.InvariantCulture) : BigInteger.Zero;
+        S.PartCommitted.TryGetValue(reservationId, out var text) ? AtomicAmount.Parse(text) : BigInteger.Zero;
 
     private BigInteger TakePart(Guid reservationId)
     {
@@ -194,7 +194,7 @@ public sealed class WalletBudgetGrain([PersistentState("budget", StorageNames.Se
     private static BigInteger? Limit(string? atomic) => AtomicAmount.TryParseAtomic(atomic, out var value) ? value : null;
 
     private static BigInteger Get(Dictionary<string, string> map, string key) =>
-        map.TryGetValue(key, out var text) ? BigInteger.Parse(text, CultureInfo.InvariantCulture) : BigInteger.Zero;
+        map.TryGetValue(key, out var text) ? AtomicAmount.Parse(text) : BigInteger.Zero;
 
     private static void Add(Dictionary<string, string> map, string key, BigInteger amount) =>
         map[key] = (Get(map, key) + amount).ToString(CultureInfo.InvariantCulture);

@@ -70,6 +70,18 @@ public static class AtomicAmount
         return true;
     }
 
+    /// <summary>An atomic amount this system stored or produced as text ("1000"), as an integer (invariant culture).</summary>
+    public static BigInteger Parse(string text) => BigInteger.Parse(text, CultureInfo.InvariantCulture);
+
+    /// <summary>An atomic amount as the text it is stored and sent as ("1000").</summary>
+    public static string ToText(BigInteger atomic) => atomic.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The sum of two atomic amounts held as text, as text.</summary>
+    public static string Sum(string a, string b) => ToText(Parse(a) + Parse(b));
+
+    /// <summary>Formats an atomic amount held as text like <see cref="Format(BigInteger, int)"/>.</summary>
+    public static string Format(string atomic, int decimals) => Format(Parse(atomic), decimals);
+
     /// <summary>Formats atomic units as a decimal string without trailing zeros ("10000" at 6 decimals → "0.01").</summary>
     public static string Format(BigInteger atomic, int decimals)
     {

@@ -121,4 +121,19 @@ public class AtomicAmountTests
     {
         Assert.False(AtomicAmount.TryParseAtomic(text, out _));
     }
+
+    [Fact]
+    public void Sum_AddsAmountsBeyondLongRange_WithoutRounding()
+    {
+        // two amounts whose sum no long (or double) holds exactly
+        Assert.Equal("18446744073709551617", AtomicAmount.Sum("9223372036854775808", "9223372036854775809"));
+        Assert.Equal("1001", AtomicAmount.Sum("1000", "1"));
+    }
+
+    [Fact]
+    public void Format_OfAtomicText_MatchesFormatOfItsValue()
+    {
+        Assert.Equal("0.003267", AtomicAmount.Format("3267", 6));
+        Assert.Equal(AtomicAmount.Format(AtomicAmount.Parse("123456789012345678901234567890"), 18), AtomicAmount.Format("123456789012345678901234567890", 18));
+    }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using X402Orleans.Abstractions;
 using X402Orleans.Gateway.Configuration;
+using X402Orleans.Payments;
 
 namespace X402Orleans.Gateway.Sessions;
 
@@ -39,7 +40,7 @@ internal sealed partial class ChannelRefunds(PaymentExchange exchange, IOptions<
             {
                 // Each refund takes the session's next due channel; a refused one is no longer due (its note says why).
                 var receipt = await exchange.RefundAsync(new ExchangeContext(agentId, s.SessionId, grain, scope, true, string.Empty), request, cancellationToken);
-                total = receipt is null || total is null ? receipt ?? total : total with { AmountAtomic = Sum(total.AmountAtomic, receipt.AmountAtomic) };
+                total = receipt is null || total is null ? receipt ?? total : total with { AmountAtomic = AtomicAmount.Sum(total.AmountAtomic, receipt.AmountAtomic) };
             }
             catch (ToolError ex)
             {
@@ -49,9 +50,6 @@ internal sealed partial class ChannelRefunds(PaymentExchange exchange, IOptions<
 
         return ((await grain.GetStatus(agentId, cancellationToken)).Session ?? s, total);
     }
-
-    private static string Sum(string a, string b) =>
-        (BigInteger.Parse(a, CultureInfo.InvariantCulture) + BigInteger.Parse(b, CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture);
 
     [LoggerMessage(702, LogLevel.Warning, "Session {SessionId}: the channel's cooperative refund was not made: {Reason}")]
     private static partial void LogRefundFailed(ILogger logger, Guid sessionId, string reason);

@@ -160,7 +160,7 @@ internal sealed partial class PaymentExchange(UpstreamHttp http, ProofCache proo
                 // chain when the silo has a node, else reported unknown at the permit's deadline.
                 await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(reservationId, false, null, reason, MayHaveSettled: true, Unanswered: true));
                 X402Telemetry.PaymentNotSettled("unknown", quote.Network, quote.Symbol);
-                throw new ToolError($"the server refused the resent upto permit ({reason}), as it does once an earlier attempt settled it: the payment may have settled (at most once, for at most {AtomicAmount.Format(BigInteger.Parse(quote.AmountAtomic, CultureInfo.InvariantCulture), quote.Decimals)} {quote.Symbol}) and is counted against your budget");
+                throw new ToolError($"the server refused the resent upto permit ({reason}), as it does once an earlier attempt settled it: the payment may have settled (at most once, for at most {AtomicAmount.Format(quote.AmountAtomic, quote.Decimals)} {quote.Symbol}) and is counted against your budget");
             }
 
             await context.Grain.RecordPayment(context.AgentId, new PaymentOutcome(reservationId, false, null, reason));

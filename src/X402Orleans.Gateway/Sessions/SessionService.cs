@@ -374,7 +374,7 @@ public sealed partial class SessionService
     private static IReadOnlyList<ChannelInfo> ToInfos(SessionSnapshot s) => [.. s.AllChannels.Select(c => ToInfo(c)!)];
 
     private static string? Units(string? atomic, int decimals) =>
-        atomic is null ? null : AtomicAmount.Format(BigInteger.Parse(atomic, CultureInfo.InvariantCulture), decimals);
+        atomic is null ? null : AtomicAmount.Format(atomic, decimals);
 
     internal static IReadOnlyList<AmountInfo> Totals(IReadOnlyList<AssetTotal> totals) =>
         [.. totals.Select(t => new AmountInfo(Units(t.AmountAtomic, t.Decimals)!, t.AmountAtomic, t.Symbol, t.Asset, t.Network))];

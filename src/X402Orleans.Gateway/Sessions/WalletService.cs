@@ -54,7 +54,7 @@ public sealed class WalletService(IGrainFactory grains)
         var wallet = await grains.GetGrain<IWalletGrain>(0).GetStatus(agentId);
         var assets = wallet.Assets.Select(a =>
         {
-            static BigInteger Parse(string? text) => text is null ? BigInteger.Zero : BigInteger.Parse(text, CultureInfo.InvariantCulture);
+            static BigInteger Parse(string? text) => text is null ? BigInteger.Zero : AtomicAmount.Parse(text);
             string Format(BigInteger atomic) => AtomicAmount.Format(atomic, a.Decimals);
             string? FormatLimit(string? limit) => limit is null ? null : Format(Parse(limit));
             string? Remaining(string? limit, BigInteger used) => limit is null ? null : Format(BigInteger.Max(BigInteger.Zero, Parse(limit) - used));
