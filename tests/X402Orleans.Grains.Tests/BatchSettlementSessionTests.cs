@@ -174,7 +174,7 @@ public sealed class BatchSettlementSessionTests(SessionsClusterFixture fixture)
         var channelId = Payload(refund)["voucher"]!["channelId"]!.GetValue<string>();
 
         // the server made the refund but its answer was lost: on chain only the claimed charge is left, refund nonce 1
-        fixture.Services.Channels.Set(channelId, new X402Orleans.Grains.Payments.ChannelOnChain(true, 1000, 1000, 1));
+        fixture.Services.Channels.Set(channelId, new X402Orleans.Grains.Payments.ChannelChainState(true, 1000, 1000, 1));
         await grain.RecordChannelAnswer(agent, new ChannelAnswer(refund.ReservationId, ChannelAnswerKind.Unanswered, null, "connection lost"));
         var again = await grain.PrepareRefund(agent, Challenge());
 

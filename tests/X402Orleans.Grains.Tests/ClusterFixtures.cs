@@ -72,14 +72,14 @@ public sealed class FakePermit2Tokens : X402Orleans.Payments.Evm.Upto.IPermit2To
 /// <summary>A chain whose batch-settlement channels say what a test set (<see cref="Set"/>); any other channel cannot be read.</summary>
 public sealed class FakeChannelChain : X402Orleans.Grains.Payments.IChannelStateReader
 {
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, X402Orleans.Grains.Payments.ChannelOnChain> _channels = new(StringComparer.OrdinalIgnoreCase);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, X402Orleans.Grains.Payments.ChannelChainState> _channels = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Makes the chain show <paramref name="channel"/> for <paramref name="channelId"/>.</summary>
-    public void Set(string channelId, X402Orleans.Grains.Payments.ChannelOnChain channel) => _channels[channelId] = channel;
+    public void Set(string channelId, X402Orleans.Grains.Payments.ChannelChainState channel) => _channels[channelId] = channel;
 
     /// <inheritdoc />
-    public Task<X402Orleans.Grains.Payments.ChannelOnChain> ReadChannelAsync(string network, string channelId, CancellationToken cancellationToken) =>
-        Task.FromResult(_channels.TryGetValue(channelId, out var channel) ? channel : X402Orleans.Grains.Payments.ChannelOnChain.Unknown);
+    public Task<X402Orleans.Grains.Payments.ChannelChainState> ReadChannelAsync(string network, string channelId, CancellationToken cancellationToken) =>
+        Task.FromResult(_channels.TryGetValue(channelId, out var channel) ? channel : X402Orleans.Grains.Payments.ChannelChainState.Unknown);
 }
 
 /// <summary>One <see cref="ClusterServices"/> per test cluster.</summary>

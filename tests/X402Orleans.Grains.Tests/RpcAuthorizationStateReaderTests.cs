@@ -121,10 +121,10 @@ public sealed class RpcAuthorizationStateReaderTests
 
         var channel = await reader.ReadChannelAsync(Network, ChannelId, CancellationToken.None);
 
-        Assert.Equal(new ChannelOnChain(true, 6000, 6000, 1), channel);
+        Assert.Equal(new ChannelChainState(true, 6000, 6000, 1), channel);
         Assert.All(calls, c => Assert.Equal(X402Orleans.Payments.Evm.BatchSettlement.BatchSettlementScheme.ContractAddress, c["params"]![0]!["to"]!.GetValue<string>()));
         Assert.Equal(["0x7a7ebd7b", "0xf0dc792e"], calls.Select(c => c["params"]![0]!["data"]!.GetValue<string>()[..10]));
-        Assert.Equal(ChannelOnChain.Unknown, await new RpcAuthorizationStateReader(new PaymentRules(), new HttpClient()).ReadChannelAsync(Network, ChannelId, CancellationToken.None));
+        Assert.Equal(ChannelChainState.Unknown, await new RpcAuthorizationStateReader(new PaymentRules(), new HttpClient()).ReadChannelAsync(Network, ChannelId, CancellationToken.None));
     }
 
     private sealed class Node(Func<JsonObject, JsonNode?> answer, List<JsonObject> calls) : HttpMessageHandler

@@ -25,17 +25,17 @@ public sealed record AuthorizationOnChain(bool Known, bool Used, string? Transac
 /// <param name="Balance">Deposited, minus refunds and withdrawals (claimed funds stay counted until settled out).</param>
 /// <param name="TotalClaimed">What the receiver has claimed.</param>
 /// <param name="RefundNonce">Cooperative refunds made.</param>
-public sealed record ChannelOnChain(bool Known, BigInteger Balance, BigInteger TotalClaimed, BigInteger RefundNonce)
+public sealed record ChannelChainState(bool Known, BigInteger Balance, BigInteger TotalClaimed, BigInteger RefundNonce)
 {
     /// <summary>The chain could not be asked.</summary>
-    public static readonly ChannelOnChain Unknown = new(false, BigInteger.Zero, BigInteger.Zero, BigInteger.Zero);
+    public static readonly ChannelChainState Unknown = new(false, BigInteger.Zero, BigInteger.Zero, BigInteger.Zero);
 }
 
 /// <summary>Reads a batch-settlement channel's on-chain state (recovery only: a refund whose answer a crash or a timeout lost).</summary>
 public interface IChannelStateReader
 {
     /// <summary>The channel <paramref name="channelId"/> on <paramref name="network"/>; Unknown when the chain cannot be asked.</summary>
-    Task<ChannelOnChain> ReadChannelAsync(string network, string channelId, CancellationToken cancellationToken);
+    Task<ChannelChainState> ReadChannelAsync(string network, string channelId, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -160,12 +160,12 @@ public sealed class RpcAuthorizationStateReader(PaymentRules rules, HttpClient h
             : throw new InvalidOperationException($"the EIP-2612 nonce could not be read on {network}");
 
     /// <inheritdoc />
-    public async Task<ChannelOnChain> ReadChannelAsync(string network, string channelId, CancellationToken cancellationToken)
+    public async Task<ChannelChainState> ReadChannelAsync(string network, string channelId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(rules);
         if (!rules.RpcEndpoints.TryGetValue(network, out var endpoint))
         {
-            return ChannelOnChain.Unknown;
+            return ChannelChainState.Unknown;
         }
 
         try
@@ -174,12 +174,12 @@ public sealed class RpcAuthorizationStateReader(PaymentRules rules, HttpClient h
             var channel = WithdrawCalls.ReadChannel(await EthCallAsync(endpoint, contract, WithdrawCalls.ChannelsCall(channelId), cancellationToken));
             var refunds = await CallAsync(endpoint, contract, RefundNonceSelector + Word(channelId), cancellationToken);
             return channel is not null && refunds is { } nonce
-                ? new ChannelOnChain(true, channel.Balance, channel.TotalClaimed, nonce)
-                : ChannelOnChain.Unknown;
+                ? new ChannelChainState(true, channel.Balance, channel.TotalClaimed, nonce)
+                : ChannelChainState.Unknown;
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or FormatException)
         {
-            return ChannelOnChain.Unknown;
+            return ChannelChainState.Unknown;
         }
     }
 
