@@ -10,7 +10,8 @@ namespace X402Orleans.Silo;
 /// so no shedding. Every <see cref="CheckPeriod"/> this looks at the GC's committed bytes less fragmentation (what Orleans
 /// compares with its limit); when that is above the limit and no gen-2 collection has run for <see cref="QuietPeriod"/>,
 /// it induces one, blocking and compacting (the fragmentation of gen 2 is freed too). At most one per quiet period, and
-/// none while the process is under the limit.
+/// none while the process is under the limit. Each induced collection is logged with its pause (the whole process stops for
+/// it) and the memory left after it.
 /// </summary>
 public sealed partial class ActivationMemoryCollector : BackgroundService
 {
@@ -25,7 +26,7 @@ public sealed partial class ActivationMemoryCollector : BackgroundService
     private readonly ILogger _logger;
     private readonly Func<long> _usedBytes;
     private readonly Func<int> _gen2Count;
-    private readonly Action _collect;
+    private readonly Func<TimeSpan> _collect;
     private int _lastGen2Count;
     private DateTimeOffset _lastGen2At;
 
@@ -35,8 +36,8 @@ public sealed partial class ActivationMemoryCollector : BackgroundService
     {
     }
 
-    /// <summary>Test seam: the GC's numbers and the collection are given.</summary>
-    internal ActivationMemoryCollector(long limitBytes, TimeProvider time, ILogger logger, Func<long> usedBytes, Func<int> gen2Count, Action collect)
+    /// <summary>Test seam: the GC's numbers and the collection (which returns its pause) are given.</summary>
+    internal ActivationMemoryCollector(long limitBytes, TimeProvider time, ILogger logger, Func<long> usedBytes, Func<int> gen2Count, Func<TimeSpan> collect)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limitBytes);
         ArgumentNullException.ThrowIfNull(time);
@@ -51,8 +52,8 @@ public sealed partial class ActivationMemoryCollector : BackgroundService
         _lastGen2At = time.GetUtcNow();
     }
 
-    /// <summary>One look at the GC; true when a gen-2 collection was induced.</summary>
-    internal bool Check()
+    /// <summary>One look at the GC; the induced gen-2 collection's pause, or null when none was induced.</summary>
+    internal TimeSpan? Check()
     {
         var now = _time.GetUtcNow();
         var gen2 = _gen2Count();
@@ -60,25 +61,26 @@ public sealed partial class ActivationMemoryCollector : BackgroundService
         {
             _lastGen2Count = gen2;
             _lastGen2At = now;
-            return false;
+            return null;
         }
 
         if (now - _lastGen2At < QuietPeriod)
         {
-            return false;
+            return null;
         }
 
         var used = _usedBytes();
         if (used <= _limitBytes)
         {
-            return false;
+            return null;
         }
 
         Log.Inducing(_logger, used / (1024 * 1024), _limitBytes / (1024 * 1024), (now - _lastGen2At).TotalSeconds);
-        _collect();
+        var pause = _collect();
+        Log.Induced(_logger, pause.TotalMilliseconds, _usedBytes() / (1024 * 1024));
         _lastGen2Count = _gen2Count();
         _lastGen2At = _time.GetUtcNow();
-        return true;
+        return pause;
     }
 
     /// <inheritdoc />
@@ -104,11 +106,19 @@ public sealed partial class ActivationMemoryCollector : BackgroundService
         return info.TotalCommittedBytes - info.FragmentedBytes;
     }
 
-    private static void Collect() => GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+    private static TimeSpan Collect()
+    {
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        var pauses = GC.GetGCMemoryInfo(GCKind.FullBlocking).PauseDurations;
+        return pauses.Length > 0 ? pauses[0] : TimeSpan.Zero;
+    }
 
     private static partial class Log
     {
         [LoggerMessage(530, LogLevel.Information, "GC memory {UsedMb} MiB is above the activation memory limit of {LimitMb} MiB with no gen-2 collection for {Seconds:F0} s: inducing one so activations can be shed")]
         public static partial void Inducing(ILogger logger, long usedMb, long limitMb, double seconds);
+
+        [LoggerMessage(531, LogLevel.Information, "The induced gen-2 collection paused the process {PauseMs:F0} ms; GC memory now {UsedMb} MiB")]
+        public static partial void Induced(ILogger logger, double pauseMs, long usedMb);
     }
 }

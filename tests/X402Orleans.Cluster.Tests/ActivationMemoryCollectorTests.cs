@@ -11,6 +11,7 @@ namespace X402Orleans.Cluster.Tests;
 public sealed class ActivationMemoryCollectorTests
 {
     private const long Limit = 512L * 1024 * 1024;
+    private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(42); // what the induced collection reports
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 3, 12, 0, 0, TimeSpan.Zero));
     private long _used = Limit + 1;
     private int _gen2;
@@ -22,15 +23,15 @@ public sealed class ActivationMemoryCollectorTests
         var collector = Create();
 
         _time.Advance(ActivationMemoryCollector.QuietPeriod - TimeSpan.FromSeconds(1));
-        Assert.False(collector.Check()); // not quiet long enough yet
+        Assert.Null(collector.Check()); // not quiet long enough yet
         _time.Advance(TimeSpan.FromSeconds(1));
-        Assert.True(collector.Check());
+        Assert.Equal(Pause, collector.Check());
         Assert.Equal((1, 1), (_induced, _gen2));
 
         _time.Advance(ActivationMemoryCollector.CheckPeriod);
-        Assert.False(collector.Check()); // still above the limit, but the induced one was just now
+        Assert.Null(collector.Check()); // still above the limit, but the induced one was just now
         _time.Advance(ActivationMemoryCollector.QuietPeriod);
-        Assert.True(collector.Check());
+        Assert.Equal(Pause, collector.Check());
         Assert.Equal(2, _induced);
     }
 
@@ -40,13 +41,13 @@ public sealed class ActivationMemoryCollectorTests
         var collector = Create();
         _used = Limit;
         _time.Advance(ActivationMemoryCollector.QuietPeriod * 3);
-        Assert.False(collector.Check()); // at the limit: nothing to shed
+        Assert.Null(collector.Check()); // at the limit: nothing to shed
 
         _used = Limit * 2;
         _gen2 = 7; // the GC collected gen 2 on its own: Orleans can shed after it
-        Assert.False(collector.Check());
+        Assert.Null(collector.Check());
         _time.Advance(ActivationMemoryCollector.QuietPeriod - TimeSpan.FromSeconds(1));
-        Assert.False(collector.Check());
+        Assert.Null(collector.Check());
         Assert.Equal(0, _induced);
     }
 
@@ -55,5 +56,6 @@ public sealed class ActivationMemoryCollectorTests
         {
             _induced++;
             _gen2++;
+            return Pause;
         });
 }
