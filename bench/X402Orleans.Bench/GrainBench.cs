@@ -23,7 +23,15 @@ internal sealed record ScaleResult(
     long ActivationsAfterIdle,
     long RssAfterIdleBytes,
     long HeapAfterIdleBytes,
-    string Storage);
+    string Storage,
+    GcPauses? CreatePauses = null);
+
+/// <summary>
+/// The GC's stop-the-world time while the sessions were created: its total, the gen-2 collections (the silo's
+/// ActivationMemoryCollector induces some above the activation memory limit), and the longest full blocking collection's pause
+/// seen (sampled every 5 s: the newest such collection at each sample).
+/// </summary>
+internal sealed record GcPauses(double TotalSeconds, int Gen2Collections, double LongestFullBlockingMs);
 
 /// <summary>The session grain alone: its authorisation turn, and N sessions' memory.</summary>
 internal static class GrainBench
@@ -72,6 +80,9 @@ internal static class GrainBench
         var (baselineHeap, baselineRss) = Measure();
         Console.Error.WriteLine($"scale: creating {count:N0} sessions over {agents:N0} agents (baseline: heap {Mb(baselineHeap)}, RSS {Mb(baselineRss)}) …");
         long next = -1, done = 0, failed = 0, peakRss = baselineRss;
+        var pauseBefore = GC.GetTotalPauseDuration();
+        var gen2Before = GC.CollectionCount(2);
+        var longestFullBlocking = TimeSpan.Zero;
         var started = Stopwatch.GetTimestamp();
         using var stop = new CancellationTokenSource();
         var progress = Task.Run(async () =>
@@ -95,6 +106,7 @@ internal static class GrainBench
                 lastAt = Stopwatch.GetTimestamp();
                 var rss = Rss();
                 peakRss = Math.Max(peakRss, rss);
+                longestFullBlocking = Max(longestFullBlocking, GC.GetGCMemoryInfo(GCKind.FullBlocking));
                 var eta = rate > 0 ? TimeSpan.FromSeconds((count - now) / rate) : TimeSpan.Zero;
                 Console.Error.WriteLine($"  {now,10:N0} / {count:N0} sessions  {rate,8:N0}/s  RSS {Mb(rss)}  heap {Mb(GC.GetTotalMemory(false))}  ETA {eta:hh\\:mm\\:ss}");
             }
@@ -124,6 +136,11 @@ internal static class GrainBench
         peakRss = Math.Max(peakRss, Rss());
         await stop.CancelAsync();
         await progress;
+        var pauses = new GcPauses(
+            (GC.GetTotalPauseDuration() - pauseBefore).TotalSeconds,
+            GC.CollectionCount(2) - gen2Before,
+            Max(longestFullBlocking, GC.GetGCMemoryInfo(GCKind.FullBlocking)).TotalMilliseconds);
+        Console.Error.WriteLine($"scale: GC paused {pauses.TotalSeconds:F1} s in all while creating ({pauses.Gen2Collections} gen-2 collections; longest full blocking pause seen {pauses.LongestFullBlockingMs:F0} ms)");
         var management = grains.GetGrain<IManagementGrain>(0);
         var activations = await SessionActivationsAsync(management);
         var (heapAfter, rssAfter) = Measure();
@@ -153,7 +170,10 @@ internal static class GrainBench
         var deactivateSeconds = Stopwatch.GetElapsedTime(idleStarted).TotalSeconds;
         var (heapIdle, rssIdle) = Measure();
         Console.Error.WriteLine($"scale: after idle deactivation {remaining:N0} session activations; heap {Mb(heapIdle)}, RSS {Mb(rssIdle)}");
-        return new ScaleResult((int)done, agents, createSeconds, done / createSeconds, baselineRss, baselineHeap, peakRss, rssAfter, heapAfter, activations, deactivateSeconds, remaining, rssIdle, heapIdle, storage);
+        return new ScaleResult((int)done, agents, createSeconds, done / createSeconds, baselineRss, baselineHeap, peakRss, rssAfter, heapAfter, activations, deactivateSeconds, remaining, rssIdle, heapIdle, storage, pauses);
+
+        static TimeSpan Max(TimeSpan longest, GCMemoryInfo info) =>
+            info.PauseDurations.Length > 0 && info.PauseDurations[0] > longest ? info.PauseDurations[0] : longest;
     }
 
     /// <summary>Session activations on the silo, or −1 when the statistics call timed out (the silo is busy collecting).</summary>

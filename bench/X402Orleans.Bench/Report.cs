@@ -345,6 +345,10 @@ internal static class Report
             sb.AppendLine(CultureInfo.InvariantCulture, $"| after idle deactivation ({s.DeactivateSeconds:F0} s): RSS / heap | {GrainBench.Mb(s.RssAfterIdleBytes)} / {GrainBench.Mb(s.HeapAfterIdleBytes)} |");
             sb.AppendLine(CultureInfo.InvariantCulture, $"| session activations left | {s.ActivationsAfterIdle:N0} |");
             sb.AppendLine(CultureInfo.InvariantCulture, $"| per session (RSS after creation − baseline) / N | {(s.RssAfterCreateBytes - s.BaselineRssBytes) / (double)Math.Max(1, s.Sessions):F0} B |");
+            if (s.CreatePauses is { } gc)
+            {
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| GC pauses while creating: total / gen-2 collections / longest full blocking seen | {gc.TotalSeconds:F1} s ({100 * gc.TotalSeconds / Math.Max(0.001, s.CreateSeconds):F1} % of the time) / {gc.Gen2Collections} / {gc.LongestFullBlockingMs:F0} ms |");
+            }
         }
 
         if (report.AdoNet is { } ado)
