@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Numerics;
 using System.Text.Json.Nodes;
 using X402Orleans.Abstractions;
 using X402Orleans.Payments;

@@ -1,6 +1,5 @@
 using Orleans.Runtime;
 using System.Globalization;
-using System.Numerics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using X402Orleans.Abstractions;

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Numerics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using X402Orleans.Abstractions;
