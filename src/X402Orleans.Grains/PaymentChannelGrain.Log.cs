@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Text.Json.Nodes;
 using X402Orleans.Abstractions;
 using X402Orleans.Payments.Evm.BatchSettlement;
+using X402Orleans.Payments;
 
 namespace X402Orleans.Grains;
 
@@ -24,7 +25,7 @@ public sealed partial class PaymentChannelGrain
 
         var config = ChannelConfig.TryRead(JsonNode.Parse(S.ConfigJson) as JsonObject, out var c, out _) ? c : null;
         S.LogOutbox.Add(new PaymentAttempt(
-            clock.GetUtcNow(), Guid.Empty, string.Empty, S.Network, config?.Token ?? string.Empty, S.Symbol, S.Decimals, Text(amount), config?.Receiver ?? string.Empty,
+            clock.GetUtcNow(), Guid.Empty, string.Empty, S.Network, config?.Token ?? string.Empty, S.Symbol, S.Decimals, AtomicAmount.ToText(amount), config?.Receiver ?? string.Empty,
             outcome, transaction, reason));
     }
 
@@ -52,14 +53,14 @@ public sealed partial class PaymentChannelGrain
     /// </summary>
     private void NoteClaimed(BigInteger totalClaimed)
     {
-        var seen = Atomic(S.ClaimSeenAtomic);
+        var seen = AtomicAmount.Parse(S.ClaimSeenAtomic);
         S.ClaimSeenAt = clock.GetUtcNow();
         if (totalClaimed <= seen)
         {
             return;
         }
 
-        S.ClaimSeenAtomic = Text(totalClaimed);
+        S.ClaimSeenAtomic = AtomicAmount.ToText(totalClaimed);
         Log("claimed", totalClaimed - seen, null, $"the server claimed {totalClaimed - seen} from batch-settlement channel {S.ChannelId} on chain (its totalClaimed is now {totalClaimed})");
     }
 }

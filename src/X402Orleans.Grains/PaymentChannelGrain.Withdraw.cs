@@ -63,8 +63,8 @@ public sealed partial class PaymentChannelGrain : IChannelWithdrawGrain
             return WithdrawRefused(WithdrawRefusal.Busy, $"a paid request is in flight on the channel until {flight.LeaseUntil.UtcDateTime:O}; retry once it completes");
         }
 
-        var balance = Atomic(request.BalanceAtomic);
-        var claimed = Atomic(request.ClaimedAtomic);
+        var balance = AtomicAmount.Parse(request.BalanceAtomic);
+        var claimed = AtomicAmount.Parse(request.ClaimedAtomic);
         if (withdraw is null)
         {
             var unclaimed = balance - claimed;
@@ -76,16 +76,16 @@ public sealed partial class PaymentChannelGrain : IChannelWithdrawGrain
             // The intent, durable before anything is signed: from here no voucher is signed on this channel.
             withdraw = new ChannelWithdrawRecord
             {
-                AmountAtomic = Text(request.PendingInitiatedAt != 0 ? Atomic(request.PendingAmountAtomic) : unclaimed),
-                AtLeastAtomic = Text(BigInteger.Max(BigInteger.Zero, balance - BigInteger.Max(claimed, Atomic(S.HighestSignedAtomic)))),
-                BalanceAtomic = Text(balance),
+                AmountAtomic = AtomicAmount.ToText(request.PendingInitiatedAt != 0 ? AtomicAmount.Parse(request.PendingAmountAtomic) : unclaimed),
+                AtLeastAtomic = AtomicAmount.ToText(BigInteger.Max(BigInteger.Zero, balance - BigInteger.Max(claimed, AtomicAmount.Parse(S.HighestSignedAtomic)))),
+                BalanceAtomic = AtomicAmount.ToText(balance),
                 RequestedAt = clock.GetUtcNow(),
                 PhaseBefore = S.Phase,
             };
             S.Withdraw = withdraw;
             S.Phase = ChannelPhase.Withdrawing;
-            S.BalanceAtomic = Text(balance);
-            S.ClaimedAtomic = Text(claimed);
+            S.BalanceAtomic = AtomicAmount.ToText(balance);
+            S.ClaimedAtomic = AtomicAmount.ToText(claimed);
         }
 
         if (request.PendingInitiatedAt != 0)
@@ -98,7 +98,7 @@ public sealed partial class PaymentChannelGrain : IChannelWithdrawGrain
         }
 
         await state.WriteStateAsync();
-        return await SignWithdrawAsync(InitiateStep, WithdrawCalls.Initiate(config!, Atomic(withdraw.AmountAtomic)), request.Fees);
+        return await SignWithdrawAsync(InitiateStep, WithdrawCalls.Initiate(config!, AtomicAmount.Parse(withdraw.AmountAtomic)), request.Fees);
     }
 
     /// <inheritdoc />
@@ -140,7 +140,7 @@ public sealed partial class PaymentChannelGrain : IChannelWithdrawGrain
         else
         {
             // Initiated, and nothing pending any more: finalized by another sender (anyone may) or cancelled by a cooperative refund.
-            await FinishWithdrawAsync(BigInteger.Max(BigInteger.Zero, Atomic(withdraw.BalanceAtomic) - Atomic(request.BalanceAtomic)), null);
+            await FinishWithdrawAsync(BigInteger.Max(BigInteger.Zero, AtomicAmount.Parse(withdraw.BalanceAtomic) - AtomicAmount.Parse(request.BalanceAtomic)), null);
             return WithdrawRefused(WithdrawRefusal.AlreadyDone, $"no withdrawal is pending on chain any more (finalized by another sender, or cancelled by a refund); the channel's balance is {request.BalanceAtomic}");
         }
 
@@ -172,7 +172,7 @@ public sealed partial class PaymentChannelGrain : IChannelWithdrawGrain
         if (outcome.Status == WithdrawTxStatus.Mined && tx.Step == InitiateStep)
         {
             S.Withdraw.InitiatedAt = outcome.BlockTimestamp;
-            Log("withdraw_initiated", Atomic(S.Withdraw.AmountAtomic), tx.Hash, $"unilateral withdraw of batch-settlement channel {S.ChannelId} initiated: finalizable from {(FinalizableAt() is { } at ? Iso(at) : "initiation + the withdraw delay")}; at least {S.Withdraw.AtLeastAtomic} comes back (the server may claim its vouchers until then)");
+            Log("withdraw_initiated", AtomicAmount.Parse(S.Withdraw.AmountAtomic), tx.Hash, $"unilateral withdraw of batch-settlement channel {S.ChannelId} initiated: finalizable from {(FinalizableAt() is { } at ? Iso(at) : "initiation + the withdraw delay")}; at least {S.Withdraw.AtLeastAtomic} comes back (the server may claim its vouchers until then)");
         }
 
         if (outcome.Status == WithdrawTxStatus.Mined && tx.Step == FinalizeStep)
@@ -226,7 +226,7 @@ public sealed partial class PaymentChannelGrain : IChannelWithdrawGrain
             return WithdrawRefused(WithdrawRefusal.SigningFailed, $"could not sign the {step} transaction: {ex.Message}");
         }
 
-        var tx = new ChannelTxRecord { Step = step, Hash = Eip1559Transaction.HashOf(raw), Raw = raw, Nonce = Text(nonce), Status = WithdrawTxStatus.Signed, SignedAt = clock.GetUtcNow() };
+        var tx = new ChannelTxRecord { Step = step, Hash = Eip1559Transaction.HashOf(raw), Raw = raw, Nonce = AtomicAmount.ToText(nonce), Status = WithdrawTxStatus.Signed, SignedAt = clock.GetUtcNow() };
         S.Withdraw!.Transactions.Add(tx);
         try
         {
@@ -250,11 +250,11 @@ public sealed partial class PaymentChannelGrain : IChannelWithdrawGrain
     private async Task FinishWithdrawAsync(BigInteger returned, string? txHash)
     {
         var withdraw = S.Withdraw!;
-        var balance = Atomic(withdraw.BalanceAtomic);
-        withdraw.ReturnedAtomic = Text(returned);
+        var balance = AtomicAmount.Parse(withdraw.BalanceAtomic);
+        withdraw.ReturnedAtomic = AtomicAmount.ToText(returned);
         S.Phase = ChannelPhase.Withdrawn;
-        S.BalanceAtomic = Text(BigInteger.Max(BigInteger.Zero, balance - returned));
-        S.BudgetChargedAtomic = Text(BigInteger.Max(Atomic(S.BudgetChargedAtomic), balance - returned));
+        S.BalanceAtomic = AtomicAmount.ToText(BigInteger.Max(BigInteger.Zero, balance - returned));
+        S.BudgetChargedAtomic = AtomicAmount.ToText(BigInteger.Max(AtomicAmount.Parse(S.BudgetChargedAtomic), balance - returned));
         await SyncBudgetsAsync(releaseRest: true);
         Log("withdrawn", returned, txHash, $"unilateral withdraw of batch-settlement channel {S.ChannelId} finalized: {returned} came back to the wallet (asked for {withdraw.AmountAtomic})");
         await state.WriteStateAsync();
@@ -265,7 +265,7 @@ public sealed partial class PaymentChannelGrain : IChannelWithdrawGrain
     private async Task SeenOnChainAsync(WithdrawRequest request)
     {
         S.AgentId = request.AgentId;
-        NoteClaimed(Atomic(request.ClaimedAtomic));
+        NoteClaimed(AtomicAmount.Parse(request.ClaimedAtomic));
         if (S.LogOutbox.Count > 0)
         {
             await state.WriteStateAsync();

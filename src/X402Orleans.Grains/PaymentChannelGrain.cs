@@ -63,9 +63,9 @@ public sealed partial class PaymentChannelGrain(
         }
 
         var requestMax = requirement.Amount;
-        var charged = Atomic(S.ChargedAtomic);
+        var charged = AtomicAmount.Parse(S.ChargedAtomic);
         var ceiling = VoucherCeiling.Next(charged, requestMax);
-        if (VoucherCeiling.CheckSignable(ceiling, Atomic(S.HighestSignedAtomic), requestMax) is not CeilingVerdict.Allowed and var verdict)
+        if (VoucherCeiling.CheckSignable(ceiling, AtomicAmount.Parse(S.HighestSignedAtomic), requestMax) is not CeilingVerdict.Allowed and var verdict)
         {
             return Refuse(ChannelRefusal.CeilingNotSignable, $"a voucher of {ceiling} is not signable ({verdict}): the highest signed is {S.HighestSignedAtomic} and one request may add {requestMax}");
         }
@@ -76,14 +76,14 @@ public sealed partial class PaymentChannelGrain(
             RequestId = Guid.NewGuid(),
             AgentId = request.AgentId,
             SessionId = request.SessionId,
-            ChargedBeforeAtomic = Text(charged),
-            MaxAtomic = Text(requestMax),
-            CeilingAtomic = Text(ceiling),
+            ChargedBeforeAtomic = AtomicAmount.ToText(charged),
+            MaxAtomic = AtomicAmount.ToText(requestMax),
+            CeilingAtomic = AtomicAmount.ToText(ceiling),
             LeaseUntil = now + TimeSpan.FromSeconds(requirement.MaxTimeoutSeconds) + LeaseMargin,
         };
 
         // A deposit when the balance does not cover the ceiling, or when the channel has none of ours to pay from yet.
-        var needed = DepositSizing.Needed(Atomic(S.BalanceAtomic), ceiling);
+        var needed = DepositSizing.Needed(AtomicAmount.Parse(S.BalanceAtomic), ceiling);
         ChannelDepositRecord? deposit = null;
         PaymentPayload payload;
         if (needed.Sign > 0 || !S.Deposits.Any(d => d.Status is not ChannelDepositStatus.NotMade))
@@ -95,7 +95,7 @@ public sealed partial class PaymentChannelGrain(
                 return Refuse(ChannelRefusal.DepositTooLarge, size.Reason);
             }
 
-            deposit = new ChannelDepositRecord { Id = Guid.NewGuid(), AmountAtomic = Text(size.Amount), BudgetKey = WalletBudgetGrain.KeyFor(signer.Address, now), SignedAt = now };
+            deposit = new ChannelDepositRecord { Id = Guid.NewGuid(), AmountAtomic = AtomicAmount.ToText(size.Amount), BudgetKey = WalletBudgetGrain.KeyFor(signer.Address, now), SignedAt = now };
             var budget = GrainFactory.GetGrain<IWalletBudgetGrain>(deposit.BudgetKey);
             var decision = await budget.Reserve(new BudgetRequest(
                 deposit.Id, request.AgentId, $"{requirement.Network}/{requirement.Asset.ToLowerInvariant()}", request.Symbol, request.Decimals, deposit.AmountAtomic, null, null));
@@ -154,7 +154,7 @@ public sealed partial class PaymentChannelGrain(
         S.AgentId = request.AgentId;
         S.Symbol = request.Symbol;
         S.Decimals = request.Decimals;
-        S.HighestSignedAtomic = Text(BigInteger.Max(Atomic(S.HighestSignedAtomic), ceiling));
+        S.HighestSignedAtomic = AtomicAmount.ToText(BigInteger.Max(AtomicAmount.Parse(S.HighestSignedAtomic), ceiling));
         if (deposit is not null)
         {
             S.Deposits.Add(deposit);
@@ -195,7 +195,7 @@ public sealed partial class PaymentChannelGrain(
             return new ChannelCharge(false, "this request is not in flight on the channel", requestId, "0", S.ChargedAtomic, false, S.Phase);
         }
 
-        var before = Atomic(flight.ChargedBeforeAtomic);
+        var before = AtomicAmount.Parse(flight.ChargedBeforeAtomic);
         var deposit = S.Deposits.FirstOrDefault(d => d.Id == flight.DepositId);
         ChargeCheck check;
         bool settled;
@@ -209,15 +209,15 @@ public sealed partial class PaymentChannelGrain(
         else
         {
             settled = receipt!.Success;
-            check = receipt.Check(before, Atomic(flight.MaxAtomic));
+            check = receipt.Check(before, AtomicAmount.Parse(flight.MaxAtomic));
             if (receipt.ChannelState is { } channel && (channel.ChannelId is null || string.Equals(channel.ChannelId, S.ChannelId, StringComparison.OrdinalIgnoreCase)))
             {
-                S.BalanceAtomic = Text(channel.Balance);
-                S.ClaimedAtomic = Text(channel.TotalClaimed);
+                S.BalanceAtomic = AtomicAmount.ToText(channel.Balance);
+                S.ClaimedAtomic = AtomicAmount.ToText(channel.TotalClaimed);
             }
             else if (settled && deposit is not null)
             {
-                S.BalanceAtomic = Text(Atomic(S.BalanceAtomic) + Atomic(deposit.AmountAtomic));
+                S.BalanceAtomic = AtomicAmount.ToText(AtomicAmount.Parse(S.BalanceAtomic) + AtomicAmount.Parse(deposit.AmountAtomic));
             }
         }
 
@@ -242,13 +242,13 @@ public sealed partial class PaymentChannelGrain(
             // Stop signing. The server holds this request's voucher, so it may claim up to its ceiling: that worst case is committed.
             S.Phase = ChannelPhase.Stopped;
             S.StopReason = check.Reason;
-            S.BudgetChargedAtomic = Text(BigInteger.Max(Atomic(S.BudgetChargedAtomic), Atomic(flight.CeilingAtomic)));
-            answer = new ChannelCharge(false, $"the channel is stopped: {check.Reason}", requestId, Text(check.Charged), S.ChargedAtomic, deposit is not null, S.Phase);
+            S.BudgetChargedAtomic = AtomicAmount.ToText(BigInteger.Max(AtomicAmount.Parse(S.BudgetChargedAtomic), AtomicAmount.Parse(flight.CeilingAtomic)));
+            answer = new ChannelCharge(false, $"the channel is stopped: {check.Reason}", requestId, AtomicAmount.ToText(check.Charged), S.ChargedAtomic, deposit is not null, S.Phase);
         }
         else
         {
-            S.ChargedAtomic = Text(check.ChargedTotal);
-            S.BudgetChargedAtomic = Text(BigInteger.Max(Atomic(S.BudgetChargedAtomic), check.ChargedTotal));
+            S.ChargedAtomic = AtomicAmount.ToText(check.ChargedTotal);
+            S.BudgetChargedAtomic = AtomicAmount.ToText(BigInteger.Max(AtomicAmount.Parse(S.BudgetChargedAtomic), check.ChargedTotal));
             S.ChargeUnknown = false;
             S.Unanswered = null; // the server's total was ours: the unanswered request was charged nothing
             S.Requests++;
@@ -257,7 +257,7 @@ public sealed partial class PaymentChannelGrain(
                 S.Phase = ChannelPhase.Refunded;
             }
 
-            answer = new ChannelCharge(true, string.Empty, requestId, Text(check.Charged), S.ChargedAtomic, deposit is not null, S.Phase);
+            answer = new ChannelCharge(true, string.Empty, requestId, AtomicAmount.ToText(check.Charged), S.ChargedAtomic, deposit is not null, S.Phase);
         }
 
         S.LastCharge = answer;
@@ -309,20 +309,20 @@ public sealed partial class PaymentChannelGrain(
         // Backed by a voucher we signed, so ≤ our highest ceiling: the next ceiling (adopted + max) stays within one request of it.
         // The difference is what the request that went unanswered was charged (there is at most one: see Unanswered).
         var earlier = S.Unanswered;
-        var earlierCharge = earlier is null ? (BigInteger?)null : BigInteger.Clamp(check.ChargedTotal - Atomic(S.ChargedAtomic), BigInteger.Zero, Atomic(earlier.MaxAtomic));
+        var earlierCharge = earlier is null ? (BigInteger?)null : BigInteger.Clamp(check.ChargedTotal - AtomicAmount.Parse(S.ChargedAtomic), BigInteger.Zero, AtomicAmount.Parse(earlier.MaxAtomic));
         S.Unanswered = null;
-        S.ChargedAtomic = Text(check.ChargedTotal);
+        S.ChargedAtomic = AtomicAmount.ToText(check.ChargedTotal);
         S.ChargeUnknown = false;
         if (corrective.ChannelState is { } channel)
         {
-            S.BalanceAtomic = Text(channel.Balance);
-            S.ClaimedAtomic = Text(channel.TotalClaimed);
+            S.BalanceAtomic = AtomicAmount.ToText(channel.Balance);
+            S.ClaimedAtomic = AtomicAmount.ToText(channel.TotalClaimed);
         }
 
-        S.BudgetChargedAtomic = Text(BigInteger.Max(Atomic(S.BudgetChargedAtomic), check.ChargedTotal));
+        S.BudgetChargedAtomic = AtomicAmount.ToText(BigInteger.Max(AtomicAmount.Parse(S.BudgetChargedAtomic), check.ChargedTotal));
         await SyncBudgetsAsync(releaseRest: false);
         await state.WriteStateAsync();
-        return new ChannelCorrection(true, verdict, string.Empty, S.ChargedAtomic, earlier?.SessionId, earlierCharge is { } c ? Text(c) : null);
+        return new ChannelCorrection(true, verdict, string.Empty, S.ChargedAtomic, earlier?.SessionId, earlierCharge is { } c ? AtomicAmount.ToText(c) : null);
     }
 
     /// <inheritdoc />
@@ -343,8 +343,8 @@ public sealed partial class PaymentChannelGrain(
             return Refuse(ChannelRefusal.InUse, $"{others.Count} other live session(s) pay through this channel: no refund while they may still use it (the last one to end asks for it)");
         }
 
-        var charged = Atomic(S.ChargedAtomic);
-        if (Atomic(S.BalanceAtomic) <= charged)
+        var charged = AtomicAmount.Parse(S.ChargedAtomic);
+        if (AtomicAmount.Parse(S.BalanceAtomic) <= charged)
         {
             return S.Phase == ChannelPhase.Refunded
                 ? Refuse(ChannelRefusal.AlreadyRefunded, $"the channel was refunded already (balance {S.BalanceAtomic}, all charged: {S.ChargedAtomic})")
@@ -367,9 +367,9 @@ public sealed partial class PaymentChannelGrain(
             Kind = ChannelPayloadKind.Refund,
             AgentId = request.AgentId,
             SessionId = request.SessionId,
-            ChargedBeforeAtomic = Text(charged),
+            ChargedBeforeAtomic = AtomicAmount.ToText(charged),
             MaxAtomic = "0",
-            CeilingAtomic = Text(VoucherCeiling.Refund(charged)),
+            CeilingAtomic = AtomicAmount.ToText(VoucherCeiling.Refund(charged)),
             VoucherSignature = payload.Payload["voucher"]?["signature"]?.GetValue<string>() ?? string.Empty,
             LeaseUntil = clock.GetUtcNow() + TimeSpan.FromSeconds(requirement!.MaxTimeoutSeconds) + LeaseMargin,
             HeaderName = payload.HeaderName,
@@ -500,13 +500,13 @@ public sealed partial class PaymentChannelGrain(
         }
 
         S.RefundUnknown = false;
-        S.BalanceAtomic = Text(chain.Balance);
-        S.ClaimedAtomic = Text(chain.TotalClaimed);
+        S.BalanceAtomic = AtomicAmount.ToText(chain.Balance);
+        S.ClaimedAtomic = AtomicAmount.ToText(chain.TotalClaimed);
         NoteClaimed(chain.TotalClaimed);
         if (chain.Balance <= chain.TotalClaimed)
         {
-            S.ChargedAtomic = Text(BigInteger.Max(Atomic(S.ChargedAtomic), chain.TotalClaimed));
-            S.BudgetChargedAtomic = Text(BigInteger.Max(Atomic(S.BudgetChargedAtomic), chain.TotalClaimed));
+            S.ChargedAtomic = AtomicAmount.ToText(BigInteger.Max(AtomicAmount.Parse(S.ChargedAtomic), chain.TotalClaimed));
+            S.BudgetChargedAtomic = AtomicAmount.ToText(BigInteger.Max(AtomicAmount.Parse(S.BudgetChargedAtomic), chain.TotalClaimed));
             S.Phase = ChannelPhase.Refunded;
             await SyncBudgetsAsync(releaseRest: true);
         }
@@ -522,17 +522,17 @@ public sealed partial class PaymentChannelGrain(
     private async Task SyncBudgetsAsync(bool releaseRest)
     {
         var open = S.Deposits.Where(d => d.Status is not ChannelDepositStatus.NotMade && !d.Closed).ToList();
-        var left = Atomic(S.BudgetChargedAtomic) - S.Deposits.Where(d => d.Closed && d.Status is not ChannelDepositStatus.NotMade).Aggregate(BigInteger.Zero, (sum, d) => sum + Atomic(d.CommittedAtomic));
+        var left = AtomicAmount.Parse(S.BudgetChargedAtomic) - S.Deposits.Where(d => d.Closed && d.Status is not ChannelDepositStatus.NotMade).Aggregate(BigInteger.Zero, (sum, d) => sum + AtomicAmount.Parse(d.CommittedAtomic));
         for (var i = 0; i < open.Count; i++)
         {
             var deposit = open[i];
-            var share = i == open.Count - 1 ? BigInteger.Max(left, BigInteger.Zero) : BigInteger.Clamp(left, BigInteger.Zero, Atomic(deposit.AmountAtomic));
+            var share = i == open.Count - 1 ? BigInteger.Max(left, BigInteger.Zero) : BigInteger.Clamp(left, BigInteger.Zero, AtomicAmount.Parse(deposit.AmountAtomic));
             left -= share;
             var budget = GrainFactory.GetGrain<IWalletBudgetGrain>(deposit.BudgetKey);
-            if (share > Atomic(deposit.CommittedAtomic))
+            if (share > AtomicAmount.Parse(deposit.CommittedAtomic))
             {
-                await budget.CommitUpTo(deposit.Id, Text(share));
-                deposit.CommittedAtomic = Text(share);
+                await budget.CommitUpTo(deposit.Id, AtomicAmount.ToText(share));
+                deposit.CommittedAtomic = AtomicAmount.ToText(share);
             }
 
             if (releaseRest)
@@ -648,12 +648,12 @@ public sealed partial class PaymentChannelGrain(
 
     private ChannelView View()
     {
-        var balance = Atomic(S.BalanceAtomic);
-        var charged = Atomic(S.ChargedAtomic);
-        BigInteger Sum(ChannelDepositStatus status) => S.Deposits.Where(d => d.Status == status).Aggregate(BigInteger.Zero, (sum, d) => sum + Atomic(d.AmountAtomic));
+        var balance = AtomicAmount.Parse(S.BalanceAtomic);
+        var charged = AtomicAmount.Parse(S.ChargedAtomic);
+        BigInteger Sum(ChannelDepositStatus status) => S.Deposits.Where(d => d.Status == status).Aggregate(BigInteger.Zero, (sum, d) => sum + AtomicAmount.Parse(d.AmountAtomic));
         return new ChannelView(
-            Key, S.ChannelId, S.Phase, S.StopReason, Text(Sum(ChannelDepositStatus.Made)), Text(Sum(ChannelDepositStatus.Signed) + Sum(ChannelDepositStatus.Unknown)),
-            S.BalanceAtomic, S.ChargedAtomic, Text(BigInteger.Max(BigInteger.Zero, balance - charged)), S.HighestSignedAtomic,
+            Key, S.ChannelId, S.Phase, S.StopReason, AtomicAmount.ToText(Sum(ChannelDepositStatus.Made)), AtomicAmount.ToText(Sum(ChannelDepositStatus.Signed) + Sum(ChannelDepositStatus.Unknown)),
+            S.BalanceAtomic, S.ChargedAtomic, AtomicAmount.ToText(BigInteger.Max(BigInteger.Zero, balance - charged)), S.HighestSignedAtomic,
             S.InFlight?.RequestId, S.InFlight?.LeaseUntil, S.ChargeUnknown, S.Requests, S.ClaimSeenAt is null ? null : S.ClaimSeenAtomic, S.ClaimSeenAt);
     }
 
@@ -666,10 +666,6 @@ public sealed partial class PaymentChannelGrain(
         CorrectiveVerdict.NotOurVoucher => "not_our_voucher",
         _ => "inconsistent",
     };
-
-    private static BigInteger Atomic(string text) => AtomicAmount.Parse(text);
-
-    private static string Text(BigInteger value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The signer and the parsed request a signing operation works on.</summary>
     private sealed record SigningInput(IPaymentSigner Signer, PaymentRequired Challenge, PaymentRequirements Requirement, ChannelConfig Config);
