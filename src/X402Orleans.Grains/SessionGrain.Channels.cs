@@ -40,7 +40,6 @@ public sealed partial class SessionGrain
         return (ChannelKeys.For(requirement.Network, channelId), channelId);
     }
 
-    /// <summary>The session's record of the channel a request went through.</summary>
     /// <summary>
     /// A refund not signed: the channel's note says why (the session's status shows it), stored; the refund stays due only when
     /// <paramref name="stillDue"/> (the channel is busy for a while), else it is no longer asked for.
@@ -56,6 +55,7 @@ public sealed partial class SessionGrain
     private static string RefundWaits(DateTimeOffset until) =>
         $"refund waits: the channel is busy with a request until {Iso(until)}; call x402_session_end again after it";
 
+    /// <summary>The session's record of the channel a request went through.</summary>
     private SessionChannelRecord? RecordOf(PendingPayment pending) => S.Channels.FirstOrDefault(c => c.Key == pending.ChannelKey);
 
     /// <summary>Pays one request through the session's channel (see the class summary); <paramref name="corrected"/>: a retry after an adopted correction.</summary>
