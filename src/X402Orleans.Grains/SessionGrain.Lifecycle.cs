@@ -94,7 +94,8 @@ public sealed partial class SessionGrain : IRemindable
         var period = Lifecycle.ReminderPeriod;
         var at = LifecycleDue();
         var now = clock.GetUtcNow();
-        if (IsFarOff(at, now) && (replacing is null || IsFarOff(replacing.Value, now))
+        var farOff = now + 2 * (ServiceProvider.GetService<IOptions<ReminderOptions>>()?.Value ?? new ReminderOptions()).ReminderLoadingWindow;
+        if (at > farOff && (replacing is null || replacing.Value > farOff)
             && ServiceProvider.GetService<IReminderTable>() is { } table
             && await table.UpsertRow(new ReminderEntry { GrainId = this.GetGrainId(), ReminderName = LifecycleReminderName, StartAt = at.UtcDateTime, Period = period }) is not null)
         {
@@ -104,9 +105,6 @@ public sealed partial class SessionGrain : IRemindable
         var due = at - now;
         await this.RegisterOrUpdateReminder(LifecycleReminderName, due > TimeSpan.Zero ? due : TimeSpan.Zero, period);
     }
-
-    private bool IsFarOff(DateTimeOffset at, DateTimeOffset now) =>
-        at - now > 2 * (ServiceProvider.GetService<IOptions<ReminderOptions>>()?.Value ?? new ReminderOptions()).ReminderLoadingWindow;
 
     private async Task PurgeAsync()
     {
